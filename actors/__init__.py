@@ -1,0 +1,1 @@
+"""Ray actors: thin shells around sigmax objects (see ARCHITECTURE.md)."""

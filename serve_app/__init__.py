@@ -1,0 +1,1 @@
+"""Ray Serve API (see ARCHITECTURE.md)."""

@@ -1,0 +1,336 @@
+"""Value types shared by every part of SIGMAX: backtest and live use the same ones.
+
+Hot loops work on the numpy arrays of :class:`BarSeries`; the dataclasses below are
+created only at events (an order, a fill, a decision), so they stay cheap and exact:
+quantities, prices, fees and cash are :class:`~decimal.Decimal`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def to_decimal(value: float | int | str | Decimal) -> Decimal:
+    """Exact decimal of a price or quantity; floats go through their shortest repr."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def ts_from_ns(ns: int | np.integer) -> datetime:
+    """UTC datetime of an int64 nanosecond epoch timestamp (the BarSeries.ts unit)."""
+    return pd.Timestamp(int(ns), tz="UTC").to_pydatetime()
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One OHLCV candle; ``ts`` is the bar's open time in UTC."""
+
+    symbol: str
+    timeframe: str
+    ts: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+@dataclass(frozen=True, slots=True)
+class BarSeries:
+    """A whole series of bars of one symbol as aligned numpy arrays.
+
+    ``ts`` holds int64 nanoseconds since the epoch (UTC, bar open time), strictly
+    increasing. Prices and volume are float64.
+    """
+
+    symbol: str
+    timeframe: str
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def __getitem__(self, index: slice) -> BarSeries:
+        if not isinstance(index, slice):
+            raise TypeError("BarSeries supports slicing only; use bar(i) for one bar")
+        return BarSeries(
+            self.symbol,
+            self.timeframe,
+            self.ts[index],
+            self.open[index],
+            self.high[index],
+            self.low[index],
+            self.close[index],
+            self.volume[index],
+        )
+
+    def bar(self, i: int) -> Bar:
+        return Bar(
+            self.symbol,
+            self.timeframe,
+            ts_from_ns(self.ts[i]),
+            float(self.open[i]),
+            float(self.high[i]),
+            float(self.low[i]),
+            float(self.close[i]),
+            float(self.volume[i]),
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, symbol: str, timeframe: str) -> BarSeries:
+        """From a frame with a UTC DatetimeIndex (or ``ts`` column) and OHLCV columns."""
+        if "ts" in frame.columns:
+            index = pd.DatetimeIndex(frame["ts"])
+        else:
+            index = pd.DatetimeIndex(frame.index)
+        if index.tz is None:
+            index = index.tz_localize("UTC")
+        ts = index.tz_convert("UTC").as_unit("ns").asi8.copy()
+        arrays = [frame[c].to_numpy(dtype=np.float64, copy=True) for c in OHLCV]
+        return cls(symbol, timeframe, ts, *arrays)
+
+    def to_frame(self) -> pd.DataFrame:
+        index = pd.DatetimeIndex(pd.to_datetime(self.ts, unit="ns", utc=True), name="ts")
+        return pd.DataFrame({c: getattr(self, c) for c in OHLCV}, index=index)
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"  # good till cancelled
+    IOC = "ioc"  # immediate or cancel: whatever does not fill on the first bar is cancelled
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
+
+
+class Liquidity(StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What a strategy or operator asks for; the order manager turns it into an Order.
+
+    ``client_order_id`` makes submission idempotent: the same id twice is one order.
+    """
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.client_order_id:
+            raise ValueError("order: client_order_id must not be empty")
+        if self.qty <= 0:
+            raise ValueError(f"order {self.client_order_id}: qty must be > 0, got {self.qty}")
+        needs_limit = self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        needs_stop = self.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        if needs_limit != (self.limit_price is not None):
+            raise ValueError(
+                f"order {self.client_order_id}: {self.type} order "
+                f"{'needs' if needs_limit else 'takes no'} limit_price"
+            )
+        if needs_stop != (self.stop_price is not None):
+            raise ValueError(
+                f"order {self.client_order_id}: {self.type} order "
+                f"{'needs' if needs_stop else 'takes no'} stop_price"
+            )
+        for name in ("limit_price", "stop_price"):
+            price = getattr(self, name)
+            if price is not None and price <= 0:
+                raise ValueError(f"order {self.client_order_id}: {name} must be > 0, got {price}")
+
+
+@dataclass(slots=True)
+class Order:
+    """An order's live state, changed only by the execution package's state machine."""
+
+    request: OrderRequest
+    status: OrderStatus
+    created_ts: datetime
+    updated_ts: datetime
+    filled_qty: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+    fees: Decimal = Decimal(0)
+    venue_order_id: str | None = None
+    reason: str | None = None  # why it was rejected, cancelled or expired
+
+    @property
+    def client_order_id(self) -> str:
+        return self.request.client_order_id
+
+    @property
+    def remaining_qty(self) -> Decimal:
+        return self.request.qty - self.filled_qty
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution against an order. ``fee`` is in the quote currency."""
+
+    fill_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    ts: datetime
+    liquidity: Liquidity
+    reference_price: Decimal | None = None  # price the order was decided at, for slippage
+
+    @property
+    def notional(self) -> Decimal:
+        return self.qty * self.price
+
+    @property
+    def slippage(self) -> float:
+        """Adverse price move against the reference, as a fraction (positive = worse)."""
+        if self.reference_price is None or self.reference_price == 0:
+            return 0.0
+        move = (self.price - self.reference_price) / self.reference_price
+        return float(move if self.side is Side.BUY else -move)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    qty: Decimal  # signed: > 0 long, < 0 short
+    avg_price: Decimal
+    realized_pnl: Decimal = Decimal(0)
+
+    def market_value(self, price: Decimal) -> Decimal:
+        return self.qty * price
+
+    def unrealized_pnl(self, price: Decimal) -> Decimal:
+        return (price - self.avg_price) * self.qty
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One analyst's view at one bar.
+
+    ``score`` in [-1, 1] (bearish to bullish), ``confidence`` in [0, 1]; ``evidence``
+    holds the numbers the rationale rests on (indicator values by name).
+    """
+
+    agent: str
+    score: float
+    confidence: float
+    rationale: str
+    evidence: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.score <= 1.0:
+            raise ValueError(f"signal from {self.agent}: score {self.score} outside [-1, 1]")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(
+                f"signal from {self.agent}: confidence {self.confidence} outside [0, 1]"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class RiskCheck:
+    """The outcome of one risk rule for one order."""
+
+    rule: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskVerdict:
+    approved: bool
+    checks: tuple[RiskCheck, ...]
+
+    @property
+    def failed(self) -> tuple[RiskCheck, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+    @property
+    def reason(self) -> str:
+        failed = self.failed
+        if not failed:
+            return "approved"
+        return "; ".join(f"{c.rule}: {c.detail}" for c in failed)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the decision graph concluded at one bar, with everything it rested on.
+
+    ``target_position`` is the wanted exposure as a fraction of equity in [-1, 1].
+    ``signals`` holds every agent's signal; ``missing`` names agents that gave none.
+    """
+
+    ts: datetime
+    symbol: str
+    target_position: float
+    signals: tuple[Signal, ...]
+    bull_case: str
+    bear_case: str
+    rationale: str
+    missing: tuple[str, ...] = ()
+    risk_verdict: RiskVerdict | None = None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
