@@ -1,0 +1,86 @@
+"""The audit trail: append-only, sha256 hash-chained records written to a pluggable sink."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sigmax.model import utc_now
+from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, canonical_json, record_hash
+from sigmax.risk.audit_sinks import AuditSink, InMemoryAuditSink
+
+
+class AuditIntegrityError(ValueError):
+    """The chain is broken: a record was changed, removed, inserted or reordered."""
+
+
+class AuditTrail:
+    """Append-only log of risk checks, decisions, state and limit changes.
+
+    Each record carries the sha256 of its content plus the previous record's hash, so
+    changing any record breaks :meth:`verify` from that record on. A trail opened on a
+    sink that already holds records continues that chain.
+    """
+
+    def __init__(self, sink: AuditSink | None = None) -> None:
+        self.sink: AuditSink = sink if sink is not None else InMemoryAuditSink()
+        last: AuditRecord | None = None
+        for last in self.sink.records():  # noqa: B007 - only the last one is wanted
+            pass
+        self._next_seq = 0 if last is None else last.seq + 1
+        self._head = GENESIS_HASH if last is None else last.hash
+
+    @property
+    def head_hash(self) -> str:
+        """Hash of the newest record (the genesis hash when empty)."""
+        return self._head
+
+    def __len__(self) -> int:
+        return self._next_seq
+
+    def append(
+        self, kind: str, payload: Mapping[str, Any], ts: datetime | None = None
+    ) -> AuditRecord:
+        """Write one record; ``payload`` values are converted by :func:`canonical_json`."""
+        if not kind:
+            raise ValueError("audit: kind must not be empty")
+        stamp = (ts if ts is not None else utc_now()).isoformat()
+        payload_json = canonical_json(payload, where=f"audit {kind} payload")
+        digest = record_hash(self._next_seq, stamp, kind, payload_json, self._head)
+        body = json.loads(payload_json)
+        record = AuditRecord(self._next_seq, stamp, kind, body, self._head, digest)
+        self.sink.write(record)
+        self._next_seq += 1
+        self._head = digest
+        return record
+
+    def records(self, kind: str | None = None) -> list[AuditRecord]:
+        """Every record in the sink, optionally only those of one kind."""
+        return [r for r in self.sink.records() if kind is None or r.kind == kind]
+
+    def verify(self) -> int:
+        """Check the whole chain in the sink; returns the record count or raises
+        :class:`AuditIntegrityError` naming the first bad record."""
+        return verify_chain(self.sink.records())
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def verify_chain(records: Iterable[AuditRecord]) -> int:
+    """Verify sequence numbers, back-links and hashes of ``records`` from genesis."""
+    prev, count = GENESIS_HASH, 0
+    for count, record in enumerate(records, start=1):
+        expected_seq = count - 1
+        if record.seq != expected_seq:
+            raise AuditIntegrityError(
+                f"audit record {expected_seq}: found seq {record.seq} (removed or reordered)"
+            )
+        if record.prev_hash != prev:
+            raise AuditIntegrityError(f"audit record {record.seq}: prev_hash does not link")
+        if record.expected_hash() != record.hash:
+            raise AuditIntegrityError(f"audit record {record.seq}: content does not match hash")
+        prev = record.hash
+    return count

@@ -1,0 +1,93 @@
+"""One hash-chained audit record and the conversion of payloads to JSON-able values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON-able")
+
+
+def canonical_json(value: Any, where: str = "payload") -> str:
+    """Canonical (sorted keys, compact) JSON of ``value``; Decimals and datetimes become
+    strings, enums their value, sets sorted lists. Non-finite floats and other types
+    raise ``ValueError`` naming ``where``."""
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_default
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+def record_hash(seq: int, ts: str, kind: str, payload_json: str, prev_hash: str) -> str:
+    """sha256 over a record's header, its predecessor's hash and its canonical payload."""
+    header = json.dumps([seq, ts, kind, prev_hash], separators=(",", ":"))
+    return hashlib.sha256(f"{header}\n{payload_json}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """An append-only audit entry; ``hash`` covers every field and ``prev_hash``."""
+
+    seq: int
+    ts: str
+    kind: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def expected_hash(self) -> str:
+        payload_json = canonical_json(self.payload, f"audit record {self.seq}")
+        return record_hash(self.seq, self.ts, self.kind, payload_json, self.prev_hash)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "ts": self.ts,
+                "kind": self.kind,
+                "payload": self.payload,
+                "prev_hash": self.prev_hash,
+                "hash": self.hash,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+
+    @classmethod
+    def from_json(cls, line: str) -> AuditRecord:
+        """Parse one JSON line; a missing or mistyped field raises ``ValueError``."""
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError("audit record: line is not a JSON object")
+        fields = {
+            "seq": int,
+            "ts": str,
+            "kind": str,
+            "payload": dict,
+            "prev_hash": str,
+            "hash": str,
+        }
+        for name, typ in fields.items():
+            if not isinstance(data.get(name), typ):
+                raise ValueError(f"audit record: field {name!r} missing or not {typ.__name__}")
+        return cls(**{name: data[name] for name in fields})

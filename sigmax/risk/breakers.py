@@ -1,0 +1,143 @@
+"""Equity circuit breakers: max drawdown from peak and daily loss from the UTC day's start.
+
+:meth:`EquityMonitor.update` runs on every bar of a backtest, so it uses plain floats,
+precomputed trip floors and int codes: the common path allocates nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NS_PER_DAY = 86_400_000_000_000
+_NEG_INF = float("-inf")
+
+OK = 0
+DRAWDOWN = 1
+DAILY_LOSS = 2
+NEW_DAY = 3
+
+
+class EquityMonitor:
+    """Tracks peak equity and the day's start equity; reports breaker trips as codes."""
+
+    __slots__ = (
+        "peak",
+        "last",
+        "day_start_equity",
+        "day_start_ns",
+        "_day_end_ns",
+        "_dd_keep",
+        "_day_keep",
+        "_dd_floor",
+        "_day_floor",
+    )
+
+    def __init__(self, max_drawdown_pct: float | None, daily_loss_limit_pct: float | None) -> None:
+        self.peak = _NEG_INF
+        self.last = _NEG_INF
+        self.day_start_equity = _NEG_INF
+        self.day_start_ns = 0
+        self._day_end_ns = -1  # forces a day roll on the first update
+        self._dd_floor = _NEG_INF
+        self._day_floor = _NEG_INF
+        self._dd_keep: float | None = None
+        self._day_keep: float | None = None
+        self.set_limits(max_drawdown_pct, daily_loss_limit_pct)
+
+    @property
+    def seen(self) -> bool:
+        return self.last != _NEG_INF
+
+    def set_limits(
+        self, max_drawdown_pct: float | None, daily_loss_limit_pct: float | None
+    ) -> None:
+        """Change the breaker limits and recompute the trip floors."""
+        self._dd_keep = None if max_drawdown_pct is None else 1.0 - max_drawdown_pct
+        self._day_keep = None if daily_loss_limit_pct is None else 1.0 - daily_loss_limit_pct
+        self._refloor()
+
+    def update(self, ts_ns: int, equity: float) -> int:
+        """Feed one equity observation; returns OK, DRAWDOWN, DAILY_LOSS or NEW_DAY."""
+        if equity != equity:
+            raise ValueError(f"equity monitor: equity is NaN at ts_ns={ts_ns}")
+        rolled = OK
+        if ts_ns >= self._day_end_ns or ts_ns < self.day_start_ns:
+            self._roll_day(ts_ns, equity)
+            rolled = NEW_DAY
+        if equity > self.peak:
+            self.peak = equity
+            if self._dd_keep is not None:
+                self._dd_floor = equity * self._dd_keep
+        self.last = equity
+        if equity < self._dd_floor:
+            return DRAWDOWN
+        if equity < self._day_floor:
+            return DAILY_LOSS
+        return rolled
+
+    def breached(self) -> int:
+        """Which breaker the last equity still breaches (OK when none)."""
+        if self.last < self._dd_floor:
+            return DRAWDOWN
+        if self.last < self._day_floor:
+            return DAILY_LOSS
+        return OK
+
+    def rebase(self) -> None:
+        """Make the last equity the new peak and day start (after a forced resume)."""
+        if self.seen:
+            self.peak = self.last
+            self.day_start_equity = self.last
+            self._refloor()
+
+    def describe(self, code: int) -> str:
+        """The trip reason of ``code`` with its numbers."""
+        if code == DRAWDOWN:
+            drop = 1.0 - self.last / self.peak if self.peak > 0 else float("inf")
+            limit = 1.0 - (self._dd_keep or 0.0)
+            return (
+                f"max_drawdown: equity {self.last:,.2f} is {drop:.2%} below peak "
+                f"{self.peak:,.2f} > limit {limit:.2%}"
+            )
+        if code == DAILY_LOSS:
+            start = self.day_start_equity
+            loss = 1.0 - self.last / start if start > 0 else float("inf")
+            limit = 1.0 - (self._day_keep or 0.0)
+            return (
+                f"daily_loss_limit: equity {self.last:,.2f} is {loss:.2%} below day start "
+                f"{start:,.2f} > limit {limit:.2%}"
+            )
+        return "ok"
+
+    def snapshot(self) -> dict[str, Any]:
+        seen = self.seen
+        return {
+            "peak": self.peak if seen else None,
+            "last": self.last if seen else None,
+            "day_start_equity": self.day_start_equity if seen else None,
+            "day_start_ns": self.day_start_ns if seen else None,
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        if data["last"] is None:
+            self.peak = self.last = self.day_start_equity = _NEG_INF
+            self.day_start_ns, self._day_end_ns = 0, -1
+        else:
+            self.peak = float(data["peak"])
+            self.last = float(data["last"])
+            self.day_start_equity = float(data["day_start_equity"])
+            self.day_start_ns = int(data["day_start_ns"])
+            self._day_end_ns = self.day_start_ns + NS_PER_DAY
+        self._refloor()
+
+    def _roll_day(self, ts_ns: int, equity: float) -> None:
+        self.day_start_ns = ts_ns - ts_ns % NS_PER_DAY
+        self._day_end_ns = self.day_start_ns + NS_PER_DAY
+        self.day_start_equity = equity
+        self._day_floor = _NEG_INF if self._day_keep is None else equity * self._day_keep
+
+    def _refloor(self) -> None:
+        seen = self.seen
+        dd, day = self._dd_keep, self._day_keep
+        self._dd_floor = self.peak * dd if seen and dd is not None else _NEG_INF
+        self._day_floor = self.day_start_equity * day if seen and day is not None else _NEG_INF
