@@ -1,0 +1,107 @@
+"""Configuration of the execution venues: the paper exchange and the ccxt adapter."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+MarketType = Literal["spot", "margin", "swap", "future"]
+
+
+class PaperExchangeConfig(BaseModel):
+    """Costs and granularity of the simulated exchange.
+
+    All rates are in basis points (1 bp = 0.01 %). With every cost at zero and no
+    participation cap, a market order fills at exactly the next bar's open.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    maker_fee_bps: Decimal = Field(
+        default=Decimal(0),
+        ge=-100,
+        le=1000,
+        description="Fee on maker (resting limit) fills in bps of notional; negative is a rebate.",
+    )
+    taker_fee_bps: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=1000,
+        description="Fee on taker fills (market, stop, marketable limit) in bps of notional.",
+    )
+    slippage_bps: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=1000,
+        description="Fixed extra adverse price move on every taker fill, in bps.",
+    )
+    spread_bps: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=1000,
+        description="Quoted bid/ask spread in bps; taker fills pay half of it.",
+    )
+    impact_bps_per_participation: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=100_000,
+        description=(
+            "Market impact on taker fills: extra adverse bps per unit of participation "
+            "(fill qty / bar volume); 100 means 1 bp for taking 1 % of the bar's volume."
+        ),
+    )
+    max_participation: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description=(
+            "Largest share of one bar's volume one order may fill in that bar; the rest "
+            "waits for later bars (IOC: is cancelled). None means no cap."
+        ),
+    )
+    qty_step: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="Quantity increment: order quantities must be multiples of it and "
+        "capped fills are rounded down to it. None means no rounding.",
+    )
+    price_tick: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="Price increment: limit and stop prices must be multiples of it and "
+        "taker fill prices are rounded adversely to it. None means no rounding.",
+    )
+
+
+class CcxtVenueConfig(BaseModel):
+    """Which ccxt exchange the live adapter trades on, and how."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exchange_id: str = Field(
+        default="binance",
+        min_length=2,
+        max_length=40,
+        pattern=r"^[a-z0-9_]+$",
+        description="ccxt exchange id, e.g. 'binance', 'kraken', 'bybit'.",
+    )
+    sandbox: bool = Field(
+        default=True,
+        description="Trade on the exchange's testnet (ccxt set_sandbox_mode); False is real money.",
+    )
+    market_type: MarketType = Field(
+        default="spot",
+        description="Default market type, passed to ccxt as options['defaultType'].",
+    )
+    timeout_ms: int = Field(
+        default=10_000,
+        ge=1_000,
+        le=120_000,
+        description="HTTP timeout of one exchange request in milliseconds.",
+    )
+    options: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Extra ccxt exchange options, merged over the defaults above.",
+    )

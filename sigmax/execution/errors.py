@@ -1,0 +1,46 @@
+"""The errors the execution package raises; all derive from :class:`ExecutionError`."""
+
+from __future__ import annotations
+
+
+class ExecutionError(Exception):
+    """Base class of every execution error."""
+
+
+class UnknownOrderError(ExecutionError, KeyError):
+    """No order is known under the given client order id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown order"
+
+
+class OrderConflictError(ExecutionError):
+    """A client order id was reused for a different request."""
+
+
+class IllegalTransitionError(ExecutionError):
+    """An order was asked to move between two states the state machine does not link."""
+
+
+class InvalidFillError(ExecutionError):
+    """A fill does not fit its order: unknown order, wrong side or symbol, overfill, duplicate."""
+
+
+class VenueError(ExecutionError):
+    """The exchange answered with an error that is not an order rejection."""
+
+
+class VenueNetworkError(VenueError):
+    """The exchange could not be reached, timed out, or is rate limiting us."""
+
+
+class VenueAuthError(VenueError):
+    """The exchange refused our credentials or permissions."""
+
+
+class CredentialsError(ExecutionError):
+    """Exchange credentials are missing or malformed."""
+
+
+class OverfillError(InvalidFillError):
+    """A fill would take an order's filled quantity above its ordered quantity."""

@@ -1,0 +1,326 @@
+"""A simulated exchange that fills orders against OHLCV bars, with fees, slippage and volume caps.
+
+Timing
+    ``submit(request, ts)`` takes ``ts`` as the decision time. An order is first
+    eligible on the first bar passed to :meth:`PaperExchange.on_bar` that opens at or
+    after ``ts``; a decision taken at the close of bar t (``ts`` = bar t's open + its
+    timeframe = bar t+1's open) therefore never fills on bar t's data and first trades
+    on bar t+1. Bars of one symbol must arrive in strictly increasing time order.
+    Fills are stamped with the bar's open time.
+
+Prices (``c`` = the config; bar prices become Decimals through their shortest repr)
+    Taker slippage, in bps, is ``c.slippage_bps + c.spread_bps / 2 +
+    c.impact_bps_per_participation × participation`` where participation is the fill
+    quantity over the bar's volume (1 for a zero-volume bar). It moves the price
+    against the trader: up for buys, down for sells; with ``c.price_tick`` set the
+    result is rounded adversely to the tick.
+
+    - Market: the bar's open plus slippage; taker.
+    - Limit buy: fills when ``low <= limit``. If the bar opens at or through the limit
+      (``open <= limit``) it is a taker fill at the open plus slippage, never above the
+      limit; otherwise a maker fill at exactly the limit, no slippage. Sells mirror this.
+    - Stop buy: triggers when ``high >= stop`` and fills as a taker at
+      ``max(open, stop)`` plus slippage. Sells trigger at ``low <= stop`` and fill at
+      ``min(open, stop)``. An untriggered stop waits; a triggered remainder (volume cap)
+      fills as a market order on the next bars.
+    - Stop-limit: triggers like a stop, at trigger price ``max(open, stop)`` (sells:
+      ``min``). If the limit is marketable at the trigger price it fills at once as a
+      taker, never beyond the limit. Otherwise it rests as a limit order that is first
+      checked on the NEXT bar: an OHLC bar does not tell whether its low (high) came
+      after the trigger, so we do not assume it did.
+
+Quantities
+    With ``c.max_participation`` set, an order fills at most ``max_participation ×
+    volume`` per bar (rounded down to ``c.qty_step``); the rest waits for later bars.
+    IOC orders are cancelled after their first eligible bar with whatever is unfilled.
+    Orders whose quantity or prices are off ``qty_step`` / ``price_tick`` are REJECTED.
+
+Fees
+    ``fee = fee_bps / 10_000 × qty × price`` exactly, maker or taker rate by liquidity.
+    With all costs zero and no cap, a market buy of q at next open p costs exactly q × p.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from sigmax.execution.config import PaperExchangeConfig
+from sigmax.execution.orders import OrderEvent, OrderManager
+from sigmax.model import (
+    Bar,
+    Fill,
+    Liquidity,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    to_decimal,
+)
+
+_BPS = Decimal(10_000)
+
+
+@dataclass(slots=True)
+class _Working:
+    """The exchange-side state of one open order."""
+
+    request: OrderRequest
+    eligible_from: datetime
+    reference_price: Decimal | None
+    triggered: bool = False
+    fills: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Prices:
+    ts: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    volume: Decimal
+
+
+class PaperExchange:
+    """The simulated venue used by backtests and paper trading; see the module docstring."""
+
+    def __init__(self, config: PaperExchangeConfig | None = None) -> None:
+        self._config = config if config is not None else PaperExchangeConfig()
+        self._orders = OrderManager()
+        self._working: dict[str, dict[str, _Working]] = {}
+        self._last_bar_ts: dict[str, datetime] = {}
+
+    @property
+    def config(self) -> PaperExchangeConfig:
+        return self._config
+
+    @property
+    def events(self) -> tuple[OrderEvent, ...]:
+        """Every order state change so far, oldest first."""
+        return self._orders.events
+
+    def submit(
+        self,
+        request: OrderRequest,
+        ts: datetime,
+        reference_price: Decimal | None = None,
+        expire_ts: datetime | None = None,
+    ) -> Order:
+        """Accept (or reject) an order; it trades from the first bar opening at or after ts."""
+        cid = request.client_order_id
+        if cid in self._orders:
+            return self._orders.submit(request, ts, expire_ts)
+        if reference_price is not None and reference_price <= 0:
+            raise ValueError(f"order {cid}: reference_price must be > 0, got {reference_price}")
+        self._orders.submit(request, ts, expire_ts)
+        problem = self._check_increments(request)
+        if problem is not None:
+            return self._orders.reject(cid, ts, problem)
+        order = self._orders.accept(cid, ts, venue_order_id=f"paper-{len(self._orders)}")
+        self._working.setdefault(request.symbol, {})[cid] = _Working(request, ts, reference_price)
+        return order
+
+    def cancel(self, client_order_id: str, ts: datetime) -> Order:
+        """Cancel an open order; a terminal one raises IllegalTransitionError."""
+        order = self._orders.cancel(client_order_id, ts, "cancelled by request")
+        self._forget(order.request.symbol, client_order_id)
+        return order
+
+    def expire(self, client_order_id: str, ts: datetime) -> Order:
+        """Expire an open order now."""
+        order = self._orders.expire(client_order_id, ts, "expired by request")
+        self._forget(order.request.symbol, client_order_id)
+        return order
+
+    def order(self, client_order_id: str) -> Order:
+        return self._orders.order(client_order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return self._orders.open_orders(symbol)
+
+    def has_open_orders(self, symbol: str) -> bool:
+        """Whether ``on_bar`` could do anything for this symbol (O(1))."""
+        return bool(self._working.get(symbol))
+
+    def on_bar(self, bar: Bar) -> list[Fill]:
+        """Match the symbol's open orders against one new bar; returns the fills, in order."""
+        prices = self._accept_bar(bar)
+        working = self._working.get(bar.symbol)
+        if not working:
+            return []
+        fills: list[Fill] = []
+        for cid, w in list(working.items()):
+            if bar.ts < w.eligible_from:
+                continue
+            expiry = self._orders.expiry(cid)
+            if expiry is not None and expiry <= bar.ts:
+                self._orders.expire(cid, bar.ts, f"expired at {expiry.isoformat()}")
+                del working[cid]
+                continue
+            fill = self._match(cid, w, prices)
+            if fill is not None:
+                fills.append(fill)
+            self._settle(cid, w, working, bar.ts)
+        if not working:
+            del self._working[bar.symbol]
+        return fills
+
+    def _settle(
+        self, cid: str, w: _Working, working: dict[str, _Working], ts: datetime
+    ) -> None:
+        status = self._orders.order(cid).status
+        if status is OrderStatus.FILLED:
+            del working[cid]
+        elif w.request.tif is TimeInForce.IOC:
+            self._orders.cancel(cid, ts, "IOC: unfilled remainder cancelled")
+            del working[cid]
+
+    def _forget(self, symbol: str, cid: str) -> None:
+        working = self._working.get(symbol)
+        if working is not None:
+            working.pop(cid, None)
+            if not working:
+                del self._working[symbol]
+
+    def _accept_bar(self, bar: Bar) -> _Prices:
+        where = f"bar {bar.symbol} {bar.timeframe} at {bar.ts.isoformat()}"
+        if bar.ts.tzinfo is None:
+            raise ValueError(f"{where}: ts must be timezone-aware (UTC)")
+        last = self._last_bar_ts.get(bar.symbol)
+        if last is not None and bar.ts <= last:
+            raise ValueError(f"{where}: not after the previous bar at {last.isoformat()}")
+        values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"{where}: non-finite price or volume {values}")
+        if not (0 < bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high):
+            raise ValueError(f"{where}: inconsistent OHLC {values}")
+        if bar.volume < 0:
+            raise ValueError(f"{where}: negative volume {bar.volume}")
+        self._last_bar_ts[bar.symbol] = bar.ts
+        return _Prices(
+            bar.ts,
+            to_decimal(bar.open),
+            to_decimal(bar.high),
+            to_decimal(bar.low),
+            to_decimal(bar.volume),
+        )
+
+    def _check_increments(self, request: OrderRequest) -> str | None:
+        step, tick = self._config.qty_step, self._config.price_tick
+        if step is not None and request.qty % step != 0:
+            return f"qty {request.qty} is not a multiple of qty_step {step}"
+        if tick is not None:
+            for name in ("limit_price", "stop_price"):
+                price = getattr(request, name)
+                if price is not None and price % tick != 0:
+                    return f"{name} {price} is not a multiple of price_tick {tick}"
+        return None
+
+    def _match(self, cid: str, w: _Working, px: _Prices) -> Fill | None:
+        req = w.request
+        if req.type is OrderType.MARKET:
+            return self._taker(cid, w, px.open, px, None)
+        if req.type is OrderType.LIMIT:
+            return self._limit(cid, w, px)
+        if w.triggered:
+            if req.type is OrderType.STOP:
+                return self._taker(cid, w, px.open, px, None)
+            return self._limit(cid, w, px)
+        trigger = _trigger_price(req, px)
+        if trigger is None:
+            return None
+        w.triggered = True
+        if req.type is OrderType.STOP:
+            return self._taker(cid, w, trigger, px, None)
+        assert req.limit_price is not None  # OrderRequest guarantees it for stop-limit
+        if _marketable(req.side, trigger, req.limit_price):
+            return self._taker(cid, w, trigger, px, req.limit_price)
+        return None
+
+    def _limit(self, cid: str, w: _Working, px: _Prices) -> Fill | None:
+        req = w.request
+        limit = req.limit_price
+        assert limit is not None  # OrderRequest guarantees it for limit orders
+        if req.side is Side.BUY and px.low > limit or req.side is Side.SELL and px.high < limit:
+            return None
+        if _marketable(req.side, px.open, limit):
+            return self._taker(cid, w, px.open, px, limit)
+        qty = self._fill_qty(cid, px.volume)
+        return None if qty == 0 else self._fill(cid, w, px, qty, limit, Liquidity.MAKER)
+
+    def _taker(
+        self, cid: str, w: _Working, base: Decimal, px: _Prices, limit: Decimal | None
+    ) -> Fill | None:
+        qty = self._fill_qty(cid, px.volume)
+        if qty == 0:
+            return None
+        c = self._config
+        participation = qty / px.volume if px.volume > 0 else Decimal(1)
+        bps = c.slippage_bps + c.spread_bps / 2 + c.impact_bps_per_participation * participation
+        sign = w.request.side.sign
+        price = self._round_adverse(base * (1 + sign * bps / _BPS), w.request.side)
+        if limit is not None:
+            price = min(price, limit) if sign > 0 else max(price, limit)
+        return self._fill(cid, w, px, qty, price, Liquidity.TAKER)
+
+    def _fill(
+        self,
+        cid: str,
+        w: _Working,
+        px: _Prices,
+        qty: Decimal,
+        price: Decimal,
+        liquidity: Liquidity,
+    ) -> Fill:
+        c = self._config
+        fee_bps = c.maker_fee_bps if liquidity is Liquidity.MAKER else c.taker_fee_bps
+        w.fills += 1
+        fill = Fill(
+            fill_id=f"{cid}-{w.fills}",
+            client_order_id=cid,
+            symbol=w.request.symbol,
+            side=w.request.side,
+            qty=qty,
+            price=price,
+            fee=fee_bps / _BPS * qty * price,
+            ts=px.ts,
+            liquidity=liquidity,
+            reference_price=w.reference_price,
+        )
+        self._orders.apply_fill(fill)
+        return fill
+
+    def _fill_qty(self, cid: str, volume: Decimal) -> Decimal:
+        remaining = self._orders.order(cid).remaining_qty
+        cap_share = self._config.max_participation
+        if cap_share is None:
+            return remaining
+        cap = cap_share * volume
+        step = self._config.qty_step
+        if step is not None:
+            cap = (cap / step).to_integral_value(ROUND_FLOOR) * step
+        return min(remaining, cap)
+
+    def _round_adverse(self, price: Decimal, side: Side) -> Decimal:
+        tick = self._config.price_tick
+        if tick is None:
+            return price
+        rounding = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
+        return (price / tick).to_integral_value(rounding) * tick
+
+
+def _trigger_price(req: OrderRequest, px: _Prices) -> Decimal | None:
+    stop = req.stop_price
+    assert stop is not None  # OrderRequest guarantees it for stop orders
+    if req.side is Side.BUY:
+        return max(px.open, stop) if px.high >= stop else None
+    return min(px.open, stop) if px.low <= stop else None
+
+
+def _marketable(side: Side, price: Decimal, limit: Decimal) -> bool:
+    """Whether a limit order can trade at once when the market is at ``price``."""
+    return price <= limit if side is Side.BUY else price >= limit
