@@ -27,7 +27,7 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"not a finite number: {value!r}")
-        return Decimal(repr(value))
+        return Decimal(repr(float(value)))  # float(): numpy scalars repr as np.float64(...)
     return Decimal(value)
 
 
