@@ -1,0 +1,143 @@
+"""Performance metrics of an equity curve and its trades, and the buy-and-hold baseline.
+
+Conventions (crypto trades around the clock): returns are per bar; annualisation
+uses the number of bars in 365.25 days; the risk-free rate is 0. Drawdowns are
+measured on marked equity at each bar's close.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from sigmax.backtest.engine import BacktestResult
+from sigmax.ledger import LedgerEntry
+from sigmax.model import BarSeries, Side
+
+NS_PER_YEAR = 365.25 * 24 * 3600 * 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A position from flat back to flat, with its P&L net of every fee paid in it."""
+
+    entry_ts_ns: int
+    exit_ts_ns: int
+    pnl: Decimal
+
+
+def bar_seconds(bars: BarSeries) -> float:
+    if len(bars) < 2:
+        raise ValueError("metrics need at least two bars")
+    return float(np.median(np.diff(bars.ts))) / 1e9
+
+
+def curve_metrics(equity: np.ndarray, start_value: float, bars: BarSeries) -> dict[str, float]:
+    """Return, CAGR, Sharpe, Sortino, Calmar and drawdown of one equity curve."""
+    curve = np.concatenate(([start_value], equity))
+    returns = curve[1:] / curve[:-1] - 1.0
+    step = bar_seconds(bars)
+    per_year = NS_PER_YEAR / 1e9 / step
+    years = (float(bars.ts[-1] - bars.ts[0]) / 1e9 + step) / (NS_PER_YEAR / 1e9)
+    total = curve[-1] / start_value - 1.0
+    cagr = (curve[-1] / start_value) ** (1.0 / years) - 1.0 if curve[-1] > 0 else -1.0
+    std = float(np.std(returns, ddof=1)) if len(returns) > 1 else 0.0
+    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+    mean = float(np.mean(returns))
+    max_dd, dd_bars = _drawdown(curve)
+    return {
+        "total_return": float(total),
+        "cagr": float(cagr),
+        "sharpe": mean / std * math.sqrt(per_year) if std > 0 else 0.0,
+        "sortino": mean / downside * math.sqrt(per_year) if downside > 0 else 0.0,
+        "calmar": float(cagr / abs(max_dd)) if max_dd < 0 else 0.0,
+        "max_drawdown": float(max_dd),
+        "max_drawdown_duration_bars": float(dd_bars),
+        "max_drawdown_duration_days": dd_bars * step / 86400.0,
+        "final_equity": float(curve[-1]),
+    }
+
+
+def drawdown_series(equity: np.ndarray) -> np.ndarray:
+    """Fractional drawdown from the running peak at every bar (0 at a new high)."""
+    return equity / np.maximum.accumulate(equity) - 1.0
+
+
+def _drawdown(curve: np.ndarray) -> tuple[float, int]:
+    """Deepest drawdown and the longest time (bars) spent below a previous peak."""
+    dd = drawdown_series(curve)
+    underwater = dd < 0
+    longest = run = 0
+    for flag in underwater:
+        run = run + 1 if flag else 0
+        longest = max(longest, run)
+    return float(dd.min()), longest
+
+
+def round_trips(result: BacktestResult) -> list[RoundTrip]:
+    """Split the fills into flat-to-flat round trips (a flip closes one, opens the next)."""
+    trips: list[RoundTrip] = []
+    pnl, entry_ns = Decimal(0), None
+    for entry in result.entries:
+        fill_ns = int(entry.fill.ts.timestamp() * 1e9)
+        if entry_ns is None:
+            entry_ns = fill_ns
+        pnl += entry.realized_pnl - entry.fill.fee
+        if entry.position_after == 0 or _flipped(entry):
+            trips.append(RoundTrip(entry_ns, fill_ns, pnl))
+            pnl, entry_ns = Decimal(0), (fill_ns if entry.position_after != 0 else None)
+    return trips
+
+
+def _flipped(entry: LedgerEntry) -> bool:
+    fill, after = entry.fill, entry.position_after
+    before = after - (fill.qty if fill.side is Side.BUY else -fill.qty)
+    return before != 0 and after != 0 and (before > 0) != (after > 0)
+
+
+def trade_metrics(result: BacktestResult) -> dict[str, float]:
+    """Win rate, profit factor, exposure, turnover and fees of a run."""
+    trips = round_trips(result)
+    wins = [float(t.pnl) for t in trips if t.pnl > 0]
+    losses = [float(t.pnl) for t in trips if t.pnl < 0]
+    gross_loss = -sum(losses)
+    traded = sum(float(e.fill.notional) for e in result.entries)
+    mean_equity = float(np.mean(result.equity))
+    notional = np.abs(result.position * result.bars.close)
+    return {
+        "round_trips": float(len(trips)),
+        "fills": float(len(result.entries)),
+        "win_rate": len(wins) / len(trips) if trips else 0.0,
+        "profit_factor": sum(wins) / gross_loss
+        if gross_loss > 0
+        else float("inf")
+        if wins
+        else 0.0,
+        "exposure": float(np.mean(result.position != 0)),
+        "avg_gross_leverage": float(np.mean(notional / result.equity)),
+        "turnover": traded / mean_equity if mean_equity > 0 else 0.0,
+        "fees_paid": float(result.fees_paid),
+        "rejected_orders": float(len(result.rejections)),
+    }
+
+
+def buy_and_hold(bars: BarSeries, cash: float, fee_bps: float) -> np.ndarray:
+    """Equity of putting all cash into the asset at the first bar's open, fee paid once."""
+    qty = cash / (bars.open[0] * (1.0 + fee_bps / 10_000.0))
+    return qty * bars.close
+
+
+def compute_metrics(result: BacktestResult, fee_bps: float) -> dict[str, object]:
+    """The full metrics block of a report: the strategy's and the buy-and-hold baseline's."""
+    cash = float(result.config.cash)
+    metrics: dict[str, object] = {}
+    metrics.update(curve_metrics(result.equity, cash, result.bars))
+    metrics.update(trade_metrics(result))
+    metrics["bars"] = float(len(result.bars))
+    metrics["buy_and_hold"] = curve_metrics(
+        buy_and_hold(result.bars, cash, fee_bps), cash, result.bars
+    )
+    return metrics

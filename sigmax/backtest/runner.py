@@ -1,0 +1,96 @@
+"""One call from a backtest request to its result, metrics and reports.
+
+The CLI, Ray jobs and the API all go through :func:`run_backtest`, so a backtest
+means the same thing wherever it is started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sigmax.backtest.config import BacktestConfig
+from sigmax.backtest.engine import BacktestEngine, BacktestResult
+from sigmax.backtest.metrics import compute_metrics
+from sigmax.backtest.report import report_json, write_html, write_json
+from sigmax.data import load_bars
+from sigmax.execution import PaperExchange, PaperExchangeConfig
+from sigmax.model import BarSeries
+from sigmax.risk import RiskConfig, RiskEngine
+from sigmax.strategies import make_strategy
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """What to backtest: data, strategy and costs (the CLI contract's arguments)."""
+
+    data: str
+    symbol: str | None = None
+    timeframe: str | None = None
+    strategy: str = "sigmax"
+    params: dict[str, str] = field(default_factory=dict)
+    cash: Decimal = Decimal(10_000)
+    fee_bps: Decimal = Decimal(10)
+    slippage_bps: Decimal = Decimal(0)
+    fill_gaps: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class BacktestOutcome:
+    result: BacktestResult
+    metrics: dict[str, Any]
+    document: dict[str, Any]
+
+
+def run_backtest(
+    request: BacktestRequest,
+    risk_config: RiskConfig | None = None,
+    bars: BarSeries | None = None,
+) -> BacktestOutcome:
+    """Load the data (unless given), run the strategy, compute metrics, build the JSON."""
+    if bars is None:
+        bars = load_bars(
+            request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
+        )
+    strategy = make_strategy(request.strategy, request.params)
+    exchange = PaperExchange(
+        PaperExchangeConfig(
+            maker_fee_bps=request.fee_bps,
+            taker_fee_bps=request.fee_bps,
+            slippage_bps=request.slippage_bps,
+        )
+    )
+    engine = BacktestEngine(
+        BacktestConfig(cash=request.cash, progress=request.progress),
+        RiskEngine(risk_config or RiskConfig()),
+        exchange,
+    )
+    result = engine.run(bars, strategy)
+    metrics = compute_metrics(result, float(request.fee_bps))
+    meta = {
+        "data": request.data,
+        "symbol": bars.symbol,
+        "timeframe": bars.timeframe,
+        "strategy": strategy.name,
+        "params": strategy.params.model_dump(),
+        "cash": str(request.cash),
+        "fee_bps": str(request.fee_bps),
+        "slippage_bps": str(request.slippage_bps),
+        "first_bar": result.bars.bar(0).ts.isoformat(),
+        "last_bar": result.bars.bar(len(bars) - 1).ts.isoformat(),
+        "elapsed_s": round(result.elapsed_s, 4),
+        "bars_per_s": round(len(bars) / result.elapsed_s) if result.elapsed_s > 0 else None,
+    }
+    return BacktestOutcome(result, metrics, report_json(result, metrics, meta))
+
+
+def save_reports(
+    outcome: BacktestOutcome, json_path: Path | None, html_path: Path | None, fee_bps: float
+) -> None:
+    if json_path is not None:
+        write_json(json_path, outcome.document)
+    if html_path is not None:
+        write_html(html_path, outcome.result, outcome.metrics, outcome.document["meta"], fee_bps)

@@ -1,0 +1,23 @@
+"""The ``sigmax`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from sigmax.cli import backtest_command, data_commands
+
+app = typer.Typer(
+    name="sigmax",
+    help="SIGMAX: autonomous multi-agent crypto trading (paper by default).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(
+    data_commands.app, name="data", help="Load, validate, resample and download market data."
+)
+app.command("backtest")(backtest_command.backtest)
+
+
+def main() -> None:
+    app()

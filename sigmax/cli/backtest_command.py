@@ -1,0 +1,106 @@
+"""``sigmax backtest``: one strategy over one data set, metrics table and reports."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from sigmax.backtest.risk_profile import backtest_risk_config
+from sigmax.backtest.runner import BacktestRequest, run_backtest, save_reports
+from sigmax.cli.params import parse_pairs
+from sigmax.data import DataError
+from sigmax.strategies import StrategyError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _decimal(value: str, option: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise typer.BadParameter(f"not a number: {value!r}", param_hint=option) from None
+    if not number.is_finite() or number < 0:
+        raise typer.BadParameter(f"must be a finite number >= 0, got {value}", param_hint=option)
+    return number
+
+
+def backtest(
+    data: Annotated[
+        str, typer.Option(help="bundled:NAME or a CSV/Parquet path")
+    ] = "bundled:BTC-USD-1h",
+    symbol: Annotated[str | None, typer.Option(help="symbol, e.g. BTC/USD")] = None,
+    timeframe: Annotated[
+        str | None, typer.Option(help="bar size, e.g. 1h; coarser resamples")
+    ] = None,
+    strategy: Annotated[str, typer.Option(help="sigmax (agent graph) or sma_cross")] = "sigmax",
+    param: Annotated[
+        list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")
+    ] = None,
+    cash: Annotated[str, typer.Option(help="starting cash")] = "10000",
+    fee_bps: Annotated[str, typer.Option(help="fee in bps of notional, maker and taker")] = "10",
+    slippage_bps: Annotated[
+        str, typer.Option(help="adverse slippage in bps on market fills")
+    ] = "0",
+    risk: Annotated[
+        list[str] | None, typer.Option(help="risk limit override k=v (repeatable)")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the JSON report here")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
+    fill_gaps: Annotated[bool, typer.Option(help="repair missing bars instead of failing")] = False,
+    progress: Annotated[bool, typer.Option(help="progress bar on long runs")] = True,
+) -> None:
+    """Backtest a strategy on historical bars; orders fill at the next bar at the earliest."""
+    request = BacktestRequest(
+        data=data,
+        symbol=symbol,
+        timeframe=timeframe,
+        strategy=strategy,
+        params=parse_pairs(param or [], "--param"),
+        cash=_decimal(cash, "--cash"),
+        fee_bps=_decimal(fee_bps, "--fee-bps"),
+        slippage_bps=_decimal(slippage_bps, "--slippage-bps"),
+        fill_gaps=fill_gaps,
+        progress=progress,
+    )
+    try:
+        risk_config = backtest_risk_config(parse_pairs(risk or [], "--risk"))
+        outcome = run_backtest(request, risk_config)
+        save_reports(outcome, json_out, report, float(request.fee_bps))
+    except (DataError, StrategyError, ValidationError, ValueError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    _print_summary(outcome.metrics, outcome.document["meta"], json_out, report)
+
+
+def _print_summary(
+    metrics: dict[str, Any], meta: dict[str, Any], json_out: Path | None, report: Path | None
+) -> None:
+    table = Table(title=f"{meta['strategy']} on {meta['symbol']} {meta['timeframe']}")
+    table.add_column("metric")
+    table.add_column("strategy", justify="right")
+    table.add_column("buy & hold", justify="right")
+    baseline = metrics["buy_and_hold"]
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            continue
+        table.add_row(key, _fmt(value), _fmt(baseline[key]) if key in baseline else "")
+    console.print(table)
+    console.print(
+        f"{int(metrics['bars'])} bars in {meta['elapsed_s']} s ({meta['bars_per_s']} bars/s)"
+    )
+    for label, path in (("JSON", json_out), ("HTML report", report)):
+        if path is not None:
+            console.print(f"{label}: {path}")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.2f}"

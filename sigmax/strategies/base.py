@@ -1,0 +1,72 @@
+"""The one strategy interface every SIGMAX strategy implements (freqtrade-style hooks).
+
+A strategy says what position it wants; the engine turns wants into orders through
+the risk engine and the execution venue, so strategies hold no order logic.
+
+Hooks:
+
+* ``targets(bars)`` (required): vectorised wanted position for every bar of a
+  series. The value at bar ``i`` may use ``bars[: i + 1]`` only: it is acted on at
+  that bar's close and filled at the next bar at the earliest.
+* ``target_at(history)``: the live, per-bar hook; by default the last value of
+  ``targets(history)``, so backtest and live agree by construction. Strategies with
+  a cheaper incremental path override it and must keep the two identical.
+* ``decision_at(i)``: the full :class:`~sigmax.model.Decision` behind bar ``i`` of the
+  last ``targets`` call, when the strategy has one (the agent graph does).
+
+``unit`` says how to read a target: ``"qty"`` is a signed quantity of the base asset;
+``"equity_fraction"`` is the wanted exposure as a fraction of equity.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sigmax.model import BarSeries, Decision
+
+TargetUnit = Literal["qty", "equity_fraction"]
+
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's parameter model (frozen, unknown keys rejected)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StrategyError(ValueError):
+    """A strategy was named or parameterised wrongly."""
+
+
+class Strategy(ABC):
+    name: ClassVar[str]
+    unit: ClassVar[TargetUnit]
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def __init__(self, params: StrategyParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @classmethod
+    def from_strings(cls, pairs: dict[str, str]) -> Strategy:
+        """Build from ``--param k=v`` strings, validated by the strategy's Params model."""
+        try:
+            return cls(cls.Params.model_validate(pairs))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise StrategyError(f"strategy {cls.name}: bad --param ({problems})") from None
+
+    @abstractmethod
+    def targets(self, bars: BarSeries) -> np.ndarray:
+        """Wanted position at every bar (float64, len(bars)), see the module docstring."""
+
+    def target_at(self, history: BarSeries) -> float:
+        return float(self.targets(history)[-1])
+
+    def decision_at(self, i: int) -> Decision | None:
+        return None
