@@ -1,0 +1,54 @@
+"""Mean-reversion analyst: Bollinger %B and the z-score of the close against its mean."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import talib
+
+from sigmax.agents.base import Agent
+from sigmax.agents.config import MeanReversionConfig
+from sigmax.agents.indicators import clip01, clip1, safe_div
+from sigmax.model import BarSeries
+
+
+class MeanReversionAgent(Agent):
+    """Measures how stretched the close is from its moving mean.
+
+    z = (close - SMA) / rolling std over ``period`` bars; %B = position inside the
+    Bollinger bands (0 = lower, 1 = upper). Score = -z / ``z_full`` (contrarian: a
+    stretched close is expected to come back), confidence = |z| / ``z_full``; both
+    capped. Flat prices (zero std) give z = 0.
+    """
+
+    def __init__(self, config: MeanReversionConfig | None = None, name: str = "mean_reversion"):
+        self.config = config or MeanReversionConfig()
+        self.name = name
+        self.warmup = self.config.period
+
+    def _compute(self, bars: BarSeries) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        c = self.config
+        upper, mid, lower = talib.BBANDS(
+            bars.close,
+            timeperiod=c.period,
+            nbdevup=c.band_dev,
+            nbdevdn=c.band_dev,
+            matype=talib.MA_Type.SMA,
+        )
+        std = talib.STDDEV(bars.close, timeperiod=c.period, nbdev=1.0)
+        z = safe_div(bars.close - mid, std)
+        percent_b = safe_div(bars.close - lower, upper - lower, default=0.5)
+        width = safe_div(upper - lower, mid)
+        score = clip1(-z / c.z_full)
+        confidence = clip01(np.abs(z) / c.z_full)
+        evidence = {"zscore": z, "percent_b": percent_b, "band_width": width, "mean": mid}
+        return score, confidence, evidence
+
+    def describe(self, evidence: Mapping[str, float]) -> str:
+        e = evidence
+        return (
+            f"Close is {e['zscore']:+.2f} std from its {self.config.period}-bar mean "
+            f"{e['mean']:.2f}; Bollinger %B {e['percent_b']:.2f}, band width "
+            f"{e['band_width']:.2%}."
+        )

@@ -1,0 +1,296 @@
+"""The decision graph: analysts -> bull/bear debate -> arbitrator -> optimiser -> risk gate
+-> decision, as a LangGraph ``StateGraph`` with injected node implementations.
+
+One graph serves both paths. The backtest invokes it once over a whole series (every
+node works on arrays with one column per bar); the live path invokes it per bar (one
+column, analysts called bar by bar under a deadline). The debate, arbitrator, optimiser,
+risk gate and decision code is the same for both, so ``run_bar(bars[: i + 1])`` equals
+``run_series(bars).decision_at(i)``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypedDict
+
+import numpy as np
+import structlog
+from langgraph.graph import END, START, StateGraph
+
+from sigmax.agents.arbitrator import Arbitration, arbitrate
+from sigmax.agents.base import Agent, SignalSeries, validate_bars
+from sigmax.agents.config import (
+    ArbitratorConfig,
+    DebateConfig,
+    GraphConfig,
+    OptimiserConfig,
+    RiskGateConfig,
+)
+from sigmax.agents.debate import DebateResult, SignalMatrix, run_debate
+from sigmax.agents.risk_gate import RiskOutcome, cap_leverage
+from sigmax.agents.roster import default_agents
+from sigmax.agents.sizing import Sizing, vol_target
+from sigmax.model import BarSeries, Decision, Signal, ts_from_ns
+
+log = structlog.get_logger(__name__)
+
+Mode = Literal["series", "bar"]
+
+
+def _analyse_series(agent: Agent, bars: BarSeries) -> SignalSeries:
+    return agent.analyze_series(bars)
+
+
+def _analyse_bar(agent: Agent, history: BarSeries) -> Signal | None:
+    return agent.analyze(history)
+
+
+@dataclass(frozen=True)
+class GraphNodes:
+    """The node implementations; swap any of them (e.g. for a call to a Ray actor)."""
+
+    analyse_series: Callable[[Agent, BarSeries], SignalSeries] = _analyse_series
+    analyse_bar: Callable[[Agent, BarSeries], Signal | None] = _analyse_bar
+    debate: Callable[[SignalMatrix, DebateConfig, ArbitratorConfig], DebateResult] = run_debate
+    arbitrate: Callable[[DebateResult, ArbitratorConfig], Arbitration] = arbitrate
+    optimise: Callable[
+        [BarSeries, np.ndarray, np.ndarray, float, OptimiserConfig, ArbitratorConfig], Sizing
+    ] = vol_target
+    risk_gate: Callable[[np.ndarray, RiskGateConfig], RiskOutcome] = cap_leverage
+
+
+class GraphState(TypedDict, total=False):
+    mode: Mode
+    bars: BarSeries
+    rows: np.ndarray  # indices of the bars decided on: all of them, or the last one
+    previous: float  # sized target before rows[0], for the hysteresis
+    signals: Annotated[dict[str, SignalSeries], operator.or_]
+    missing: Annotated[dict[str, str], operator.or_]  # agent -> why it gave no signal
+    debate: DebateResult
+    arbitration: Arbitration
+    sizing: Sizing
+    risk: RiskOutcome
+    result: DecisionSeries
+
+
+@dataclass(frozen=True)
+class DecisionSeries:
+    """The graph's output over a run of bars (all of a series, or one live bar).
+
+    ``target`` is the approved target position per bar (0 during warm-up, on the
+    ``position_step`` grid); ``sized`` the optimiser's target before the risk gate (the
+    hysteresis state: pass ``sized[i - 1]`` as ``previous_target`` to replay bar ``i``).
+    """
+
+    symbol: str
+    ts: np.ndarray
+    rows: np.ndarray
+    agents: tuple[str, ...]
+    warmup: int
+    signals: dict[str, SignalSeries]
+    missing: dict[str, str]
+    debate: DebateResult
+    arbitration: Arbitration
+    sizing: Sizing
+    risk: RiskOutcome
+    config: GraphConfig
+
+    @property
+    def target(self) -> np.ndarray:
+        return self.risk.target
+
+    @property
+    def sized(self) -> np.ndarray:
+        return self.sizing.target
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def decision_at(self, j: int) -> Decision:
+        """The full Decision at position ``j`` of this run."""
+        signals = tuple(s for a in self.agents if (s := self.signals[a].signal_at(j)) is not None)
+        missing = tuple(a for a in self.agents if not self.signals[a].has_signal(j))
+        return Decision(
+            ts=ts_from_ns(self.ts[j]),
+            symbol=self.symbol,
+            target_position=float(self.target[j]),
+            signals=signals,
+            bull_case=self.debate.case_text(j, "bull", self.signals),
+            bear_case=self.debate.case_text(j, "bear", self.signals),
+            rationale=self._rationale(j, missing),
+            missing=missing,
+            risk_verdict=self.risk.verdict_at(j),
+        )
+
+    def _rationale(self, j: int, missing: tuple[str, ...]) -> str:
+        row = int(self.rows[j])
+        if row < self.warmup - 1:
+            text = f"Warm-up: bar {row + 1} of {self.warmup} needed; target 0."
+        else:
+            c = self.config
+            text = (
+                f"{self.arbitration.rationale(j, self.debate, c.arbitrator)} "
+                f"{self.sizing.rationale(j, c.optimiser)} Risk gate: "
+                f"{self.risk.verdict_at(j).reason}; final target {self.target[j]:+.2f}."
+            )
+        if missing:
+            why = ", ".join(f"{a} ({self.missing.get(a, 'no signal yet')})" for a in missing)
+            text += f" Missing: {why}."
+        return text
+
+
+class DecisionGraph:
+    """Runs the analysts, debate, arbitrator, optimiser and risk gate for one symbol."""
+
+    def __init__(
+        self,
+        config: GraphConfig | None = None,
+        nodes: GraphNodes | None = None,
+        agents: Sequence[Agent] | None = None,
+    ) -> None:
+        self.config = config or GraphConfig()
+        self.nodes = nodes or GraphNodes()
+        self.agents = tuple(agents) if agents is not None else tuple(default_agents(self.config))
+        names = [a.name for a in self.agents]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"decision graph: agent names must be unique and non-empty: {names}")
+        self.warmup = max([a.warmup for a in self.agents] + [self.config.optimiser.vol_window + 1])
+        self._previous = 0.0
+        self._pool = ThreadPoolExecutor(
+            max_workers=2 * len(self.agents), thread_name_prefix="agent"
+        )
+        self._graph = self._build()
+
+    def run_series(self, bars: BarSeries) -> DecisionSeries:
+        """Decisions for every bar of ``bars`` in one invocation of the graph."""
+        validate_bars(bars, "decision graph")
+        rows = np.arange(len(bars))
+        state = self._graph.invoke({"mode": "series", "bars": bars, "rows": rows, "previous": 0.0})
+        result: DecisionSeries = state["result"]
+        return result
+
+    def run_bar(self, history: BarSeries, previous_target: float | None = None) -> Decision:
+        """The Decision for the last bar of ``history`` (live path).
+
+        ``previous_target`` is the previous bar's sized target (the hysteresis state);
+        None uses the one this graph remembers from its last ``run_bar`` (0 at first).
+        """
+        if len(history) == 0:
+            raise ValueError("decision graph: run_bar needs at least one bar")
+        previous = self._previous if previous_target is None else float(previous_target)
+        rows = np.array([len(history) - 1])
+        state = self._graph.invoke(
+            {"mode": "bar", "bars": history, "rows": rows, "previous": previous}
+        )
+        result: DecisionSeries = state["result"]
+        self._previous = float(result.sized[0])
+        return result.decision_at(0)
+
+    def reset(self) -> None:
+        """Forget the hysteresis state (start of a new series)."""
+        self._previous = 0.0
+
+    def close(self) -> None:
+        """Stop waiting for analysts still running past their deadline."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _build(self) -> Any:
+        builder = StateGraph(GraphState)
+        analyst_nodes = []
+        for agent in self.agents:
+            node = f"analyst_{agent.name}"
+            builder.add_node(node, self._analyst_node(agent))
+            builder.add_edge(START, node)
+            analyst_nodes.append(node)
+        builder.add_node("debate", self._debate)
+        builder.add_node("arbitrator", self._arbitrate)
+        builder.add_node("optimiser", self._optimise)
+        builder.add_node("risk_gate", self._risk_gate)
+        builder.add_node("decision", self._decide)
+        builder.add_edge(analyst_nodes, "debate")
+        builder.add_edge("debate", "arbitrator")
+        builder.add_edge("arbitrator", "optimiser")
+        builder.add_edge("optimiser", "risk_gate")
+        builder.add_edge("risk_gate", "decision")
+        builder.add_edge("decision", END)
+        return builder.compile()
+
+    def _analyst_node(self, agent: Agent) -> Any:
+        def node(state: GraphState) -> dict[str, Any]:
+            if state["mode"] == "series":
+                return self._series_signals(agent, state["bars"])
+            return self._bar_signal(agent, state["bars"])
+
+        return node
+
+    def _series_signals(self, agent: Agent, bars: BarSeries) -> dict[str, Any]:
+        if not agent.vectorised:
+            series = SignalSeries.missing(agent.name, len(bars))
+            return {"signals": {agent.name: series}, "missing": {agent.name: "per-bar only"}}
+        return {"signals": {agent.name: self.nodes.analyse_series(agent, bars)}}
+
+    def _bar_signal(self, agent: Agent, history: BarSeries) -> dict[str, Any]:
+        timeout = self.config.agent_timeout_s
+        future = self._pool.submit(self.nodes.analyse_bar, agent, history)
+        reason = None
+        signal: Signal | None = None
+        try:
+            signal = future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            reason = f"timed out after {timeout:g} s"
+        except Exception as exc:  # an analyst's failure must not stop the graph
+            reason = f"failed: {type(exc).__name__}: {exc}"
+        if reason is not None:
+            log.warning("analyst missing", agent=agent.name, reason=reason)
+            return {
+                "signals": {agent.name: SignalSeries.missing(agent.name, 1)},
+                "missing": {agent.name: reason},
+            }
+        return {"signals": {agent.name: SignalSeries.from_signals(agent.name, [signal])}}
+
+    def _debate(self, state: GraphState) -> dict[str, Any]:
+        names = [a.name for a in self.agents]
+        matrix = SignalMatrix.from_series(names, state["signals"], self.config.arbitrator)
+        return {"debate": self.nodes.debate(matrix, self.config.debate, self.config.arbitrator)}
+
+    def _arbitrate(self, state: GraphState) -> dict[str, Any]:
+        return {"arbitration": self.nodes.arbitrate(state["debate"], self.config.arbitrator)}
+
+    def _optimise(self, state: GraphState) -> dict[str, Any]:
+        warm = state["rows"] >= self.warmup - 1
+        raw = np.where(warm, state["arbitration"].raw, 0.0)
+        sizing = self.nodes.optimise(
+            state["bars"],
+            state["rows"],
+            raw,
+            state["previous"],
+            self.config.optimiser,
+            self.config.arbitrator,
+        )
+        return {"sizing": sizing}
+
+    def _risk_gate(self, state: GraphState) -> dict[str, Any]:
+        return {"risk": self.nodes.risk_gate(state["sizing"].target, self.config.risk)}
+
+    def _decide(self, state: GraphState) -> dict[str, Any]:
+        bars, rows = state["bars"], state["rows"]
+        result = DecisionSeries(
+            symbol=bars.symbol,
+            ts=bars.ts[rows],
+            rows=rows,
+            agents=tuple(a.name for a in self.agents),
+            warmup=self.warmup,
+            signals=state["signals"],
+            missing=state.get("missing", {}),
+            debate=state["debate"],
+            arbitration=state["arbitration"],
+            sizing=state["sizing"],
+            risk=state["risk"],
+            config=self.config,
+        )
+        return {"result": result}
