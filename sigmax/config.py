@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
 from sigmax.execution.config import PaperExchangeConfig
+from sigmax.paths import sigmax_home
 from sigmax.risk.config import RiskConfig
 
 
@@ -32,7 +33,7 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(
-        default_factory=lambda: Path.home() / ".sigmax",
+        default_factory=sigmax_home,
         description="data directory: downloads, embedded databases, reports",
     )
     log_level: str = Field("INFO", description="structlog level: DEBUG, INFO, WARNING, ERROR")

@@ -7,7 +7,6 @@ atomically. Only closed bars are kept: the still-forming current bar is dropped.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from sigmax.data.series_check import check_series
 from sigmax.data.timeframes import timeframe_ns
 from sigmax.data.validate import check_bars
 from sigmax.model import BarSeries
+from sigmax.paths import sigmax_home
 
 _MS = 1_000_000  # nanoseconds per millisecond
 
@@ -44,11 +44,6 @@ class DownloadResult:
     last_ts: datetime | None
     missing_bars: int  # bars absent inside the stored range (exchange gaps)
     pages: int
-
-
-def sigmax_home() -> Path:
-    """``$SIGMAX_HOME`` or ``~/.sigmax``."""
-    return Path(os.environ.get("SIGMAX_HOME", "~/.sigmax")).expanduser()
 
 
 def default_dest(exchange_id: str, symbol: str, timeframe: str) -> Path:
