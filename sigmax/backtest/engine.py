@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 import numpy as np
 from rich.progress import Progress
@@ -34,14 +34,13 @@ from sigmax.model import (
     Decision,
     Order,
     OrderRequest,
-    OrderType,
     RiskVerdict,
-    Side,
     to_decimal,
     ts_from_ns,
 )
-from sigmax.risk import RiskContext, RiskEngine
+from sigmax.risk import RiskEngine
 from sigmax.strategies.base import Strategy
+from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
 
 PROGRESS_STEP = 10_000
 
@@ -175,52 +174,38 @@ class _Run:
     def _rebalance(self, i: int, want: float, equity: float) -> None:
         """Send the order that moves the book from its position to ``want``."""
         self.acted_want = want
-        price = float(self.bars.close[i])
-        target_qty = want if self.strategy.unit == "qty" else want * equity / price
+        cfg = self.engine.config
+        price = self.close_list[i]
         held = self.ledger.position(self.symbol).qty
-        delta = _round_down(to_decimal(float(target_qty)), self.engine.config.qty_step) - held
+        wanted = target_qty(want, self.strategy.unit, equity, price, cfg.qty_step)
         ts = self._close_time(i)
         self._cancel_working(ts)
-        if delta == 0 or abs(delta) * to_decimal(price) < self.engine.config.min_order_notional:
+        self.order_seq += 1
+        request = plan_order(
+            f"bt-{self.strategy.name}-{self.order_seq}",
+            self.symbol,
+            held,
+            wanted,
+            to_decimal(price),
+            SizingRules(cfg.qty_step, cfg.min_order_notional),
+        )
+        if request is None:
             return
         decision = self.strategy.decision_at(i)
         if decision is not None:
             self.result.decisions.append(decision)
             self.engine.risk.record_decision(decision)
-        self._submit(ts, delta, held, to_decimal(price), equity)
-
-    def _close_time(self, i: int) -> datetime:
-        """When bar ``i`` closes: orders decided on it are stamped with this time."""
-        return ts_from_ns(int(self.bars.ts[i]) + self.step_ns)
-
-    def _submit(
-        self, ts: datetime, delta: Decimal, held: Decimal, price: Decimal, equity: float
-    ) -> None:
-        self.order_seq += 1
-        side = Side.BUY if delta > 0 else Side.SELL
-        shrinks = held != 0 and abs(held + delta) < abs(held) and (held + delta) * held >= 0
-        request = OrderRequest(
-            client_order_id=f"bt-{self.strategy.name}-{self.order_seq}",
-            symbol=self.symbol,
-            side=side,
-            qty=abs(delta),
-            type=OrderType.MARKET,
-            reduce_only=shrinks,
-        )
-        ctx = RiskContext(
-            ts=ts,
-            last_price=price,
-            position_qty=held,
-            positions_notional={self.symbol: held * price},
-            equity=to_decimal(equity),
-            reference_price=price,
-        )
+        ctx = risk_context(ts, self.symbol, to_decimal(price), held, equity)
         verdict = self.engine.risk.check(request, ctx)
         if not verdict.approved:
             self.result.rejections.append(Rejection(ts, request, verdict))
             return
-        self.engine.exchange.submit(request, ts, reference_price=price)
+        self.engine.exchange.submit(request, ts, reference_price=ctx.last_price)
         self.submitted.append(request.client_order_id)
+
+    def _close_time(self, i: int) -> datetime:
+        """When bar ``i`` closes: orders decided on it are stamped with this time."""
+        return ts_from_ns(int(self.bars.ts[i]) + self.step_ns)
 
     def _cancel_working(self, ts: datetime) -> None:
         if not self.engine.exchange.has_open_orders(self.symbol):
@@ -242,7 +227,3 @@ class _Run:
         result.risk_state_reason = self.engine.risk.state_reason
         return result
 
-
-def _round_down(qty: Decimal, step: Decimal) -> Decimal:
-    """Round towards zero to a multiple of ``step`` (never trade more than wanted)."""
-    return (qty / step).to_integral_value(rounding=ROUND_DOWN) * step
