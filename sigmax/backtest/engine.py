@@ -177,6 +177,8 @@ class _Run:
         cfg = self.engine.config
         price = self.close_list[i]
         held = self.ledger.position(self.symbol).qty
+        # Size from the exact books, as a live session does, not the float mark.
+        equity = float(self.ledger.equity({self.symbol: to_decimal(price)}))
         wanted = target_qty(want, self.strategy.unit, equity, price, cfg.qty_step)
         ts = self._close_time(i)
         self._cancel_working(ts)

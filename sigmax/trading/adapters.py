@@ -1,0 +1,64 @@
+"""In-process implementations of the session's ports over the domain objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sigmax.execution import CcxtVenue, PaperExchange
+from sigmax.graph import DecisionGraph
+from sigmax.model import BarSeries, Decision, Fill, Order, OrderRequest, ts_from_ns
+
+
+class GraphDecider:
+    """Decides with a DecisionGraph's live path (``run_bar``)."""
+
+    def __init__(self, graph: DecisionGraph) -> None:
+        self.graph = graph
+
+    def decide(self, history: BarSeries) -> Decision:
+        return self.graph.run_bar(history)
+
+
+class PaperVenue:
+    """The paper exchange as a session venue: fills come from each new bar."""
+
+    def __init__(self, exchange: PaperExchange) -> None:
+        self.exchange = exchange
+
+    def submit(
+        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
+    ) -> Order:
+        return self.exchange.submit(request, ts, reference_price=reference_price)
+
+    def cancel(self, client_order_id: str, ts: datetime) -> Order:
+        return self.exchange.cancel(client_order_id, ts)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return self.exchange.open_orders(symbol)
+
+    def fills_for_bar(self, history: BarSeries) -> list[Fill]:
+        if not self.exchange.has_open_orders(history.symbol):
+            return []
+        return self.exchange.on_bar(history.bar(len(history) - 1))
+
+
+class ExchangeVenue:
+    """A live (or sandbox) ccxt exchange as a session venue: fills come from polling."""
+
+    def __init__(self, venue: CcxtVenue) -> None:
+        self.venue = venue
+
+    def submit(
+        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
+    ) -> Order:
+        return self.venue.submit(request, ts, reference_price=reference_price)
+
+    def cancel(self, client_order_id: str, ts: datetime) -> Order:
+        return self.venue.cancel(client_order_id, ts)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return self.venue.open_orders(symbol)
+
+    def fills_for_bar(self, history: BarSeries) -> list[Fill]:
+        return self.venue.sync(ts_from_ns(history.ts[-1]))

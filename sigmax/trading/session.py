@@ -1,0 +1,181 @@
+"""A paper or live trading session over a stream of bars, one bar at a time.
+
+Each bar, in the backtest engine's order: working orders fill against the new bar,
+fills are booked and shown to risk, equity is marked and shown to risk, the
+decision graph decides on the history so far, and a changed target becomes an
+order that must pass risk before it reaches the venue.
+
+The session talks to its parts through small ports (protocols). In-process they
+are the domain objects themselves; on Ray the actor layer passes adapters that
+call the actors, so the trading logic exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sigmax.ledger import LedgerEntry
+from sigmax.model import (
+    BarSeries,
+    Decision,
+    Fill,
+    Order,
+    OrderRequest,
+    Position,
+    RiskVerdict,
+    to_decimal,
+    ts_from_ns,
+)
+from sigmax.risk import RiskContext
+from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
+
+
+class DecisionPort(Protocol):
+    def decide(self, history: BarSeries) -> Decision: ...
+
+
+class RiskPort(Protocol):
+    def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict: ...
+    def on_equity(self, ts_ns: int, equity: float) -> None: ...
+    def on_fill(self, fill: Fill) -> None: ...
+    def record_decision(self, decision: Decision) -> None: ...
+
+
+class VenuePort(Protocol):
+    def submit(
+        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
+    ) -> Order: ...
+    def cancel(self, client_order_id: str, ts: datetime) -> Order: ...
+    def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+    def fills_for_bar(self, history: BarSeries) -> list[Fill]: ...
+
+
+class BookPort(Protocol):
+    def apply(self, fill: Fill) -> LedgerEntry: ...
+    def position(self, symbol: str) -> Position: ...
+    def equity(self, prices: dict[str, Decimal]) -> Decimal: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BarReport:
+    """What happened on one bar of a session."""
+
+    ts: datetime
+    close: float
+    equity: float
+    position: float
+    decision: Decision
+    fills: tuple[Fill, ...]
+    entries: tuple[LedgerEntry, ...]
+    order: OrderRequest | None = None
+    verdict: RiskVerdict | None = None
+
+
+@dataclass
+class SessionConfig:
+    """Who the session trades for and how it names its orders."""
+
+    symbol: str
+    session_id: str = "paper"
+    sizing: SizingRules = field(default_factory=SizingRules)
+
+
+class TradingSession:
+    """Runs the decision graph on each new bar and trades its target through risk."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        decider: DecisionPort,
+        risk: RiskPort,
+        venue: VenuePort,
+        book: BookPort,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.decider = decider
+        self.risk = risk
+        self.venue = venue
+        self.book = book
+        self.on_event = on_event or (lambda kind, payload: None)
+        self.acted_target = 0.0
+        self.step_ns = 0
+
+    def on_bar(self, history: BarSeries) -> BarReport:
+        """Process the newest bar of ``history`` (all bars so far, oldest first)."""
+        symbol = self.config.symbol
+        i = len(history) - 1
+        if i >= 1:
+            self.step_ns = int(history.ts[i] - history.ts[i - 1])
+        fills = self.venue.fills_for_bar(history)
+        entries = tuple(self._book_fill(f) for f in fills)
+        close = float(history.close[i])
+        price = to_decimal(close)
+        held = self.book.position(symbol).qty
+        equity = float(self.book.equity({symbol: price}))
+        self.risk.on_equity(int(history.ts[i]), equity)
+        decision = self.decider.decide(history)
+        self.risk.record_decision(decision)
+        self.on_event(
+            "decision", {"ts": decision.ts.isoformat(), "target": decision.target_position}
+        )
+        order, verdict = None, None
+        if decision.target_position != self.acted_target:
+            order, verdict = self._trade(history, decision, held, price, equity)
+        return BarReport(
+            ts=ts_from_ns(history.ts[i]),
+            close=close,
+            equity=equity,
+            position=float(held),
+            decision=decision,
+            fills=tuple(fills),
+            entries=entries,
+            order=order,
+            verdict=verdict,
+        )
+
+    def _book_fill(self, fill: Fill) -> LedgerEntry:
+        entry = self.book.apply(fill)
+        self.risk.on_fill(fill)
+        self.on_event("fill", {"client_order_id": fill.client_order_id, "qty": str(fill.qty)})
+        return entry
+
+    def _trade(
+        self, history: BarSeries, decision: Decision, held: Decimal, price: Decimal, equity: float
+    ) -> tuple[OrderRequest | None, RiskVerdict | None]:
+        self.acted_target = decision.target_position
+        symbol, sizing = self.config.symbol, self.config.sizing
+        ts = ts_from_ns(int(history.ts[-1]) + self.step_ns)
+        for working in self.venue.open_orders(symbol):
+            self.venue.cancel(working.client_order_id, ts)
+        wanted = target_qty(
+            decision.target_position, "equity_fraction", equity, float(price), sizing.qty_step
+        )
+        # One order per bar at most, named by the bar: a replay after a restart reuses
+        # the id, and the venue's idempotent submit turns it into the same order.
+        request = plan_order(
+            f"{self.config.session_id}-{int(history.ts[-1])}",
+            symbol,
+            held,
+            wanted,
+            price,
+            sizing,
+        )
+        if request is None:
+            return None, None
+        verdict = self.risk.check(request, risk_context(ts, symbol, price, held, equity))
+        if verdict.approved:
+            self.venue.submit(request, ts, reference_price=price)
+        self.on_event(
+            "order",
+            {
+                "client_order_id": request.client_order_id,
+                "approved": verdict.approved,
+                "reason": verdict.reason,
+            },
+        )
+        return request, verdict
