@@ -8,6 +8,7 @@ fields with ``__``, e.g. ``SIGMAX_RISK__MAX_DRAWDOWN_PCT=0.15``) and from a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,7 +41,10 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, description="log JSON lines instead of coloured console text")
     risk: RiskConfig = Field(default_factory=RiskConfig, description="risk engine limits")
     paper: PaperExchangeConfig = Field(
-        default_factory=PaperExchangeConfig, description="paper exchange costs and fill model"
+        default_factory=lambda: PaperExchangeConfig(
+            maker_fee_bps=Decimal(10), taker_fee_bps=Decimal(10), spread_bps=Decimal(2)
+        ),
+        description="paper exchange costs and fill model (paper sessions)",
     )
     graph: GraphConfig = Field(
         default_factory=GraphConfig, description="analyst agents, debate, arbitrator, optimiser"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sigmax.cli import backtest_command, data_commands
+from sigmax.cli import backtest_command, data_commands, paper_command
 
 app = typer.Typer(
     name="sigmax",
@@ -17,6 +17,8 @@ app.add_typer(
     data_commands.app, name="data", help="Load, validate, resample and download market data."
 )
 app.command("backtest")(backtest_command.backtest)
+app.command("paper")(paper_command.paper)
+app.command("up")(paper_command.up)
 
 
 def main() -> None:

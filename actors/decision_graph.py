@@ -1,0 +1,56 @@
+"""The decision graph as a Ray actor, fanning out to the agent actors in parallel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+
+from sigmax.agents.base import Agent
+from sigmax.agents.config import GraphConfig
+from sigmax.graph import DecisionGraph, GraphNodes
+from sigmax.model import BarSeries, Decision, Signal
+
+
+@ray.remote
+class DecisionGraphActor:
+    """Runs the LangGraph graph per bar; each analyst node calls its agent actor.
+
+    The graph runs analyst nodes concurrently and waits for each at most
+    ``agent_timeout_s``: a slow or dead agent actor is recorded as missing and the
+    decision says so, so one agent cannot stall the bar loop.
+    """
+
+    def __init__(self, config_json: str, agent_handles: dict[str, Any]) -> None:
+        self.config = GraphConfig.model_validate_json(config_json)
+        self.handles = agent_handles
+        self._history_ref: Any = None
+        self._last_ts: int | None = None
+        self.graph = DecisionGraph(self.config, GraphNodes(analyse_bar=self._remote_analyse))
+        unknown = {a.name for a in self.graph.agents} - set(agent_handles)
+        if unknown:
+            raise ValueError(f"decision graph actor: no agent actor for {sorted(unknown)}")
+
+    def _remote_analyse(self, agent: Agent, history: BarSeries) -> Signal | None:
+        call = self.handles[agent.name].analyze.remote(self._history_ref)
+        result: Signal | None = ray.get(call, timeout=self.config.agent_timeout_s)
+        return result
+
+    def decide(self, history: BarSeries) -> Decision:
+        self._history_ref = ray.put(history)  # sent once, read by every agent actor
+        decision = self.graph.run_bar(history, self._previous_target(history))
+        self._last_ts = int(history.ts[-1])
+        return decision
+
+    def _previous_target(self, history: BarSeries) -> float | None:
+        """The hysteresis state for this bar: remembered when this actor decided the bar
+        before, else (first call, restart, skipped bars) recomputed from the history."""
+        if len(history) < 2:
+            return 0.0
+        if self._last_ts == int(history.ts[-2]):
+            return None  # the graph remembers it
+        return float(self.graph.run_series(history[:-1]).sized[-1])
+
+    def decide_series(self, bars: BarSeries) -> list[float]:
+        """Targets over a whole series (vectorised path), for warm starts and checks."""
+        return [float(t) for t in self.graph.run_series(bars).target]

@@ -1,0 +1,47 @@
+"""Placement, naming and restart policy of every SIGMAX actor, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+NAMESPACE = "sigmax"
+
+
+@dataclass(frozen=True)
+class Role:
+    """How one kind of actor is placed and restarted."""
+
+    name: str
+    num_cpus: float
+    max_restarts: int = 0  # stateless actors are recreated by their owner instead
+    max_task_retries: int = 0
+
+    def options(self, suffix: str = "", **extra: Any) -> dict[str, Any]:
+        """``ActorClass.options(...)`` keyword arguments for this role."""
+        opts: dict[str, Any] = {
+            "name": f"{self.name}:{suffix}" if suffix else self.name,
+            "namespace": NAMESPACE,
+            "num_cpus": self.num_cpus,
+            "max_restarts": self.max_restarts,
+            "max_task_retries": self.max_task_retries,
+            "get_if_exists": True,
+        }
+        opts.update(extra)
+        return opts
+
+
+# Stateful actors restart forever and rebuild from PostgreSQL; calls in flight during
+# a restart are retried (their methods are idempotent by client order id / fill id).
+AGENT = Role("agent", num_cpus=0.1, max_restarts=3, max_task_retries=2)
+DECISION_GRAPH = Role("decision-graph", num_cpus=0.2, max_restarts=3, max_task_retries=2)
+RISK = Role("risk", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
+EXECUTION = Role("execution", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
+PORTFOLIO = Role("portfolio", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
+MARKET_DATA = Role("market-data", num_cpus=0.1, max_restarts=3, max_task_retries=2)
+TIMESERIES_STORE = Role("timeseries-store", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
+
+
+def spawn(actor_class: Any, role: Role, suffix: str, *args: Any) -> Any:
+    """Create (or find by name) one actor of ``role``; returns its handle."""
+    return actor_class.options(**role.options(suffix)).remote(*args)

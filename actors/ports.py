@@ -1,0 +1,76 @@
+"""The trading session's ports, backed by actor handles (one ``ray.get`` per call)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import ray
+
+from sigmax.ledger import LedgerEntry
+from sigmax.model import BarSeries, Decision, Fill, Order, OrderRequest, Position, RiskVerdict
+from sigmax.risk import RiskContext
+
+
+class _Port:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return ray.get(getattr(self.handle, method).remote(*args, **kwargs))
+
+
+class DecisionGraphPort(_Port):
+    def decide(self, history: BarSeries) -> Decision:
+        result: Decision = self._call("decide", history)
+        return result
+
+
+class RiskPort(_Port):
+    def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
+        result: RiskVerdict = self._call("check", order, ctx)
+        return result
+
+    def on_equity(self, ts_ns: int, equity: float) -> None:
+        self.handle.on_equity.remote(ts_ns, equity)  # ordered after earlier calls; no wait
+
+    def on_fill(self, fill: Fill) -> None:
+        self._call("on_fill", fill)
+
+    def record_decision(self, decision: Decision) -> None:
+        self.handle.record_decision.remote(decision)
+
+
+class ExecutionPort(_Port):
+    def submit(
+        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
+    ) -> Order:
+        result: Order = self._call("submit", request, ts, reference_price)
+        return result
+
+    def cancel(self, client_order_id: str, ts: datetime) -> Order:
+        result: Order = self._call("cancel", client_order_id, ts)
+        return result
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        result: list[Order] = self._call("open_orders", symbol)
+        return result
+
+    def fills_for_bar(self, history: BarSeries) -> list[Fill]:
+        result: list[Fill] = self._call("on_bar", history.bar(len(history) - 1))
+        return result
+
+
+class PortfolioPort(_Port):
+    def apply(self, fill: Fill) -> LedgerEntry:
+        result: LedgerEntry = self._call("apply", fill)
+        return result
+
+    def position(self, symbol: str) -> Position:
+        result: Position = self._call("position", symbol)
+        return result
+
+    def equity(self, prices: dict[str, Decimal]) -> Decimal:
+        result: Decimal = self._call("equity", prices)
+        return result

@@ -1,0 +1,129 @@
+"""Starting the SIGMAX actors on a Ray cluster and running a paper session through them.
+
+Data flow per bar: market-data actor → decision-graph actor (fans out to the agent
+actors) → risk actor → execution actor → portfolio actor, driven by the domain's
+:class:`~sigmax.trading.session.TradingSession` through actor-backed ports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ray
+
+from actors import options
+from actors.agent import AgentActor
+from actors.decision_graph import DecisionGraphActor
+from actors.execution import ExecutionActor
+from actors.market_data import MarketDataActor
+from actors.options import spawn
+from actors.portfolio import PortfolioActor
+from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPort
+from actors.risk import RiskActor
+from sigmax.agents.roster import default_agents
+from sigmax.config import Settings
+from sigmax.graph import DecisionGraph
+from sigmax.model import BarSeries
+from sigmax.trading.session import BarReport, SessionConfig, TradingSession
+
+
+@dataclass(frozen=True)
+class PaperRequest:
+    """A finite paper session: which bars to replay and with how much cash."""
+
+    data: str = "bundled:BTC-USD-1h"
+    symbol: str | None = "BTC/USD"
+    timeframe: str | None = "1h"
+    start: int = 18_000  # first traded bar (index into the data set)
+    bars: int | None = 1_000  # bars to trade; None = to the end
+    cash: Decimal = Decimal(10_000)
+    session_id: str = "paper"
+    speed: float = 0.0  # bars per second; 0 = as fast as the actors go
+
+
+@dataclass
+class TradingSystem:
+    """Handles to every actor of one symbol's trading system."""
+
+    agents: dict[str, Any]
+    graph: Any
+    risk: Any
+    execution: Any
+    portfolio: Any
+    market_data: Any
+    warmup: int
+    actors: list[Any] = field(default_factory=list)
+    last_history: BarSeries | None = None
+
+    def shutdown(self) -> None:
+        for handle in self.actors:
+            ray.kill(handle, no_restart=True)
+
+
+def start_system(settings: Settings, request: PaperRequest) -> TradingSystem:
+    """Create (or find, by name in namespace ``sigmax``) the actors for one session."""
+    graph_json = settings.graph.model_dump_json()
+    sid = request.session_id
+    agents = {
+        a.name: spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, graph_json)
+        for a in default_agents(settings.graph)
+    }
+    warmup = DecisionGraph(settings.graph).warmup
+    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agents)
+    risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json())
+    execution = spawn(ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json())
+    portfolio = spawn(PortfolioActor, options.PORTFOLIO, sid, str(request.cash))
+    stop = None if request.bars is None else request.start + request.bars
+    market = spawn(
+        MarketDataActor,
+        options.MARKET_DATA,
+        sid,
+        request.data,
+        request.symbol,
+        request.timeframe,
+        request.start,
+        stop,
+        warmup,
+    )
+    handles = [*agents.values(), graph, risk, execution, portfolio, market]
+    return TradingSystem(agents, graph, risk, execution, portfolio, market, warmup, handles)
+
+
+def session_over(system: TradingSystem, symbol: str, session_id: str) -> TradingSession:
+    return TradingSession(
+        SessionConfig(symbol=symbol, session_id=session_id),
+        DecisionGraphPort(system.graph),
+        RiskPort(system.risk),
+        ExecutionPort(system.execution),
+        PortfolioPort(system.portfolio),
+    )
+
+
+def run_paper(
+    system: TradingSystem,
+    request: PaperRequest,
+    on_bar: Callable[[BarReport, int], None] | None = None,
+) -> list[BarReport]:
+    """Replay the market-data actor's bars through the actors until it runs dry."""
+    first = ray.get(system.market_data.next.remote())
+    if first is None:
+        return []
+    session = session_over(system, first.symbol, request.session_id)
+    reports: list[BarReport] = []
+    history: BarSeries | None = first
+    system.last_history = first
+    pace = 1.0 / request.speed if request.speed > 0 else 0.0
+    while history is not None:
+        started = time.perf_counter()
+        reports.append(session.on_bar(history))
+        if on_bar is not None:
+            on_bar(reports[-1], ray.get(system.market_data.remaining.remote()))
+        system.last_history = history
+        history = ray.get(system.market_data.next.remote())
+        if pace:
+            time.sleep(max(0.0, pace - (time.perf_counter() - started)))
+    return reports

@@ -1,0 +1,197 @@
+"""``sigmax paper`` and ``sigmax up``: trading sessions through the Ray actors.
+
+Ray is imported inside the commands only: the ``sigmax`` library itself never
+imports Ray, and the other commands start without it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sigmax.backtest.metrics import compute_metrics
+from sigmax.backtest.report import report_json, write_html, write_json
+
+console = Console()
+
+
+def _init_ray(address: str | None, num_cpus: int | None) -> Any:
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, namespace="sigmax", log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=num_cpus, namespace="sigmax", include_dashboard=False, log_to_driver=False
+            )
+    return ray
+
+
+def paper(
+    data: Annotated[
+        str, typer.Option(help="bundled:NAME or a CSV/Parquet path")
+    ] = "bundled:BTC-USD-1h",
+    symbol: Annotated[str | None, typer.Option(help="symbol, e.g. BTC/USD")] = "BTC/USD",
+    timeframe: Annotated[str | None, typer.Option(help="bar size")] = "1h",
+    start: Annotated[int, typer.Option(help="index of the first traded bar")] = 18_000,
+    bars: Annotated[int, typer.Option(help="bars to trade")] = 1_000,
+    cash: Annotated[str, typer.Option(help="starting cash")] = "10000",
+    address: Annotated[str | None, typer.Option(help="join this Ray cluster")] = None,
+    num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
+    report: Annotated[Path | None, typer.Option(help="HTML report")] = None,
+) -> None:
+    """A finite paper session: real bars replayed at full speed through every actor."""
+    from actors.system import PaperRequest
+
+    request = PaperRequest(
+        data=data, symbol=symbol, timeframe=timeframe, start=start, bars=bars, cash=Decimal(cash)
+    )
+    _run_session(request, address, num_cpus, json_out, report, keep_running=False)
+
+
+def up(
+    data: Annotated[
+        str, typer.Option(help="bundled:NAME or a CSV/Parquet path")
+    ] = "bundled:BTC-USD-1h",
+    symbol: Annotated[str | None, typer.Option(help="symbol")] = "BTC/USD",
+    timeframe: Annotated[str | None, typer.Option(help="bar size")] = "1h",
+    start: Annotated[int, typer.Option(help="index of the first traded bar")] = 18_000,
+    speed: Annotated[float, typer.Option(help="bars per second (0 = full speed)")] = 1.0,
+    cash: Annotated[str, typer.Option(help="starting cash")] = "10000",
+    address: Annotated[str | None, typer.Option(help="join this Ray cluster")] = None,
+    num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray")] = None,
+) -> None:
+    """Start (or join) a Ray cluster, create the actors and paper-trade until Ctrl-C."""
+    from actors.system import PaperRequest
+
+    request = PaperRequest(
+        data=data,
+        symbol=symbol,
+        timeframe=timeframe,
+        start=start,
+        bars=None,
+        cash=Decimal(cash),
+        speed=speed,
+        session_id="up",
+    )
+    _run_session(request, address, num_cpus, None, None, keep_running=True)
+
+
+def _run_session(
+    request: Any,
+    address: str | None,
+    num_cpus: int | None,
+    json_out: Path | None,
+    report: Path | None,
+    keep_running: bool,
+) -> None:
+    ray = _init_ray(address, num_cpus)
+    from actors.system import start_system
+    from sigmax.config import get_settings
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    system = start_system(get_settings(), request)
+    try:
+        reports = _replay_with_progress(system, request, stop)
+        if keep_running and not stop.is_set():
+            console.print("[green]replay finished; actors stay up. Ctrl-C to stop.[/]")
+            stop.wait()
+        _summarise(ray, system, request, reports, json_out, report)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        system.shutdown()
+        ray.shutdown()
+
+
+def _replay_with_progress(system: Any, request: Any, stop: threading.Event) -> list[Any]:
+    import ray
+
+    from actors.system import run_paper
+
+    total = ray.get(system.market_data.remaining.remote())
+    columns = (
+        TextColumn("paper session"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("equity {task.fields[equity]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("bars", total=total, equity="-")
+
+        def advance(report: Any, remaining: int) -> None:
+            progress.update(task, completed=total - remaining, equity=f"{report.equity:,.2f}")
+            if stop.is_set():
+                raise KeyboardInterrupt
+
+        try:
+            return run_paper(system, request, advance)
+        except KeyboardInterrupt:
+            console.print("[yellow]stopping: finishing the current bar and shutting down[/]")
+            return []
+
+
+def _summarise(
+    ray: Any,
+    system: Any,
+    request: Any,
+    reports: list[Any],
+    json_out: Path | None,
+    report: Path | None,
+) -> None:
+    from sigmax.config import get_settings
+    from sigmax.trading.summary import session_counts, session_result
+
+    if not reports or system.last_history is None:
+        console.print("no bars were traded")
+        return
+    history = system.last_history
+    last = Decimal(repr(float(history.close[-1])))
+    book = ray.get(system.portfolio.summary.remote({history.symbol: last}))
+    status = ray.get(system.risk.status.remote())
+    risk_events = len(ray.get(system.risk.audit_records.remote("state_change")))
+    result = session_result(reports, history, request.cash, Decimal(book["equity"]), status)
+    fee_bps = float(get_settings().paper.taker_fee_bps)
+    metrics = compute_metrics(result, fee_bps)
+    counts = session_counts(reports)
+    table = Table(title=f"paper session on {history.symbol} {history.timeframe}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    table.add_row("risk events", str(risk_events))
+    table.add_row("risk state", f"{status['state']} {status['reason'] or ''}".strip())
+    for key in ("cash", "equity", "realized_pnl", "unrealized_pnl", "fees_paid"):
+        table.add_row(key, f"{Decimal(book[key]):,.2f}")
+    table.add_row("total return", f"{metrics['total_return']:.4%}")
+    table.add_row("max drawdown", f"{metrics['max_drawdown']:.4%}")
+    console.print(table)
+    meta = {
+        "session": request.session_id,
+        "data": request.data,
+        "symbol": history.symbol,
+        "timeframe": history.timeframe,
+        "bars": len(reports),
+        **counts,
+    }
+    document = report_json(result, metrics, meta)
+    document["portfolio"] = book
+    if json_out:
+        write_json(json_out, document)
+        console.print(f"JSON: {json_out}")
+    if report:
+        write_html(report, result, metrics, meta, fee_bps)
+        console.print(f"HTML report: {report}")
