@@ -75,7 +75,7 @@ def run_backtest(
         "symbol": bars.symbol,
         "timeframe": bars.timeframe,
         "strategy": strategy.name,
-        "params": strategy.params.model_dump(),
+        "params": strategy.params.model_dump(exclude_none=True),
         "cash": str(request.cash),
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
