@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sigmax.cli import backtest_command, data_commands, paper_command
+from sigmax.cli import backtest_command, data_commands, db_commands, paper_command
 
 app = typer.Typer(
     name="sigmax",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(
     data_commands.app, name="data", help="Load, validate, resample and download market data."
 )
+app.add_typer(db_commands.app, name="db", help="Database migrations and status.")
 app.command("backtest")(backtest_command.backtest)
 app.command("paper")(paper_command.paper)
 app.command("up")(paper_command.up)
