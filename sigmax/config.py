@@ -3,7 +3,9 @@
 Every engine keeps its own frozen config class next to its code; ``Settings``
 composes them and fills them from the environment (prefix ``SIGMAX_``, nested
 fields with ``__``, e.g. ``SIGMAX_RISK__MAX_DRAWDOWN_PCT=0.15``) and from a
-``.env`` file in the working directory.
+``.env`` file in the working directory. The store and secrets sections read their
+own documented variables (``SIGMAX_POSTGRES_DSN``, ``POSTGRES_POOL_SIZE``,
+``SIGMAX_REDIS_URL``, ``SIGMAX_CLICKHOUSE_URL``, ``SIGMAX_VAULT_ADDR``, ...).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from sigmax.backtest.config import BacktestConfig
 from sigmax.execution.config import PaperExchangeConfig
 from sigmax.paths import sigmax_home
 from sigmax.risk.config import RiskConfig
+from sigmax.secrets_config import SecretsConfig
+from sigmax.storage.clickhouse_config import ClickHouseConfig
+from sigmax.storage.postgres_config import PostgresConfig
+from sigmax.storage.redis_config import RedisConfig
 
 
 class Settings(BaseSettings):
@@ -51,6 +57,19 @@ class Settings(BaseSettings):
     )
     backtest: BacktestConfig = Field(
         default_factory=BacktestConfig, description="backtest engine defaults"
+    )
+    postgres: PostgresConfig = Field(
+        default_factory=PostgresConfig,
+        description="PostgreSQL DSN and pool (POSTGRES_POOL_SIZE, ...); embedded when no DSN",
+    )
+    redis: RedisConfig = Field(
+        default_factory=RedisConfig, description="Redis URL and pool; in-process fallbacks"
+    )
+    clickhouse: ClickHouseConfig = Field(
+        default_factory=ClickHouseConfig, description="ClickHouse server URL, or embedded chdb"
+    )
+    vault: SecretsConfig = Field(
+        default_factory=SecretsConfig, description="Vault/OpenBao secrets; env fallback"
     )
 
 

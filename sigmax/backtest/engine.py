@@ -28,6 +28,7 @@ from rich.progress import Progress
 
 from sigmax.backtest.config import BacktestConfig
 from sigmax.execution import PaperExchange
+from sigmax.execution.orders import OrderEvent
 from sigmax.ledger import Ledger, LedgerEntry
 from sigmax.model import (
     BarSeries,
@@ -39,6 +40,7 @@ from sigmax.model import (
     ts_from_ns,
 )
 from sigmax.risk import RiskEngine
+from sigmax.risk.audit_record import AuditRecord
 from sigmax.strategies.base import Strategy
 from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
 
@@ -68,6 +70,8 @@ class BacktestResult:
     orders: list[Order] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    events: list[OrderEvent] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
     risk_state: str = "running"
     risk_state_reason: str | None = None
     final_equity: Decimal = Decimal(0)
@@ -225,6 +229,8 @@ class _Run:
         result.fees_paid = self.ledger.fees_paid
         result.realized_pnl = self.ledger.realized_pnl
         result.orders = [self.engine.exchange.order(cid) for cid in self.submitted]
+        result.events = list(self.engine.exchange.events)
+        result.audit = self.engine.risk.audit.records()
         result.risk_state = str(self.engine.risk.state.value)
         result.risk_state_reason = self.engine.risk.state_reason
         return result
