@@ -1,4 +1,11 @@
-"""Order management and the venue (paper exchange) as a Ray actor."""
+"""Order management and the venue (paper exchange) as a Ray actor.
+
+With a PostgreSQL config (a PostgresConfig as JSON), every order state change and
+fill is written to PostgreSQL before the call returns, and a restarted actor
+rebuilds its orders from there. A call retried after a restart is answered from
+the stored state (submit is idempotent by client order id; a bar already filled
+returns its stored fills), so nothing is lost or done twice.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +14,74 @@ from decimal import Decimal
 
 import ray
 
+from actors.persistence import actor_pool
 from sigmax.execution import PaperExchange, PaperExchangeConfig
 from sigmax.execution.orders import OrderEvent
 from sigmax.model import Bar, Fill, Order, OrderRequest
+from sigmax.storage.repos.runtime import ExecutionStateRepository
 
 
 @ray.remote
 class ExecutionActor:
-    """Submits, cancels and fills orders; submission is idempotent by client order id."""
+    """Submits, cancels and fills orders of one account; persists before it answers."""
 
-    def __init__(self, config_json: str) -> None:
+    def __init__(self, config_json: str, account: str, postgres: str | None = None) -> None:
         self.exchange = PaperExchange(PaperExchangeConfig.model_validate_json(config_json))
+        self.account = account
+        self.postgres = postgres
+        self._repo: ExecutionStateRepository | None = None
+        self._persisted_events = 0
+        self._restored_fills: dict[datetime, list[Fill]] = {}
 
-    def submit(
+    async def _ready(self) -> None:
+        if self.postgres is None or self._repo is not None:
+            return
+        repo = ExecutionStateRepository(await actor_pool(self.postgres))
+        orders, fills = await repo.load(self.account)
+        self.exchange.restore(orders, fills)
+        for fill in fills:
+            self._restored_fills.setdefault(fill.ts, []).append(fill)
+        self._repo = repo
+
+    async def _persist(self, touched: set[str], fills: list[Fill]) -> None:
+        if self._repo is None:
+            return
+        events = self.exchange.events[self._persisted_events :]
+        touched |= {e.client_order_id for e in events}
+        orders = [self.exchange.order(cid) for cid in sorted(touched)]
+        await self._repo.save(self.account, orders, events, fills)
+        self._persisted_events += len(events)
+
+    async def submit(
         self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
     ) -> Order:
-        return self.exchange.submit(request, ts, reference_price=reference_price)
+        await self._ready()
+        order = self.exchange.submit(request, ts, reference_price=reference_price)
+        await self._persist({order.client_order_id}, [])
+        return order
 
-    def cancel(self, client_order_id: str, ts: datetime) -> Order:
-        return self.exchange.cancel(client_order_id, ts)
+    async def cancel(self, client_order_id: str, ts: datetime) -> Order:
+        await self._ready()
+        order = self.exchange.cancel(client_order_id, ts)
+        await self._persist({client_order_id}, [])
+        return order
 
-    def open_orders(self, symbol: str | None = None) -> list[Order]:
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        await self._ready()
         return self.exchange.open_orders(symbol)
 
-    def order(self, client_order_id: str) -> Order:
+    async def order(self, client_order_id: str) -> Order:
+        await self._ready()
         return self.exchange.order(client_order_id)
 
-    def on_bar(self, bar: Bar) -> list[Fill]:
-        if not self.exchange.has_open_orders(bar.symbol):
-            return []
-        return self.exchange.on_bar(bar)
+    async def on_bar(self, bar: Bar) -> list[Fill]:
+        await self._ready()
+        if bar.ts in self._restored_fills:  # a retried call: this bar was filled before
+            return self._restored_fills.pop(bar.ts)
+        fills = self.exchange.on_bar(bar) if self.exchange.has_open_orders(bar.symbol) else []
+        await self._persist({f.client_order_id for f in fills}, fills)
+        return fills
 
-    def events(self) -> list[OrderEvent]:
+    async def events(self) -> list[OrderEvent]:
+        await self._ready()
         return list(self.exchange.events)

@@ -16,6 +16,7 @@ class Role:
     num_cpus: float
     max_restarts: int = 0  # stateless actors are recreated by their owner instead
     max_task_retries: int = 0
+    max_concurrency: int | None = None  # 1 for async actors whose calls must not interleave
 
     def options(self, suffix: str = "", **extra: Any) -> dict[str, Any]:
         """``ActorClass.options(...)`` keyword arguments for this role."""
@@ -27,6 +28,8 @@ class Role:
             "max_task_retries": self.max_task_retries,
             "get_if_exists": True,
         }
+        if self.max_concurrency is not None:
+            opts["max_concurrency"] = self.max_concurrency
         opts.update(extra)
         return opts
 
@@ -35,9 +38,9 @@ class Role:
 # a restart are retried (their methods are idempotent by client order id / fill id).
 AGENT = Role("agent", num_cpus=0.1, max_restarts=3, max_task_retries=2)
 DECISION_GRAPH = Role("decision-graph", num_cpus=0.2, max_restarts=3, max_task_retries=2)
-RISK = Role("risk", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
-EXECUTION = Role("execution", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
-PORTFOLIO = Role("portfolio", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
+RISK = Role("risk", num_cpus=0.1, max_restarts=-1, max_task_retries=-1, max_concurrency=1)
+EXECUTION = Role("execution", num_cpus=0.1, max_restarts=-1, max_task_retries=-1, max_concurrency=1)
+PORTFOLIO = Role("portfolio", num_cpus=0.1, max_restarts=-1, max_task_retries=-1, max_concurrency=1)
 MARKET_DATA = Role("market-data", num_cpus=0.1, max_restarts=3, max_task_retries=2)
 TIMESERIES_STORE = Role("timeseries-store", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
 

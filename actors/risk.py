@@ -1,4 +1,10 @@
-"""The risk engine as a Ray actor: the single writer of limits and trading state."""
+"""The risk engine as a Ray actor: the single writer of limits and trading state.
+
+With a PostgreSQL config (a PostgresConfig as JSON), each call that changes the
+engine stores its snapshot and the audit records it produced in one transaction
+before answering; a restarted actor restores the snapshot (a paused or killed
+system stays so) and continues the stored audit chain.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +12,102 @@ from typing import Any
 
 import ray
 
+from actors.persistence import actor_pool
 from sigmax.model import Decision, Fill, OrderRequest, RiskVerdict
 from sigmax.risk import RiskConfig, RiskContext, RiskEngine
+from sigmax.risk.audit import AuditTrail
+from sigmax.risk.audit_sinks import InMemoryAuditSink
+from sigmax.storage.repos.runtime import RiskStateRepository
 
 
 @ray.remote
 class RiskActor:
     """Every order of the system passes ``check`` here; pause/kill state lives here."""
 
-    def __init__(self, config_json: str, snapshot: dict[str, Any] | None = None) -> None:
-        self.engine = RiskEngine(RiskConfig.model_validate_json(config_json))
-        if snapshot:
-            self.engine.restore(snapshot)
+    def __init__(self, config_json: str, account: str, postgres: str | None = None) -> None:
+        self.config = RiskConfig.model_validate_json(config_json)
+        self.account = account
+        self.postgres = postgres
+        self._engine: RiskEngine | None = None
+        self._repo: RiskStateRepository | None = None
+        self._persisted = 0
 
-    def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
-        return self.engine.check(order, ctx)
+    async def _ready(self) -> RiskEngine:
+        if self._engine is not None:
+            return self._engine
+        if self.postgres is None:
+            self._engine = RiskEngine(self.config)
+            return self._engine
+        self._repo = RiskStateRepository(await actor_pool(self.postgres))
+        snapshot, records = await self._repo.load(self.account)
+        sink = InMemoryAuditSink()
+        for record in records:
+            sink.write(record)
+        engine = RiskEngine(self.config, AuditTrail(sink))
+        self._persisted = len(records)
+        if snapshot is not None:
+            engine.restore(snapshot)
+        self._engine = engine
+        await self._save()
+        return engine
 
-    def on_equity(self, ts_ns: int, equity: float) -> None:
-        self.engine.on_equity(ts_ns, equity)
+    async def _save(self) -> None:
+        engine = self._engine
+        if self._repo is None or engine is None:
+            return
+        new = engine.audit.records()[self._persisted :]
+        await self._repo.save(self.account, engine.snapshot(), new)
+        self._persisted += len(new)
 
-    def on_fill(self, fill: Fill) -> None:
-        self.engine.on_fill(fill)
+    async def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
+        verdict = (await self._ready()).check(order, ctx)
+        await self._save()
+        return verdict
 
-    def record_decision(self, decision: Decision) -> None:
-        self.engine.record_decision(decision)
+    async def on_equity(self, ts_ns: int, equity: float) -> None:
+        (await self._ready()).on_equity(ts_ns, equity)
+        await self._save()
 
-    def pause(self, reason: str, operator: str = "operator") -> str:
-        self.engine.pause(reason, operator=operator)
-        return self.state()
+    async def on_fill(self, fill: Fill) -> None:
+        (await self._ready()).on_fill(fill)
+        await self._save()
 
-    def resume(self, operator: str, force: bool = False) -> str:
-        self.engine.resume(operator, force=force)
-        return self.state()
+    async def record_decision(self, decision: Decision) -> None:
+        (await self._ready()).record_decision(decision)
+        await self._save()
 
-    def kill(self, reason: str, operator: str = "operator") -> str:
-        self.engine.kill(reason, operator=operator)
-        return self.state()
+    async def pause(self, reason: str, operator: str = "operator") -> str:
+        (await self._ready()).pause(reason, operator=operator)
+        await self._save()
+        return await self.state()
 
-    def update_limits(self, changes: dict[str, Any], operator: str = "operator") -> str:
-        return self.engine.update_limits(operator=operator, **changes).model_dump_json()
+    async def resume(self, operator: str, force: bool = False) -> str:
+        (await self._ready()).resume(operator, force=force)
+        await self._save()
+        return await self.state()
 
-    def state(self) -> str:
-        return str(self.engine.state.value)
+    async def kill(self, reason: str, operator: str = "operator") -> str:
+        (await self._ready()).kill(reason, operator=operator)
+        await self._save()
+        return await self.state()
 
-    def status(self) -> dict[str, Any]:
-        return {"state": self.state(), "reason": self.engine.state_reason}
+    async def update_limits(self, changes: dict[str, Any], operator: str = "operator") -> str:
+        config = (await self._ready()).update_limits(operator=operator, **changes)
+        await self._save()
+        return config.model_dump_json()
 
-    def snapshot(self) -> dict[str, Any]:
-        return self.engine.snapshot()
+    async def state(self) -> str:
+        return str((await self._ready()).state.value)
 
-    def audit_records(self, kind: str | None = None) -> list[dict[str, Any]]:
+    async def status(self) -> dict[str, Any]:
+        engine = await self._ready()
+        return {"state": str(engine.state.value), "reason": engine.state_reason}
+
+    async def snapshot(self) -> dict[str, Any]:
+        return (await self._ready()).snapshot()
+
+    async def audit_records(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [
             {"seq": r.seq, "ts": r.ts, "kind": r.kind, "payload": r.payload, "hash": r.hash}
-            for r in self.engine.audit.records(kind)
+            for r in (await self._ready()).audit.records(kind)
         ]

@@ -43,6 +43,11 @@ class PaperRequest:
     cash: Decimal = Decimal(10_000)
     session_id: str = "paper"
     speed: float = 0.0  # bars per second; 0 = as fast as the actors go
+    persist: bool = True  # orders, fills, risk state in PostgreSQL (embedded by default)
+
+    @property
+    def account(self) -> str:
+        return f"paper:{self.session_id}"
 
 
 @dataclass
@@ -64,9 +69,22 @@ class TradingSystem:
             ray.kill(handle, no_restart=True)
 
 
+def postgres_for_actors(settings: Settings) -> str:
+    """The PostgreSQL config the actors share (JSON), its DSN resolved: the configured
+    one, or the embedded server's, started here in the driver so one process owns it."""
+    config = settings.postgres
+    if not config.dsn:
+        from sigmax.storage.embedded_postgres import ensure_embedded_postgres
+
+        config = config.model_copy(update={"dsn": ensure_embedded_postgres(config)})
+    return config.model_dump_json()
+
+
 def start_system(settings: Settings, request: PaperRequest) -> TradingSystem:
     """Create (or find, by name in namespace ``sigmax``) the actors for one session."""
     graph_json = settings.graph.model_dump_json()
+    pg = postgres_for_actors(settings) if request.persist else None
+    account = request.account
     sid = request.session_id
     agents = {
         a.name: spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, graph_json)
@@ -74,9 +92,11 @@ def start_system(settings: Settings, request: PaperRequest) -> TradingSystem:
     }
     warmup = DecisionGraph(settings.graph).warmup
     graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agents)
-    risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json())
-    execution = spawn(ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json())
-    portfolio = spawn(PortfolioActor, options.PORTFOLIO, sid, str(request.cash))
+    risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json(), account, pg)
+    execution = spawn(
+        ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json(), account, pg
+    )
+    portfolio = spawn(PortfolioActor, options.PORTFOLIO, sid, str(request.cash), account, pg)
     stop = None if request.bars is None else request.start + request.bars
     market = spawn(
         MarketDataActor,

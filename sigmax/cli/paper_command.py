@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,12 +52,25 @@ def paper(
     num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
     report: Annotated[Path | None, typer.Option(help="HTML report")] = None,
+    session_id: Annotated[
+        str | None, typer.Option(help="names the account; reuse one to resume it")
+    ] = None,
+    persist: Annotated[
+        bool, typer.Option(help="orders, fills and risk state in PostgreSQL (embedded default)")
+    ] = True,
 ) -> None:
     """A finite paper session: real bars replayed at full speed through every actor."""
     from actors.system import PaperRequest
 
     request = PaperRequest(
-        data=data, symbol=symbol, timeframe=timeframe, start=start, bars=bars, cash=Decimal(cash)
+        data=data,
+        symbol=symbol,
+        timeframe=timeframe,
+        start=start,
+        bars=bars,
+        cash=Decimal(cash),
+        session_id=session_id or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}",
+        persist=persist,
     )
     _run_session(request, address, num_cpus, json_out, report, keep_running=False)
 

@@ -17,7 +17,7 @@ including the creation of an order (``from_status=None``), appends an
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -137,6 +137,25 @@ class OrderManager:
         self._expiry[cid] = expire_ts
         self._events.append(OrderEvent(cid, None, S.NEW, ts, Decimal(0)))
         return dataclasses.replace(order)
+
+    def restore(self, order: Order, fills: Sequence[Fill] = ()) -> None:
+        """Put back an order persisted earlier (after a restart), with its fills.
+
+        No event is recorded: the state changes happened, and were stored, before.
+        A repeated restore of the same order is an error, never a silent overwrite.
+        """
+        cid = order.client_order_id
+        if cid in self._orders:
+            raise OrderConflictError(f"order {cid}: already present, cannot restore it again")
+        filled = sum((f.qty for f in fills), start=Decimal(0))
+        if filled != order.filled_qty:
+            raise ValueError(
+                f"order {cid}: its fills add up to {filled}, the order says {order.filled_qty}"
+            )
+        self._orders[cid] = dataclasses.replace(order)
+        self._notional[cid] = sum((f.qty * f.price for f in fills), start=Decimal(0))
+        self._expiry[cid] = None
+        self._fill_ids.update(f.fill_id for f in fills)
 
     def order(self, client_order_id: str) -> Order:
         """A copy of the order's current state."""

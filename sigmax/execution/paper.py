@@ -43,6 +43,7 @@ Fees
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -123,6 +124,23 @@ class PaperExchange:
         order = self._orders.accept(cid, ts, venue_order_id=f"paper-{len(self._orders)}")
         self._working.setdefault(request.symbol, {})[cid] = _Working(request, ts, reference_price)
         return order
+
+    def restore(self, orders: Sequence[Order], fills: Sequence[Fill]) -> None:
+        """Rebuild the exchange after a restart from persisted orders and fills.
+
+        Open orders trade again from the next bar passed to :meth:`on_bar`; their
+        reference price is taken from their last fill when they have one.
+        """
+        by_order: dict[str, list[Fill]] = {}
+        for fill in fills:
+            by_order.setdefault(fill.client_order_id, []).append(fill)
+        for order in orders:
+            own = by_order.get(order.client_order_id, [])
+            self._orders.restore(order, own)
+            if not order.status.is_terminal:
+                reference = own[-1].reference_price if own else None
+                working = _Working(order.request, order.updated_ts, reference, fills=len(own))
+                self._working.setdefault(order.request.symbol, {})[order.client_order_id] = working
 
     def cancel(self, client_order_id: str, ts: datetime) -> Order:
         """Cancel an open order; a terminal one raises IllegalTransitionError."""

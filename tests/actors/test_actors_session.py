@@ -41,7 +41,7 @@ def _in_process(settings: Settings, bars: BarSeries, warmup: int) -> list:
 @pytest.mark.slow
 def test_actor_session_matches_in_process_session(ray_cluster) -> None:
     settings = Settings()
-    request = PaperRequest(start=START, bars=BARS, session_id="parity")
+    request = PaperRequest(start=START, bars=BARS, session_id="parity", persist=False)
     system = start_system(settings, request)
     try:
         reports = run_paper(system, request)
