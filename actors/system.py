@@ -65,6 +65,12 @@ class TradingSystem:
     last_history: BarSeries | None = None
 
     def shutdown(self) -> None:
+        """Stop every actor, after the risk actor has worked off the calls sent to it
+        without waiting (equity marks, decisions), so none is cut off."""
+        try:
+            ray.get(self.risk.status.remote(), timeout=30)
+        except Exception:  # a dead risk actor must not keep the others running
+            pass
         for handle in self.actors:
             ray.kill(handle, no_restart=True)
 
