@@ -7,6 +7,7 @@ actors) → risk actor → execution actor → portfolio actor, driven by the do
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,10 +68,8 @@ class TradingSystem:
     def shutdown(self) -> None:
         """Stop every actor, after the risk actor has worked off the calls sent to it
         without waiting (equity marks, decisions), so none is cut off."""
-        try:
+        with contextlib.suppress(Exception):  # a dead risk actor must not keep others up
             ray.get(self.risk.status.remote(), timeout=30)
-        except Exception:  # a dead risk actor must not keep the others running
-            pass
         for handle in self.actors:
             ray.kill(handle, no_restart=True)
 
