@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run backtest test lint bench clean
 
 setup: $(STAMP)
 
@@ -14,9 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The main job on the embedded defaults: the multi-agent strategy backtested on
-# bundled real BTC/USD hourly candles; prints metrics, writes JSON and HTML reports.
+# The main job on the embedded defaults: a finite paper-trading session. 1,000 real
+# BTC/USD hourly bars are replayed at full speed through the Ray actors (agents,
+# decision graph, risk, execution, portfolio), orders and fills persisted in an
+# embedded PostgreSQL under ~/.sigmax; ends with a summary and an HTML report.
 run: setup
+	$(BIN)/sigmax paper --data bundled:BTC-USD-1h --symbol BTC/USD --timeframe 1h \
+		--bars 1000 --json reports/paper.json --report reports/paper.html
+
+# The multi-agent strategy backtested over all 20,111 bundled hourly bars.
+backtest: setup
 	$(BIN)/sigmax backtest --data bundled:BTC-USD-1h --symbol BTC/USD --timeframe 1h \
 		--strategy sigmax --cash 10000 --fee-bps 10 --slippage-bps 0 \
 		--json reports/backtest.json --report reports/backtest.html
