@@ -57,6 +57,22 @@ def backtest(
     report: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
     fill_gaps: Annotated[bool, typer.Option(help="repair missing bars instead of failing")] = False,
     progress: Annotated[bool, typer.Option(help="progress bar on long runs")] = True,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(help="sweep a parameter k=v1,v2,... (repeatable: cartesian grid, on Ray)"),
+    ] = None,
+    walk_forward: Annotated[
+        int | None, typer.Option(help="walk-forward analysis with this many folds (on Ray)")
+    ] = None,
+    select_by: Annotated[
+        str, typer.Option(help="metric that picks the best parameter set")
+    ] = "sharpe",
+    train_fraction: Annotated[
+        float, typer.Option(help="walk-forward: share of each fold's span used for training")
+    ] = 0.5,
+    ray_address: Annotated[
+        str | None, typer.Option(help="sweeps: Ray cluster address (default: local Ray)")
+    ] = None,
 ) -> None:
     """Backtest a strategy on historical bars; orders fill at the next bar at the earliest."""
     request = BacktestRequest(
@@ -71,6 +87,21 @@ def backtest(
         fill_gaps=fill_gaps,
         progress=progress,
     )
+    if sweep or walk_forward is not None:
+        from sigmax.cli.sweep_command import run_sweep_command
+
+        run_sweep_command(
+            request,
+            risk or [],
+            sweep or [],
+            walk_forward,
+            select_by,
+            train_fraction,
+            ray_address,
+            json_out,
+            report,
+        )
+        return
     try:
         risk_config = backtest_risk_config(parse_pairs(risk or [], "--risk"))
         outcome = run_backtest(request, risk_config)
