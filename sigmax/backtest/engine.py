@@ -234,4 +234,3 @@ class _Run:
         result.risk_state = str(self.engine.risk.state.value)
         result.risk_state_reason = self.engine.risk.state_reason
         return result
-

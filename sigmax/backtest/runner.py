@@ -19,7 +19,7 @@ from sigmax.data import load_bars
 from sigmax.execution import PaperExchange, PaperExchangeConfig
 from sigmax.model import BarSeries
 from sigmax.risk import RiskConfig, RiskEngine
-from sigmax.strategies import make_strategy
+from sigmax.strategies import Strategy, make_strategy
 
 
 @dataclass(frozen=True)
@@ -56,19 +56,15 @@ def run_backtest(
             request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
         )
     strategy = make_strategy(request.strategy, request.params)
-    exchange = PaperExchange(
-        PaperExchangeConfig(
-            maker_fee_bps=request.fee_bps,
-            taker_fee_bps=request.fee_bps,
-            slippage_bps=request.slippage_bps,
-        )
+    result = run_engine(
+        bars,
+        strategy,
+        request.cash,
+        request.fee_bps,
+        request.slippage_bps,
+        risk_config or RiskConfig(),
+        progress=request.progress,
     )
-    engine = BacktestEngine(
-        BacktestConfig(cash=request.cash, progress=request.progress),
-        RiskEngine(risk_config or RiskConfig()),
-        exchange,
-    )
-    result = engine.run(bars, strategy)
     metrics = compute_metrics(result, float(request.fee_bps))
     meta = {
         "data": request.data,
@@ -85,6 +81,25 @@ def run_backtest(
         "bars_per_s": round(len(bars) / result.elapsed_s) if result.elapsed_s > 0 else None,
     }
     return BacktestOutcome(result, metrics, report_json(result, metrics, meta))
+
+
+def run_engine(
+    bars: BarSeries,
+    strategy: Strategy,
+    cash: Decimal,
+    fee_bps: Decimal,
+    slippage_bps: Decimal,
+    risk_config: RiskConfig,
+    progress: bool = False,
+) -> BacktestResult:
+    """One strategy through a fresh engine, risk engine and paper exchange."""
+    exchange = PaperExchange(
+        PaperExchangeConfig(maker_fee_bps=fee_bps, taker_fee_bps=fee_bps, slippage_bps=slippage_bps)
+    )
+    engine = BacktestEngine(
+        BacktestConfig(cash=cash, progress=progress), RiskEngine(risk_config), exchange
+    )
+    return engine.run(bars, strategy)
 
 
 def save_reports(

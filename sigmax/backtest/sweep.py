@@ -39,14 +39,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from sigmax.backtest.config import BacktestConfig
-from sigmax.backtest.engine import BacktestEngine
 from sigmax.backtest.metrics import compute_metrics, curve_metrics
 from sigmax.backtest.report import STYLE, write_atomic
-from sigmax.backtest.runner import BacktestRequest
-from sigmax.execution import PaperExchange, PaperExchangeConfig
+from sigmax.backtest.runner import BacktestRequest, run_engine
 from sigmax.model import BarSeries
-from sigmax.risk import RiskConfig, RiskEngine
+from sigmax.risk import RiskConfig
 from sigmax.strategies import make_strategy
 
 MAX_CASES = 1_000
@@ -204,25 +201,22 @@ def run_case(
 ) -> dict[str, Any]:
     """Run one case over ``bars[start:stop]`` alone; return plain, picklable data.
 
-    Builds the same engine, exchange and risk engine as
-    :func:`sigmax.backtest.runner.run_backtest` but skips its full JSON document
-    (a third of a short run's time). ``detail`` adds the equity curve and the fills.
+    Runs the same :func:`~sigmax.backtest.runner.run_engine` as ``run_backtest``
+    but skips its full JSON document (a third of a short run's time). ``detail``
+    adds the equity curve and the fills.
     Errors (bad parameters, too few bars) propagate to the caller.
     """
     window = bars[start:stop]
     strategy = make_strategy(str(setup["strategy"]), dict(params))
     fee = Decimal(setup["fee_bps"])
-    exchange = PaperExchange(
-        PaperExchangeConfig(
-            maker_fee_bps=fee, taker_fee_bps=fee, slippage_bps=Decimal(setup["slippage_bps"])
-        )
+    result = run_engine(
+        window,
+        strategy,
+        Decimal(setup["cash"]),
+        fee,
+        Decimal(setup["slippage_bps"]),
+        RiskConfig.model_validate(setup["risk"]),
     )
-    engine = BacktestEngine(
-        BacktestConfig(cash=Decimal(setup["cash"]), progress=False),
-        RiskEngine(RiskConfig.model_validate(setup["risk"])),
-        exchange,
-    )
-    result = engine.run(window, strategy)
     full = compute_metrics(result, float(fee))
     metrics = {k: float(v) for k, v in full.items() if isinstance(v, int | float)}
     baseline = full["buy_and_hold"]
