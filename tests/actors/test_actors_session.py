@@ -84,6 +84,11 @@ def test_slow_agent_actor_is_recorded_missing_not_waited_for(ray_cluster) -> Non
     decision = ray_cluster.get(graph.decide.remote(history))
     assert decision.missing == ("sentiment",)
     assert "timed out" in decision.rationale
-    assert {s.agent for s in decision.signals} == {"trend", "momentum", "mean_reversion", "volatility"}
+    assert {s.agent for s in decision.signals} == {
+        "trend",
+        "momentum",
+        "mean_reversion",
+        "volatility",
+    }
     for handle in [*agents.values(), graph]:
         ray_cluster.kill(handle, no_restart=True)
