@@ -3,7 +3,8 @@
 With a PostgreSQL config (a PostgresConfig as JSON), each call that changes the
 engine stores its snapshot and the audit records it produced in one transaction
 before answering; a restarted actor restores the snapshot (a paused or killed
-system stays so) and continues the stored audit chain.
+system stays so) and continues the stored audit chain. Decisions it is shown go
+to the decisions table too (one per account, symbol and bar).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sigmax.model import Decision, Fill, OrderRequest, RiskVerdict
 from sigmax.risk import RiskConfig, RiskContext, RiskEngine
 from sigmax.risk.audit import AuditTrail
 from sigmax.risk.audit_sinks import InMemoryAuditSink
+from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.runtime import RiskStateRepository
 
 
@@ -73,8 +75,11 @@ class RiskActor:
         await self._save()
 
     async def record_decision(self, decision: Decision) -> None:
+        """Audit the decision and store it (every agent signal) in the decisions table."""
         (await self._ready()).record_decision(decision)
         await self._save()
+        if self._repo is not None:
+            await DecisionRepository(self._repo.pool).insert(decision, self.account)
 
     async def pause(self, reason: str, operator: str = "operator") -> str:
         (await self._ready()).pause(reason, operator=operator)

@@ -19,6 +19,7 @@ from actors.system import PaperRequest, run_paper, start_system
 from sigmax.config import Settings
 from sigmax.model import Side
 from sigmax.storage.postgres import close_pools, get_pool
+from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
@@ -31,6 +32,7 @@ async def _stored(config, account: str):
         return (
             await OrderRepository(pool).for_account(account),
             await FillRepository(pool).for_account(account),
+            await DecisionRepository(pool).for_account(account),
         )
     finally:
         await close_pools()
@@ -78,7 +80,8 @@ def _run_and_check(ray, schema: str) -> None:
         system.shutdown()
     assert done == ["execution", "portfolio", "pause", "risk"], f"chaos incomplete: {done}"
 
-    orders, fills = asyncio.run(_stored(pg, request.account))
+    orders, fills, decisions = asyncio.run(_stored(pg, request.account))
+    assert [d.ts for d in decisions] == [r.decision.ts for r in reports]
     sent = [r.order.client_order_id for r in reports if r.order is not None and r.verdict.approved]
     assert sorted(o.client_order_id for o in orders) == sorted(sent)  # none lost, none extra
     seen = [f.fill_id for r in reports for f in r.fills]
