@@ -6,6 +6,7 @@ from typing import Any
 
 import ray
 
+from actors.options import NAMESPACE
 from sigmax.agents.base import Agent
 from sigmax.agents.config import GraphConfig
 from sigmax.graph import DecisionGraph, GraphNodes
@@ -21,18 +22,23 @@ class DecisionGraphActor:
     decision says so, so one agent cannot stall the bar loop.
     """
 
-    def __init__(self, config_json: str, agent_handles: dict[str, Any]) -> None:
+    def __init__(self, config_json: str, agent_actor_names: dict[str, str]) -> None:
+        # Names, not handles: a restarted graph actor finds its agents again by name,
+        # and nothing it was built from lives in the object store.
         self.config = GraphConfig.model_validate_json(config_json)
-        self.handles = agent_handles
+        self.handles: dict[str, Any] = {
+            agent: ray.get_actor(name, namespace=NAMESPACE)
+            for agent, name in agent_actor_names.items()
+        }
         self._history_ref: Any = None
         self._last_ts: int | None = None
         self.graph = DecisionGraph(self.config, GraphNodes(analyse_bar=self._remote_analyse))
-        unknown = {a.name for a in self.graph.agents} - set(agent_handles)
+        unknown = {a.name for a in self.graph.agents} - set(self.handles)
         if unknown:
             raise ValueError(f"decision graph actor: no agent actor for {sorted(unknown)}")
 
     def _remote_analyse(self, agent: Agent, history: BarSeries) -> Signal | None:
-        call = self.handles[agent.name].analyze.remote(self._history_ref)
+        call: Any = self.handles[agent.name].analyze.remote(self._history_ref)
         result: Signal | None = ray.get(call, timeout=self.config.agent_timeout_s)
         return result
 

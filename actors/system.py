@@ -3,6 +3,11 @@
 Data flow per bar: market-data actor → decision-graph actor (fans out to the agent
 actors) → risk actor → execution actor → portfolio actor, driven by the domain's
 :class:`~sigmax.trading.session.TradingSession` through actor-backed ports.
+
+Live events (decisions, proposals, orders, fills, risk state, session status) go to
+an :class:`~sigmax.events.EventPublisher`: the one given, or by default Redis pub/sub
+when ``SIGMAX_REDIS_URL`` is set (else the driver's in-process bus), plus NATS
+JetStream when ``SIGMAX_NATS_URL`` is set.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPo
 from actors.risk import RiskActor
 from sigmax.agents.roster import default_agents
 from sigmax.config import Settings
+from sigmax.events import EventPublisher, EventsConfig, build_publisher
+from sigmax.events.model import make_event, status_data
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
 from sigmax.trading.session import BarReport, SessionConfig, TradingSession
@@ -64,14 +71,19 @@ class TradingSystem:
     warmup: int
     actors: list[Any] = field(default_factory=list)
     last_history: BarSeries | None = None
+    publisher: EventPublisher | None = None
+    owns_publisher: bool = False  # built by start_system: closed by shutdown
 
     def shutdown(self) -> None:
         """Stop every actor, after the risk actor has worked off the calls sent to it
-        without waiting (equity marks, decisions), so none is cut off."""
+        without waiting (equity marks, decisions), so none is cut off; then send the
+        events still queued."""
         with contextlib.suppress(Exception):  # a dead risk actor must not keep others up
             ray.get(self.risk.status.remote(), timeout=30)
         for handle in self.actors:
             ray.kill(handle, no_restart=True)
+        if self.owns_publisher and self.publisher is not None:
+            self.publisher.close()
 
 
 def postgres_for_actors(settings: Settings) -> str:
@@ -85,8 +97,14 @@ def postgres_for_actors(settings: Settings) -> str:
     return config.model_dump_json()
 
 
-def start_system(settings: Settings, request: PaperRequest) -> TradingSystem:
-    """Create (or find, by name in namespace ``sigmax``) the actors for one session."""
+def start_system(
+    settings: Settings, request: PaperRequest, publisher: EventPublisher | None = None
+) -> TradingSystem:
+    """Create (or find, by name in namespace ``sigmax``) the actors for one session.
+
+    Events go to ``publisher``; without one, to a publisher built from the settings
+    (Redis if configured, else in-process; NATS if configured), closed by ``shutdown``.
+    """
     graph_json = settings.graph.model_dump_json()
     pg = postgres_for_actors(settings) if request.persist else None
     account = request.account
@@ -96,7 +114,8 @@ def start_system(settings: Settings, request: PaperRequest) -> TradingSystem:
         for a in default_agents(settings.graph)
     }
     warmup = DecisionGraph(settings.graph).warmup
-    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agents)
+    agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
+    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names)
     risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json(), account, pg)
     execution = spawn(
         ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json(), account, pg
@@ -115,16 +134,44 @@ def start_system(settings: Settings, request: PaperRequest) -> TradingSystem:
         warmup,
     )
     handles = [*agents.values(), graph, risk, execution, portfolio, market]
-    return TradingSystem(agents, graph, risk, execution, portfolio, market, warmup, handles)
+    owns = publisher is None
+    if publisher is None:
+        publisher = build_publisher(EventsConfig(), settings.redis)
+    return TradingSystem(
+        agents,
+        graph,
+        risk,
+        execution,
+        portfolio,
+        market,
+        warmup,
+        handles,
+        publisher=publisher,
+        owns_publisher=owns,
+    )
 
 
-def session_over(system: TradingSystem, symbol: str, session_id: str) -> TradingSession:
+def session_over(
+    system: TradingSystem,
+    symbol: str,
+    session_id: str,
+    publisher: EventPublisher | None = None,
+) -> TradingSession:
+    publisher = publisher or system.publisher
+    risk = system.risk
+
+    def risk_status() -> dict[str, Any]:
+        status: dict[str, Any] = ray.get(risk.status.remote())
+        return status
+
     return TradingSession(
         SessionConfig(symbol=symbol, session_id=session_id),
         DecisionGraphPort(system.graph),
         RiskPort(system.risk),
         ExecutionPort(system.execution),
         PortfolioPort(system.portfolio),
+        publisher=publisher,
+        risk_status=risk_status if publisher is not None else None,
     )
 
 
@@ -132,23 +179,45 @@ def run_paper(
     system: TradingSystem,
     request: PaperRequest,
     on_bar: Callable[[BarReport, int], None] | None = None,
+    publisher: EventPublisher | None = None,
 ) -> list[BarReport]:
-    """Replay the market-data actor's bars through the actors until it runs dry."""
+    """Replay the market-data actor's bars through the actors until it runs dry.
+
+    Publishes a ``status`` event when the session starts and when it finishes
+    (``finished``, ``stopped`` on KeyboardInterrupt, ``failed`` on an error), with
+    the number of bars traded.
+    """
+    publisher = publisher or system.publisher
     first = ray.get(system.market_data.next.remote())
     if first is None:
         return []
-    session = session_over(system, first.symbol, request.session_id)
+    session = session_over(system, first.symbol, request.session_id, publisher)
     reports: list[BarReport] = []
+
+    def status(state: str, **details: Any) -> None:
+        if publisher is not None:
+            data = status_data(state, symbol=first.symbol, bars=len(reports), **details)
+            publisher.publish(make_event("status", request.session_id, data))
+
+    status("started", timeframe=first.timeframe, speed=request.speed)
     history: BarSeries | None = first
     system.last_history = first
     pace = 1.0 / request.speed if request.speed > 0 else 0.0
-    while history is not None:
-        started = time.perf_counter()
-        reports.append(session.on_bar(history))
-        if on_bar is not None:
-            on_bar(reports[-1], ray.get(system.market_data.remaining.remote()))
-        system.last_history = history
-        history = ray.get(system.market_data.next.remote())
-        if pace:
-            time.sleep(max(0.0, pace - (time.perf_counter() - started)))
+    try:
+        while history is not None:
+            started = time.perf_counter()
+            reports.append(session.on_bar(history))
+            if on_bar is not None:
+                on_bar(reports[-1], ray.get(system.market_data.remaining.remote()))
+            system.last_history = history
+            history = ray.get(system.market_data.next.remote())
+            if pace:
+                time.sleep(max(0.0, pace - (time.perf_counter() - started)))
+    except KeyboardInterrupt:
+        status("stopped")
+        raise
+    except Exception as exc:
+        status("failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    status("finished")
     return reports

@@ -78,8 +78,11 @@ def test_slow_agent_actor_is_recorded_missing_not_waited_for(ray_cluster) -> Non
         name: spawn(AgentActor, options.AGENT, f"slow-test:{name}", name, graph_json)
         for name in ("trend", "momentum", "mean_reversion", "volatility")
     }
-    agents["sentiment"] = SlowAgentDouble.remote()
-    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, "slow-test", graph_json, agents)
+    agents["sentiment"] = SlowAgentDouble.options(
+        name="agent:slow-test:sentiment", namespace=options.NAMESPACE
+    ).remote()
+    names = {name: f"agent:slow-test:{name}" for name in agents}
+    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, "slow-test", graph_json, names)
     history = load_bars("bundled:BTC-USD-1h")[:800]
     decision = ray_cluster.get(graph.decide.remote(history))
     assert decision.missing == ("sentiment",)
