@@ -26,12 +26,13 @@ console = Console()
 
 
 def _init_ray(address: str | None, num_cpus: int | None) -> Any:
+    """Join ``address`` (or the job's cluster named by ``RAY_ADDRESS``), else start Ray."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
     if not ray.is_initialized():
-        if address:
-            ray.init(address=address, namespace="sigmax", log_to_driver=False)
+        if address or os.environ.get("RAY_ADDRESS"):
+            ray.init(address=address or "auto", namespace="sigmax", log_to_driver=False)
         else:
             ray.init(
                 num_cpus=num_cpus, namespace="sigmax", include_dashboard=False, log_to_driver=False

@@ -14,43 +14,18 @@ backtest runs in this process. See docs/JOBS.md.
 
 from __future__ import annotations
 
-import os
 import sys
 
-import typer
-
 from sigmax.cli.backtest_command import backtest
+from sigmax.jobs.entry import connect, run_command
 
 PROG = "python -m sigmax.jobs.backtest"
-
-
-def connect() -> bool:
-    """Join the job's cluster when ``RAY_ADDRESS`` is set; True when this call connected."""
-    if not os.environ.get("RAY_ADDRESS"):
-        return False
-    import ray  # only here: importing sigmax never imports Ray
-
-    if ray.is_initialized():
-        return False
-    ray.init(address="auto", log_to_driver=False)
-    return True
+__all__ = ["PROG", "connect", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the job with ``argv`` (default: the process arguments); returns the exit code."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(backtest)
-    connected = connect()
-    try:
-        app(args=argv if argv is not None else sys.argv[1:], prog_name=PROG)
-    except SystemExit as exc:  # typer exits even on success; the code is the result
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        if connected:
-            import ray
-
-            ray.shutdown()
-    return 0
+    return run_command(backtest, PROG, argv)
 
 
 if __name__ == "__main__":

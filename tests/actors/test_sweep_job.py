@@ -1,4 +1,5 @@
-"""The Ray job entry point ``python -m sigmax.jobs.backtest``: in-process and submitted."""
+"""The Ray job entry points ``python -m sigmax.jobs.backtest`` / ``.paper``: in-process and
+submitted with ``ray job submit``."""
 
 from __future__ import annotations
 
@@ -149,6 +150,19 @@ def test_ray_job_submit_end_to_end(tmp_path: Path) -> None:
         assert doc["kind"] == "grid" and doc["meta"]["executor"] == "ray"
         assert doc["meta"]["timeframe"] == "1d" and len(doc["runs"]) == 4
         assert not doc["failures"] and doc["best"]["status"] == "ok"
+
+        paper_out = tmp_path / "paper.json"
+        paper = subprocess.run(
+            [str(RAY), "job", "submit", "--address", url, "--submission-id", "sigmax-paper",
+             "--runtime-env", "cluster/runtime_env.yaml", "--",
+             "python", "-m", "sigmax.jobs.paper", "--start", "6050", "--bars", "30",
+             "--no-persist", "--session-id", "job-e2e", "--json", str(paper_out)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert paper.returncode == 0, paper.stdout[-3000:] + paper.stderr[-3000:]
+        assert JobSubmissionClient(url).get_job_status("sigmax-paper") == JobStatus.SUCCEEDED
+        paper_doc = json.loads(paper_out.read_text())
+        assert paper_doc["meta"]["bars"] == 30 and paper_doc["meta"]["session"] == "job-e2e"
     finally:
         head.terminate()
         try:
