@@ -12,12 +12,21 @@ call the actors, so the trading logic exists once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from sigmax.events.model import (
+    TOPIC_OF_KIND,
+    decision_data,
+    fill_data,
+    make_event,
+    order_data,
+    proposal_data,
+    risk_state_data,
+)
 from sigmax.ledger import LedgerEntry
 from sigmax.model import (
     BarSeries,
@@ -32,6 +41,9 @@ from sigmax.model import (
 )
 from sigmax.risk import RiskContext
 from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
+
+if TYPE_CHECKING:
+    from sigmax.events.bus import EventPublisher
 
 
 class DecisionPort(Protocol):
@@ -84,8 +96,21 @@ class SessionConfig:
     sizing: SizingRules = field(default_factory=SizingRules)
 
 
+def _ignore(kind: str, payload: dict[str, Any]) -> None:
+    return None
+
+
 class TradingSession:
-    """Runs the decision graph on each new bar and trades its target through risk."""
+    """Runs the decision graph on each new bar and trades its target through risk.
+
+    Events: every decision, proposal (an order a changed target asks for), order
+    (with the risk verdict), fill and risk state change goes to ``on_event(kind,
+    data)`` and, with a ``publisher``, out as an :class:`~sigmax.events.Event`
+    (``data`` from the builders of :mod:`sigmax.events.model`, JSON values only:
+    Decimals as strings). Risk state changes
+    are seen through ``risk_status`` (returning ``{"state": ..., "reason": ...}``),
+    asked once per bar when given.
+    """
 
     def __init__(
         self,
@@ -95,15 +120,37 @@ class TradingSession:
         venue: VenuePort,
         book: BookPort,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        publisher: EventPublisher | None = None,
+        risk_status: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self.config = config
         self.decider = decider
         self.risk = risk
         self.venue = venue
         self.book = book
-        self.on_event = on_event or (lambda kind, payload: None)
+        self.on_event = on_event or _ignore
+        self.publisher = publisher
+        self.risk_status = risk_status
+        self.risk_state: str | None = None
         self.acted_target = 0.0
         self.step_ns = 0
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        if self.on_event is _ignore and self.publisher is None:
+            return
+        event = make_event(TOPIC_OF_KIND[kind], self.config.session_id, data)
+        self.on_event(kind, dict(event.data))
+        if self.publisher is not None:
+            self.publisher.publish(event)
+
+    def _watch_risk(self, ts: datetime) -> None:
+        if self.risk_status is None:
+            return
+        status = self.risk_status()
+        state, reason = str(status["state"]), str(status.get("reason") or "")
+        if self.risk_state is not None and state != self.risk_state:
+            self._emit("risk", risk_state_data(state, reason, self.risk_state, ts))
+        self.risk_state = state
 
     def on_bar(self, history: BarSeries) -> BarReport:
         """Process the newest bar of ``history`` (all bars so far, oldest first)."""
@@ -120,14 +167,14 @@ class TradingSession:
         self.risk.on_equity(int(history.ts[i]), equity)
         decision = self.decider.decide(history)
         self.risk.record_decision(decision)
-        self.on_event(
-            "decision", {"ts": decision.ts.isoformat(), "target": decision.target_position}
-        )
+        self._emit("decision", decision_data(decision))
         order, verdict = None, None
         if decision.target_position != self.acted_target:
             order, verdict = self._trade(history, decision, held, price, equity)
+        bar_ts = ts_from_ns(history.ts[i])
+        self._watch_risk(bar_ts)
         return BarReport(
-            ts=ts_from_ns(history.ts[i]),
+            ts=bar_ts,
             close=close,
             equity=equity,
             position=float(held),
@@ -141,13 +188,13 @@ class TradingSession:
     def _book_fill(self, fill: Fill) -> LedgerEntry:
         entry = self.book.apply(fill)
         self.risk.on_fill(fill)
-        self.on_event("fill", {"client_order_id": fill.client_order_id, "qty": str(fill.qty)})
+        self._emit("fill", fill_data(fill))
         return entry
 
     def _trade(
         self, history: BarSeries, decision: Decision, held: Decimal, price: Decimal, equity: float
     ) -> tuple[OrderRequest | None, RiskVerdict | None]:
-        self.acted_target = decision.target_position
+        previous_target, self.acted_target = self.acted_target, decision.target_position
         symbol, sizing = self.config.symbol, self.config.sizing
         ts = ts_from_ns(int(history.ts[-1]) + self.step_ns)
         for working in self.venue.open_orders(symbol):
@@ -167,15 +214,12 @@ class TradingSession:
         )
         if request is None:
             return None, None
-        verdict = self.risk.check(request, risk_context(ts, symbol, price, held, equity))
-        if verdict.approved:
-            self.venue.submit(request, ts, reference_price=price)
-        self.on_event(
-            "order",
-            {
-                "client_order_id": request.client_order_id,
-                "approved": verdict.approved,
-                "reason": verdict.reason,
-            },
+        self._emit(
+            "proposal", proposal_data(decision, request, held, price, equity, previous_target)
         )
+        verdict = self.risk.check(request, risk_context(ts, symbol, price, held, equity))
+        placed = None
+        if verdict.approved:
+            placed = self.venue.submit(request, ts, reference_price=price)
+        self._emit("order", order_data(request, verdict, placed))
         return request, verdict
