@@ -22,33 +22,12 @@ from plotly.subplots import make_subplots
 
 from sigmax.backtest.engine import BacktestResult
 from sigmax.backtest.metrics import buy_and_hold, drawdown_series
-from sigmax.model import Decision, Side
+from sigmax.model import Side
+from sigmax.serialize import decision_json
 
 
 def _iso(ts_ns: int) -> str:
     return pd.Timestamp(int(ts_ns), tz="UTC").isoformat()
-
-
-def decision_json(decision: Decision) -> dict[str, Any]:
-    return {
-        "ts": decision.ts.isoformat(),
-        "symbol": decision.symbol,
-        "target_position": decision.target_position,
-        "rationale": decision.rationale,
-        "bull_case": decision.bull_case,
-        "bear_case": decision.bear_case,
-        "missing": list(decision.missing),
-        "signals": [
-            {
-                "agent": s.agent,
-                "score": s.score,
-                "confidence": s.confidence,
-                "rationale": s.rationale,
-                "evidence": dict(s.evidence),
-            }
-            for s in decision.signals
-        ],
-    }
 
 
 def report_json(

@@ -23,6 +23,7 @@ from uuid import uuid4
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from sigmax.model import Decision, Fill, Order, OrderRequest, RiskVerdict, Signal
+from sigmax.serialize import order_request_json, signal_json, verdict_json
 
 Topic = Literal["decisions", "orders", "fills", "risk", "proposals", "status"]
 TOPICS: tuple[str, ...] = get_args(Topic)
@@ -108,16 +109,6 @@ def make_event(topic: Topic, session_id: str, data: Mapping[str, Any]) -> Event:
 # -- builders ------------------------------------------------------------------------
 
 
-def signal_data(signal: Signal) -> dict[str, Any]:
-    return {
-        "agent": signal.agent,
-        "score": signal.score,
-        "confidence": signal.confidence,
-        "rationale": signal.rationale,
-        "evidence": dict(signal.evidence),
-    }
-
-
 def signals_summary(signals: tuple[Signal, ...]) -> dict[str, Any]:
     """Counts by direction and the (confidence-weighted) mean score of the signals."""
     weight = sum(s.confidence for s in signals)
@@ -133,16 +124,6 @@ def signals_summary(signals: tuple[Signal, ...]) -> dict[str, Any]:
     }
 
 
-def verdict_data(verdict: RiskVerdict) -> dict[str, Any]:
-    return {
-        "approved": verdict.approved,
-        "reason": verdict.reason,
-        "checks": [
-            {"rule": c.rule, "passed": c.passed, "detail": c.detail} for c in verdict.checks
-        ],
-    }
-
-
 def decision_data(decision: Decision) -> dict[str, Any]:
     """Topic ``decisions``: the target, the reasoning, and every agent's signal."""
     return {
@@ -153,25 +134,11 @@ def decision_data(decision: Decision) -> dict[str, Any]:
         "bull_case": decision.bull_case,
         "bear_case": decision.bear_case,
         "missing": list(decision.missing),
-        "signals": [signal_data(s) for s in decision.signals],
+        "signals": [signal_json(s) for s in decision.signals],
         "summary": signals_summary(decision.signals),
         "risk_verdict": (
-            verdict_data(decision.risk_verdict) if decision.risk_verdict is not None else None
+            verdict_json(decision.risk_verdict) if decision.risk_verdict is not None else None
         ),
-    }
-
-
-def request_data(request: OrderRequest) -> dict[str, Any]:
-    return {
-        "client_order_id": request.client_order_id,
-        "symbol": request.symbol,
-        "side": request.side,
-        "qty": request.qty,
-        "type": request.type,
-        "limit_price": request.limit_price,
-        "stop_price": request.stop_price,
-        "tif": request.tif,
-        "reduce_only": request.reduce_only,
     }
 
 
@@ -192,7 +159,7 @@ def proposal_data(
         "held_qty": held,
         "reference_price": price,
         "equity": equity,
-        "order": request_data(request),
+        "order": order_request_json(request),
     }
 
 
@@ -202,10 +169,10 @@ def order_data(
     """Topic ``orders``: the order, the risk verdict (with every check) and, when it
     reached the venue, its state there."""
     return {
-        **request_data(request),
+        **order_request_json(request),
         "approved": verdict.approved,
         "reason": verdict.reason,
-        "checks": verdict_data(verdict)["checks"],
+        "checks": verdict_json(verdict)["checks"],
         "status": order.status if order is not None else "rejected_by_risk",
         "filled_qty": order.filled_qty if order is not None else Decimal(0),
         "venue_order_id": order.venue_order_id if order is not None else None,
@@ -215,7 +182,7 @@ def order_data(
 def order_state_data(order: Order) -> dict[str, Any]:
     """Topic ``orders``: one order's current state (for order updates outside the session)."""
     return {
-        **request_data(order.request),
+        **order_request_json(order.request),
         "status": order.status,
         "filled_qty": order.filled_qty,
         "avg_fill_price": order.avg_fill_price,

@@ -125,6 +125,7 @@ def test_engine_records_decision_with_its_verdict():
     assert record.payload["signals"][0]["evidence"] == {"rsi": 61.5}
     assert record.payload["risk_verdict"] == {
         "approved": False,
-        "checks": [["price_band", False, "too far"]],
+        "reason": "price_band: too far",
+        "checks": [{"rule": "price_band", "passed": False, "detail": "too far"}],
     }
     assert record.payload["missing"] == ["sentiment"]

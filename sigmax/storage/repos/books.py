@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sigmax.model import Decision, Position, RiskCheck, RiskVerdict, Signal
+from sigmax.serialize import signal_json, verdict_json
 from sigmax.storage.postgres import Connection
 from sigmax.storage.repos._base import Repository
 
@@ -25,8 +26,12 @@ class PositionRepository(Repository):
                 " qty = EXCLUDED.qty, avg_price = EXCLUDED.avg_price,"
                 " realized_pnl = EXCLUDED.realized_pnl, updated_ts = EXCLUDED.updated_ts"
                 " WHERE positions.updated_ts <= EXCLUDED.updated_ts",
-                account, position.symbol, position.qty, position.avg_price,
-                position.realized_pnl, ts,
+                account,
+                position.symbol,
+                position.qty,
+                position.avg_price,
+                position.realized_pnl,
+                ts,
             )
 
     async def get(self, account: str, symbol: str) -> Position | None:
@@ -48,30 +53,20 @@ def _position(row: Any) -> Position:
     return Position(row["symbol"], row["qty"], row["avg_price"], row["realized_pnl"])
 
 
-def _signal_json(s: Signal) -> dict[str, Any]:
-    return {
-        "agent": s.agent,
-        "score": s.score,
-        "confidence": s.confidence,
-        "rationale": s.rationale,
-        "evidence": dict(s.evidence),
-    }
-
-
-def _verdict_json(v: RiskVerdict) -> dict[str, Any]:
-    return {
-        "approved": v.approved,
-        "checks": [{"rule": c.rule, "passed": c.passed, "detail": c.detail} for c in v.checks],
-    }
-
-
 def decision_args(d: Decision, account: str, run_id: str | None) -> tuple[Any, ...]:
     return (
-        account, run_id, d.ts, d.symbol, d.target_position,
-        [_signal_json(s) for s in d.signals], d.bull_case, d.bear_case, d.rationale,
+        account,
+        run_id,
+        d.ts,
+        d.symbol,
+        d.target_position,
+        [signal_json(s) for s in d.signals],
+        d.bull_case,
+        d.bear_case,
+        d.rationale,
         list(d.missing),
         None if d.risk_verdict is None else d.risk_verdict.approved,
-        None if d.risk_verdict is None else _verdict_json(d.risk_verdict),
+        None if d.risk_verdict is None else verdict_json(d.risk_verdict),
     )
 
 
@@ -97,7 +92,9 @@ def _decision(row: Any) -> Decision:
         bear_case=row["bear_case"],
         rationale=row["rationale"],
         missing=tuple(row["missing"]),
-        risk_verdict=None if verdict is None else RiskVerdict(
+        risk_verdict=None
+        if verdict is None
+        else RiskVerdict(
             verdict["approved"],
             tuple(RiskCheck(c["rule"], c["passed"], c["detail"]) for c in verdict["checks"]),
         ),
@@ -142,7 +139,9 @@ class DecisionRepository(Repository):
                 "SELECT * FROM (SELECT * FROM decisions WHERE account = $1"
                 " AND ($2::text IS NULL OR symbol = $2) ORDER BY ts DESC LIMIT $3) d"
                 " ORDER BY ts",
-                account, symbol, limit,
+                account,
+                symbol,
+                limit,
             )
         return [_decision(r) for r in rows]
 
@@ -169,16 +168,20 @@ class RiskEventRepository(Repository):
             await c.execute(
                 "INSERT INTO risk_events (account, run_id, ts, kind, message, payload)"
                 " VALUES ($1, $2, $3, $4, $5, $6)",
-                event.account, event.run_id, event.ts, event.kind, event.message,
+                event.account,
+                event.run_id,
+                event.ts,
+                event.kind,
+                event.message,
                 dict(event.payload),
             )
 
     async def recent(self, account: str, limit: int = 100) -> list[RiskEvent]:
         async with self._conn(None) as c:
             rows = await c.fetch(
-                "SELECT * FROM risk_events WHERE account = $1 ORDER BY ts DESC, id DESC"
-                " LIMIT $2",
-                account, limit,
+                "SELECT * FROM risk_events WHERE account = $1 ORDER BY ts DESC, id DESC LIMIT $2",
+                account,
+                limit,
             )
         return [
             RiskEvent(r["ts"], r["kind"], r["message"], r["payload"], r["account"], r["run_id"])
