@@ -13,29 +13,15 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
 from sigmax.cli.optimize_command import optimize
-from sigmax.jobs.backtest import connect
+from sigmax.jobs.entry import run_command
 
 PROG = "python -m sigmax.jobs.optimize"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the job with ``argv`` (default: the process arguments); returns the exit code."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(optimize)
-    connected = connect()
-    try:
-        app(args=argv if argv is not None else sys.argv[1:], prog_name=PROG)
-    except SystemExit as exc:  # typer exits even on success; the code is the result
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        if connected:
-            import ray
-
-            ray.shutdown()
-    return 0
+    return run_command(optimize, PROG, argv)
 
 
 if __name__ == "__main__":
