@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import ray
 
 from actors import options
@@ -30,6 +31,7 @@ from actors.options import spawn
 from actors.portfolio import PortfolioActor
 from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPort
 from actors.risk import RiskActor
+from actors.timeseries_store import TimeSeriesStoreActor
 from sigmax.agents.roster import default_agents
 from sigmax.config import Settings
 from sigmax.events import EventPublisher, EventsConfig, build_publisher
@@ -71,6 +73,7 @@ class TradingSystem:
     warmup: int
     actors: list[Any] = field(default_factory=list)
     last_history: BarSeries | None = None
+    timeseries: Any = None  # the cluster's time-series store actor (bars, equity)
     publisher: EventPublisher | None = None
     owns_publisher: bool = False  # built by start_system: closed by shutdown
 
@@ -80,6 +83,9 @@ class TradingSystem:
         events still queued."""
         with contextlib.suppress(Exception):  # a dead risk actor must not keep others up
             ray.get(self.risk.status.remote(), timeout=30)
+        if self.timeseries is not None:  # shared, stays up; but let it store what it got
+            with contextlib.suppress(Exception):
+                ray.get(self.timeseries.health.remote(), timeout=60)
         for handle in self.actors:
             ray.kill(handle, no_restart=True)
         if self.owns_publisher and self.publisher is not None:
@@ -134,6 +140,18 @@ def start_system(
         warmup,
     )
     handles = [*agents.values(), graph, risk, execution, portfolio, market]
+    # One store actor per cluster (chdb: one process per data directory); sessions
+    # share it and leave it running.
+    timeseries = (
+        spawn(
+            TimeSeriesStoreActor,
+            options.TIMESERIES_STORE,
+            "",
+            settings.clickhouse.model_dump_json(),
+        )
+        if request.persist
+        else None
+    )
     owns = publisher is None
     if publisher is None:
         publisher = build_publisher(EventsConfig(), settings.redis)
@@ -146,6 +164,7 @@ def start_system(
         market,
         warmup,
         handles,
+        timeseries=timeseries,
         publisher=publisher,
         owns_publisher=owns,
     )
@@ -200,6 +219,7 @@ def run_paper(
             publisher.publish(make_event("status", request.session_id, data))
 
     status("started", timeframe=first.timeframe, speed=request.speed)
+    curve = _EquityWriter(system.timeseries, request.account)
     history: BarSeries | None = first
     system.last_history = first
     pace = 1.0 / request.speed if request.speed > 0 else 0.0
@@ -207,6 +227,7 @@ def run_paper(
         while history is not None:
             started = time.perf_counter()
             reports.append(session.on_bar(history))
+            curve.add(reports[-1])
             if on_bar is not None:
                 on_bar(reports[-1], ray.get(system.market_data.remaining.remote()))
             system.last_history = history
@@ -219,5 +240,42 @@ def run_paper(
     except Exception as exc:
         status("failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    curve.flush()
+    if system.timeseries is not None and system.last_history is not None:
+        traded = system.last_history[len(system.last_history) - len(reports) :]
+        system.timeseries.insert_bars.remote(traded, f"paper:{request.session_id}")
     status("finished")
     return reports
+
+
+class _EquityWriter:
+    """Sends the session's equity curve to the time-series store in batches, without
+    waiting (the store actor applies them in order)."""
+
+    BATCH = 250
+
+    def __init__(self, store: Any, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+        self.ts: list[int] = []
+        self.equity: list[float] = []
+        self.position: list[float] = []
+
+    def add(self, report: BarReport) -> None:
+        if self.store is None:
+            return
+        self.ts.append(int(report.ts.timestamp() * 1_000_000_000))
+        self.equity.append(report.equity)
+        self.position.append(report.position)
+        if len(self.ts) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.store is None or not self.ts:
+            return
+        self.store.insert_equity.remote(
+            self.run_id,
+            np.array(self.ts, dtype=np.int64),
+            np.array(self.equity),
+            np.array(self.position),
+        )
+        self.ts, self.equity, self.position = [], [], []

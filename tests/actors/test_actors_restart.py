@@ -18,6 +18,7 @@ import pytest
 from actors.system import PaperRequest, run_paper, start_system
 from sigmax.config import Settings
 from sigmax.model import Side
+from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.postgres import close_pools, get_pool
 from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
@@ -39,17 +40,17 @@ async def _stored(config, account: str):
 
 
 @pytest.mark.slow
-def test_killed_actors_rebuild_from_postgres(ray_cluster) -> None:
+def test_killed_actors_rebuild_from_postgres(ray_cluster, tmp_path: Path) -> None:
     schema = new_schema()
     try:
-        _run_and_check(ray_cluster, schema)
+        _run_and_check(ray_cluster, schema, tmp_path)
     finally:
         drop_schema(schema)
 
 
-def _run_and_check(ray, schema: str) -> None:
+def _run_and_check(ray, schema: str, tmp_path: Path) -> None:
     pg = make_config(schema)
-    settings = Settings(postgres=pg)
+    settings = Settings(postgres=pg, clickhouse=ClickHouseConfig(data_dir=tmp_path / "ch"))
     request = PaperRequest(start=6_050, bars=160, session_id=f"kill-{uuid.uuid4().hex[:8]}")
     system = start_system(settings, request)
     done: list[str] = []
@@ -76,6 +77,7 @@ def _run_and_check(ray, schema: str) -> None:
         status = ray.get(system.risk.status.remote())
         last = Decimal(repr(float(system.last_history.close[-1])))
         book = ray.get(system.portfolio.summary.remote({"BTC/USD": last}))
+        curve = ray.get(system.timeseries.load_equity.remote(request.account))
     finally:
         system.shutdown()
     assert done == ["execution", "portfolio", "pause", "risk"], f"chaos incomplete: {done}"
@@ -95,6 +97,8 @@ def _run_and_check(ray, schema: str) -> None:
     assert Decimal(book["positions"].get("BTC/USD", "0")) == position
     assert book["fills"] == len(fills)
 
+    assert len(curve) == len(reports)  # the equity curve reached the time-series store
+    assert list(curve["equity"]) == [r.equity for r in reports]
     assert status["state"] == "paused"
     assert "operator test pause" in status["reason"]
     after_pause = [r for r in reports if r.ts > paused_at[0] and r.verdict is not None]
