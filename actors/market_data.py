@@ -1,17 +1,25 @@
-"""The market-data feed as a Ray actor: stored bars replayed, or live candles via ccxt."""
+"""The market-data feed as a Ray actor: stored bars replayed, or live candles via ccxt.
+
+A source ``ccxt:<exchange>`` (e.g. ``ccxt:binance``) polls that exchange's public
+candles: the last ``warmup`` closed bars start the history, then each ``next``
+waits for the next bar to close.
+"""
 
 from __future__ import annotations
 
 import ray
 
 from sigmax.data import load_bars
-from sigmax.data.feed import ReplayFeed
+from sigmax.data.download import make_exchange
+from sigmax.data.feed import CcxtCandleFeed, ReplayFeed
 from sigmax.model import BarSeries
+
+LIVE_PREFIX = "ccxt:"
 
 
 @ray.remote
 class MarketDataActor:
-    """Hands out the history up to the next bar of a replayed data source."""
+    """Hands out the history up to the next bar of a replayed or live data source."""
 
     def __init__(
         self,
@@ -22,15 +30,37 @@ class MarketDataActor:
         stop: int | None,
         warmup: int,
     ) -> None:
-        bars = load_bars(source, symbol, timeframe)
-        window = bars[max(0, start - warmup) : stop]
-        self.feed = ReplayFeed(window, warmup=min(warmup, start))
+        self.replay: ReplayFeed | None = None
+        self.live: CcxtCandleFeed | None = None
+        self._started = False
+        if source.startswith(LIVE_PREFIX):
+            if not symbol or not timeframe:
+                raise ValueError(f"{source}: a live feed needs --symbol and --timeframe")
+            exchange = make_exchange(source[len(LIVE_PREFIX) :])
+            self.live = CcxtCandleFeed.bootstrap(exchange, symbol, timeframe, max(warmup, 2))
+        else:
+            bars = load_bars(source, symbol, timeframe)
+            window = bars[max(0, start - warmup) : stop]
+            self.replay = ReplayFeed(window, warmup=min(warmup, start))
 
     def next(self) -> BarSeries | None:
-        return self.feed.next()
+        if self.replay is not None:
+            return self.replay.next()
+        assert self.live is not None
+        if not self._started:  # the newest closed bar of the warm-up is the first to act on
+            self._started = True
+            return self.live.history
+        step_s = self.live.step_ms / 1000
+        while True:  # a live feed does not end; an exchange that stalls is waited out
+            grown = self.live.wait_next(poll_s=min(10.0, step_s / 6), timeout_s=step_s)
+            if grown is not None:
+                return grown
 
-    def remaining(self) -> int:
-        return self.feed.remaining
+    def remaining(self) -> int | None:
+        """Bars left in a replay; None for a live feed."""
+        return self.replay.remaining if self.replay is not None else None
 
     def seek(self, ts_ns: int) -> None:
-        self.feed.seek(ts_ns)
+        if self.replay is None:
+            raise ValueError("seek: a live feed cannot seek")
+        self.replay.seek(ts_ns)

@@ -197,7 +197,7 @@ def session_over(
 def run_paper(
     system: TradingSystem,
     request: PaperRequest,
-    on_bar: Callable[[BarReport, int], None] | None = None,
+    on_bar: Callable[[BarReport, int | None], None] | None = None,
     publisher: EventPublisher | None = None,
 ) -> list[BarReport]:
     """Replay the market-data actor's bars through the actors until it runs dry.

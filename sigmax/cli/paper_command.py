@@ -78,7 +78,7 @@ def paper(
 
 def up(
     data: Annotated[
-        str, typer.Option(help="bundled:NAME or a CSV/Parquet path")
+        str, typer.Option(help="bundled:NAME, a CSV/Parquet path, or ccxt:EXCHANGE (live)")
     ] = "bundled:BTC-USD-1h",
     symbol: Annotated[str | None, typer.Option(help="symbol")] = "BTC/USD",
     timeframe: Annotated[str | None, typer.Option(help="bar size")] = "1h",
@@ -147,8 +147,13 @@ def _replay_with_progress(system: Any, request: Any, stop: threading.Event) -> l
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("bars", total=total, equity="-")
 
-        def advance(report: Any, remaining: int) -> None:
-            progress.update(task, completed=total - remaining, equity=f"{report.equity:,.2f}")
+        def advance(report: Any, remaining: int | None) -> None:
+            done = total - remaining if total is not None and remaining is not None else None
+            if done is None:
+                progress.advance(task)
+            else:
+                progress.update(task, completed=done)
+            progress.update(task, equity=f"{report.equity:,.2f}")
             if stop.is_set():
                 raise KeyboardInterrupt
 

@@ -56,6 +56,28 @@ class CcxtCandleFeed:
         self.clock_ms = clock_ms
         self.step_ms = timeframe_ns(history.timeframe) // 1_000_000
 
+    @classmethod
+    def bootstrap(
+        cls,
+        exchange: ccxt.Exchange,
+        symbol: str,
+        timeframe: str,
+        bars: int,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> CcxtCandleFeed:
+        """A feed whose history is the last ``bars`` closed candles (the warm-up)."""
+        step = timeframe_ns(timeframe) // 1_000_000
+        now = clock_ms()
+        rows = exchange.fetch_ohlcv(
+            symbol, timeframe, since=now - (bars + 1) * step, limit=bars + 2
+        )
+        closed = [r for r in rows if r[0] + step <= now][-bars:]
+        if not closed:
+            raise ValueError(
+                f"{exchange.id}: no closed {timeframe} candles of {symbol} to start from"
+            )
+        return cls(exchange, _series(closed, symbol, timeframe), clock_ms)
+
     def poll(self) -> BarSeries | None:
         """The history with every newly closed bar appended; None when nothing closed."""
         last = int(self.history.ts[-1]) // 1_000_000 if len(self.history) else 0
@@ -66,16 +88,30 @@ class CcxtCandleFeed:
         closed = [r for r in rows if r[0] > last and r[0] + self.step_ms <= now]
         if not closed:
             return None
-        frame = pd.DataFrame(closed, columns=["ts", "open", "high", "low", "close", "volume"])
-        frame["ts"] = pd.to_datetime(frame["ts"].astype("int64"), unit="ms", utc=True)
-        new = BarSeries.from_frame(frame, self.history.symbol, self.history.timeframe)
+        new = _series(closed, self.history.symbol, self.history.timeframe)
         self.history = _concat(self.history, new)
         return self.history
 
+    def wait_next(
+        self, poll_s: float, timeout_s: float, sleep: Callable[[float], None] = time.sleep
+    ) -> BarSeries | None:
+        """Poll until a new bar closes (history returned) or ``timeout_s`` passes (None)."""
+        waited = 0.0
+        while True:
+            grown = self.poll()
+            if grown is not None or waited >= timeout_s:
+                return grown
+            sleep(poll_s)
+            waited += poll_s
+
+
+def _series(rows: list[list[float]], symbol: str, timeframe: str) -> BarSeries:
+    frame = pd.DataFrame(rows, columns=["ts", "open", "high", "low", "close", "volume"])
+    frame["ts"] = pd.to_datetime(frame["ts"].astype("int64"), unit="ms", utc=True)
+    return BarSeries.from_frame(frame, symbol, timeframe)
+
 
 def _concat(old: BarSeries, new: BarSeries) -> BarSeries:
-    arrays = [
-        np.concatenate((getattr(old, f), getattr(new, f)))
-        for f in ("ts", "open", "high", "low", "close", "volume")
-    ]
+    fields = ("ts", "open", "high", "low", "close", "volume")
+    arrays = [np.concatenate((getattr(old, f), getattr(new, f))) for f in fields]
     return BarSeries(old.symbol, old.timeframe, *arrays)

@@ -59,3 +59,23 @@ def test_ccxt_feed_appends_only_closed_candles() -> None:
     now["ms"] += HOUR_MS
     again = feed.poll()
     assert again is not None and len(again) == 25
+
+
+def test_ccxt_feed_bootstraps_history_from_closed_candles_and_waits() -> None:
+    exchange = RecordedBinance(available=30)  # test double: recorded Binance responses
+    exchange.load_markets()
+    now = {"ms": int(KLINES[20][0]) + HOUR_MS // 2}  # kline 20 is still forming
+    feed = CcxtCandleFeed.bootstrap(exchange, "BTC/USDT", "1h", 12, clock_ms=lambda: now["ms"])
+    assert len(feed.history) == 12
+    assert feed.history.ts[-1] == int(KLINES[19][0]) * 1_000_000
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # time passes: kline 20 closes after two polls
+        slept.append(seconds)
+        if len(slept) == 2:
+            now["ms"] += HOUR_MS
+
+    grown = feed.wait_next(poll_s=60, timeout_s=3600, sleep=sleep)
+    assert grown is not None and grown.ts[-1] == int(KLINES[20][0]) * 1_000_000
+    assert slept == [60, 60]
+    assert feed.wait_next(poll_s=60, timeout_s=120, sleep=lambda s: None) is None
