@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import ray
@@ -11,6 +12,7 @@ from sigmax.agents.base import Agent
 from sigmax.agents.config import GraphConfig
 from sigmax.graph import DecisionGraph, GraphNodes
 from sigmax.model import BarSeries, Decision, Signal
+from sigmax.portfolio.allocation import allocated_optimiser
 
 
 @ray.remote
@@ -22,7 +24,12 @@ class DecisionGraphActor:
     decision says so, so one agent cannot stall the bar loop.
     """
 
-    def __init__(self, config_json: str, agent_actor_names: dict[str, str]) -> None:
+    def __init__(
+        self,
+        config_json: str,
+        agent_actor_names: dict[str, str],
+        allocation_weight: float | None = None,
+    ) -> None:
         # Names, not handles: a restarted graph actor finds its agents again by name,
         # and nothing it was built from lives in the object store.
         self.config = GraphConfig.model_validate_json(config_json)
@@ -32,7 +39,10 @@ class DecisionGraphActor:
         }
         self._history_ref: Any = None
         self._last_ts: int | None = None
-        self.graph = DecisionGraph(self.config, GraphNodes(analyse_bar=self._remote_analyse))
+        nodes = GraphNodes(analyse_bar=self._remote_analyse)
+        if allocation_weight is not None:  # the portfolio optimiser caps this symbol
+            nodes = replace(nodes, optimise=allocated_optimiser(allocation_weight))
+        self.graph = DecisionGraph(self.config, nodes)
         unknown = {a.name for a in self.graph.agents} - set(self.handles)
         if unknown:
             raise ValueError(f"decision graph actor: no agent actor for {sorted(unknown)}")

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from sigmax.events import EventPublisher, EventsConfig, build_publisher
 from sigmax.events.model import make_event, status_data
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
+from sigmax.portfolio.allocation import weight_from_result
 from sigmax.trading.session import BarReport, SessionConfig, TradingSession
 
 
@@ -54,6 +56,7 @@ class PaperRequest:
     session_id: str = "paper"
     speed: float = 0.0  # bars per second; 0 = as fast as the actors go
     persist: bool = True  # orders, fills, risk state in PostgreSQL (embedded by default)
+    allocation: str | None = None  # a `sigmax optimize --json` result capping the symbol
 
     @property
     def account(self) -> str:
@@ -121,7 +124,12 @@ def start_system(
     }
     warmup = DecisionGraph(settings.graph).warmup
     agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
-    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names)
+    weight = (
+        weight_from_result(Path(request.allocation), request.symbol or "")
+        if request.allocation
+        else None
+    )
+    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names, weight)
     risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json(), account, pg)
     execution = spawn(
         ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json(), account, pg

@@ -59,6 +59,10 @@ def paper(
     persist: Annotated[
         bool, typer.Option(help="orders, fills and risk state in PostgreSQL (embedded default)")
     ] = True,
+    allocation: Annotated[
+        Path | None,
+        typer.Option(help="a `sigmax optimize --json` result whose weight caps the symbol"),
+    ] = None,
 ) -> None:
     """A finite paper session: real bars replayed at full speed through every actor."""
     from actors.system import PaperRequest
@@ -72,6 +76,7 @@ def paper(
         cash=Decimal(cash),
         session_id=session_id or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}",
         persist=persist,
+        allocation=str(allocation) if allocation else None,
     )
     _run_session(request, address, num_cpus, json_out, report, keep_running=False)
 

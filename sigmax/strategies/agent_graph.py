@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,8 +10,9 @@ from pydantic import Field
 
 from sigmax.agents.config import GraphConfig
 from sigmax.config import get_settings
-from sigmax.graph import DecisionGraph, DecisionSeries
+from sigmax.graph import DecisionGraph, DecisionSeries, GraphNodes
 from sigmax.model import BarSeries, Decision
+from sigmax.portfolio.allocation import allocated_optimiser, weight_from_result
 from sigmax.strategies.base import Strategy, StrategyParams
 
 # --param name -> (GraphConfig section, field)
@@ -33,6 +35,9 @@ class AgentGraphParams(StrategyParams):
     min_confidence: float | None = Field(None, description="ignore signals below this confidence")
     target_vol: float | None = Field(None, description="annualised volatility the sizer aims at")
     max_leverage: float | None = Field(None, description="largest |target| the risk gate allows")
+    allocation: str | None = Field(
+        None, description="a `sigmax optimize --json` result: its weight caps this symbol"
+    )
 
 
 class AgentGraphStrategy(Strategy):
@@ -53,12 +58,18 @@ class AgentGraphStrategy(Strategy):
         self._series: DecisionSeries | None = None
 
     def targets(self, bars: BarSeries) -> np.ndarray:
-        graph = DecisionGraph(self.graph_config)
+        graph = DecisionGraph(self.graph_config, self._nodes(bars.symbol))
         try:
             self._series = graph.run_series(bars)
         finally:
             graph.close()
         return self._series.target
+
+    def _nodes(self, symbol: str) -> GraphNodes | None:
+        path = getattr(self.params, "allocation", None)
+        if path is None:
+            return None
+        return GraphNodes(optimise=allocated_optimiser(weight_from_result(Path(path), symbol)))
 
     def decision_at(self, i: int) -> Decision | None:
         return None if self._series is None else self._series.decision_at(i)
@@ -68,7 +79,7 @@ def with_overrides(config: GraphConfig, params: StrategyParams) -> GraphConfig:
     """``config`` with the strategy's non-None params applied, validated again."""
     data: dict[str, Any] = config.model_dump()
     for name, value in params.model_dump().items():
-        if value is not None:
+        if value is not None and name in _PARAM_FIELDS:
             section, field = _PARAM_FIELDS[name]
             data[section][field] = value
     return GraphConfig.model_validate(data)
