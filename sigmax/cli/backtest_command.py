@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import uuid4
 
 import typer
 from pydantic import ValidationError
@@ -12,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sigmax.backtest.risk_profile import backtest_risk_config
-from sigmax.backtest.runner import BacktestRequest, run_backtest, save_reports
+from sigmax.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest, save_reports
 from sigmax.cli.params import parse_pairs
 from sigmax.data import DataError
 from sigmax.strategies import StrategyError
@@ -73,6 +75,16 @@ def backtest(
     ray_address: Annotated[
         str | None, typer.Option(help="sweeps: Ray cluster address (default: local Ray)")
     ] = None,
+    persist: Annotated[
+        bool,
+        typer.Option(
+            help="store orders, fills, decisions and audit in PostgreSQL, bars, equity and "
+            "metrics in ClickHouse (embedded by default)"
+        ),
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option(help="name of the stored run (default: generated)")
+    ] = None,
 ) -> None:
     """Backtest a strategy on historical bars; orders fill at the next bar at the earliest."""
     request = BacktestRequest(
@@ -110,6 +122,20 @@ def backtest(
         err_console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
     _print_summary(outcome.metrics, outcome.document["meta"], json_out, report)
+    if persist:
+        _persist(outcome, run_id or f"bt-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid4().hex[:6]}")
+
+
+def _persist(outcome: BacktestOutcome, run_id: str) -> None:
+    from sigmax.backtest.persist import persist_outcome
+
+    summary = persist_outcome(outcome, run_id)
+    pg = summary.postgres
+    console.print(
+        f"stored run {run_id}: PostgreSQL {pg.orders} orders, {pg.events} order events, "
+        f"{pg.fills} fills, {pg.decisions} decisions, {summary.audit_records} audit records; "
+        f"{summary.timeseries_backend}: {summary.equity_points} equity points and the bars"
+    )
 
 
 def _print_summary(

@@ -134,3 +134,28 @@ def test_risk_override_trips_the_drawdown_breaker(btc_1h_small, tmp_path: Path) 
     doc = json.loads(out.read_text())
     assert doc["risk"]["state"] == "paused"
     assert "drawdown" in doc["risk"]["reason"]
+
+
+def test_persist_flag_stores_the_run(btc_1h_small, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SIGMAX_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SIGMAX_POSTGRES_DSN", raising=False)
+    monkeypatch.delenv("SIGMAX_CLICKHOUSE_URL", raising=False)
+    data = _csv(btc_1h_small[:800], tmp_path / "btc.csv")
+    result = runner.invoke(
+        app,
+        [
+            "backtest",
+            "--data",
+            str(data),
+            "--strategy",
+            "sma_cross",
+            "--param",
+            "size=0.2",
+            "--persist",
+            "--run-id",
+            "cli-run",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "stored run cli-run: PostgreSQL" in result.output
+    assert (tmp_path / "home" / "postgres").is_dir() and (tmp_path / "home" / "clickhouse").is_dir()
