@@ -8,8 +8,9 @@ from sigmax.strategies.sma_cross import SmaCross
 
 def _registry() -> dict[str, type[Strategy]]:
     from sigmax.strategies.agent_graph import AgentGraphStrategy
+    from sigmax.strategies.rl_policy import RLPolicyStrategy
 
-    return {cls.name: cls for cls in (AgentGraphStrategy, SmaCross)}
+    return {cls.name: cls for cls in (AgentGraphStrategy, SmaCross, RLPolicyStrategy)}
 
 
 def strategy_names() -> list[str]:

@@ -1,0 +1,11 @@
+"""Reinforcement learning: a gymnasium trading env over the analysts' features, PPO
+training through Ray RLlib (``sigmax train``), policy loading and held-out evaluation.
+
+Submodules import gymnasium, torch and RLlib only where they need them:
+``sigmax.rl.env`` (gymnasium), ``sigmax.rl.train`` (Ray RLlib, inside its functions),
+``sigmax.rl.policy`` (torch and the RLModule), ``sigmax.rl.evaluate``.
+"""
+
+from sigmax.rl.config import EnvConfig, TrainConfig
+
+__all__ = ["EnvConfig", "TrainConfig"]

@@ -1,0 +1,73 @@
+"""A trained policy for inference: the RLModule of a checkpoint on CPU (torch), with the
+env settings it was trained with, mapping observations to deterministic actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sigmax.model import BarSeries
+from sigmax.rl.config import EnvConfig
+from sigmax.rl.env import Book, action_to_target, build_observation, first_decision
+from sigmax.rl.features import Features, compute_features
+from sigmax.rl.train import CheckpointError, read_meta, resolve_checkpoint
+
+MODULE_PATH = ("learner_group", "learner", "rl_module", "default_policy")
+
+
+@dataclass
+class TrainedPolicy:
+    """The policy of one checkpoint; ``act`` is deterministic (argmax / Gaussian mean)."""
+
+    checkpoint: Path
+    env: EnvConfig
+    module: Any
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainedPolicy:
+        """From a checkpoint folder, or a ``--checkpoint-dir`` (its newest checkpoint)."""
+        checkpoint = resolve_checkpoint(path)
+        module_dir = checkpoint.joinpath(*MODULE_PATH)
+        if not module_dir.is_dir():
+            raise CheckpointError(f"RL checkpoint {checkpoint} has no RLModule at {module_dir}")
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
+        module: Any = RLModule.from_checkpoint(str(module_dir.resolve()))  # a torch module
+        module.eval()
+        return cls(checkpoint, EnvConfig(**read_meta(checkpoint)["env"]), module)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        """Deterministic actions for a batch of observations ``(B, obs_size)``."""
+        import torch
+
+        obs = torch.as_tensor(np.asarray(observations, dtype=np.float32))
+        with torch.inference_mode():
+            out = self.module.forward_inference({"obs": obs})
+        logits = out["action_dist_inputs"].numpy()
+        if self.env.continuous:
+            return np.asarray(logits[:, : logits.shape[1] // 2], dtype=np.float32)
+        return np.asarray(np.argmax(logits, axis=1))
+
+    def targets(self, bars: BarSeries, features: Features | None = None) -> np.ndarray:
+        """Target exposure at every bar of ``bars`` (0 until the observation window is
+        valid). Features are computed once, vectorised; the position and unrealised P&L
+        in each observation follow the env's book (filled at the next open), so the
+        policy runs bar by bar over them."""
+        features = features if features is not None else compute_features(bars)
+        cfg = self.env
+        n = len(bars)
+        out = np.zeros(n)
+        book = Book()
+        first = first_decision(features, cfg.window)
+        for t in range(first, n):
+            price = float(bars.close[t])
+            obs = build_observation(
+                features, t, cfg.window, book.exposure(price), book.unrealised(price)
+            )
+            out[t] = action_to_target(self.act(obs[None, :])[0], cfg)
+            if t + 1 < n:
+                book.rebalance(out[t], float(bars.open[t + 1]), cfg.cost_rate)
+        return out
