@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from sigmax.cli import backtest_command, data_commands, db_commands, paper_command
+from sigmax.cli import backtest_command, data_commands, db_commands, keys_command, paper_command
+from sigmax.cli.optimize_command import optimize
+from sigmax.cli.train_command import train
 
 app = typer.Typer(
     name="sigmax",
@@ -17,9 +19,12 @@ app.add_typer(
     data_commands.app, name="data", help="Load, validate, resample and download market data."
 )
 app.add_typer(db_commands.app, name="db", help="Database migrations and status.")
+app.add_typer(keys_command.app, name="keys", help="API keys: create, list, revoke, rotate.")
 app.command("backtest")(backtest_command.backtest)
 app.command("paper")(paper_command.paper)
 app.command("up")(paper_command.up)
+app.command("optimize")(optimize)
+app.command("train")(train)
 
 
 def main() -> None:

@@ -272,7 +272,10 @@ async def health(config: RedisConfig | None = None) -> RedisHealth:
         reachable = True
     except UNAVAILABLE_ERRORS:
         pass
-    reasons = sorted(set(_degraded.values()))
+    # Only components on this pool (same URL, shared pool) speak for this health.
+    reasons = sorted(
+        {r for g, r in _degraded.items() if g._client is None and g.config.url == config.url}
+    )
     if not reachable and not reasons:
         reasons = [UNREACHABLE]
     reason = "; ".join(f"degraded: {r}" for r in reasons) if reasons else None

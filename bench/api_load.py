@@ -1,0 +1,331 @@
+"""Load test of the API on loopback: ``GET /api/v1/status`` at N concurrent users.
+
+Scenarios, in one run (each bounded by a request count and a time limit):
+
+* ``uvicorn``         the FastAPI app under plain uvicorn (1 worker), auth + rate limit on
+* ``uvicorn-noauth``  the same, auth and rate limiting replaced by a fixed principal
+                      (FastAPI dependency override): their cost is the difference
+* ``serve``           the same app through Ray Serve (1 replica, default proxy)
+* ``serve-ha``        Serve's high-throughput mode (RAY_SERVE_ENABLE_HA_PROXY=1,
+                      RAY_SERVE_THROUGHPUT_OPTIMIZED=1), in a child process
+
+Stores: PostgreSQL (SIGMAX_BENCH_POSTGRES_DSN, default the local test server; a
+throwaway schema) and Redis at SIGMAX_BENCH_REDIS_URL (unique key prefix).
+
+    .venv/bin/python bench/api_load.py --users 100 --requests 4000 --time-limit 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request  # at module level: the override's annotation must resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG = os.environ.get("SIGMAX_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("SIGMAX_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+PATH = "/api/v1/status"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _settings_json(schema: str) -> str:
+    from sigmax.config import Settings
+    from sigmax.storage.postgres_config import PostgresConfig
+    from sigmax.storage.redis_config import RedisConfig
+
+    return Settings(
+        postgres=PostgresConfig(dsn=PG, schema_name=schema, pool_size=4, max_overflow=12),
+        redis=RedisConfig(url=REDIS, max_connections=64),
+    ).model_dump_json()
+
+
+def _config_json() -> str:
+    from serve_app.config import APIConfig
+
+    big = 1_000_000_000
+    return APIConfig(
+        rate_general=big,
+        rate_limit_prefix=f"sigmax:bench:{uuid.uuid4().hex}:",
+        session_id="bench-none",
+    ).model_dump_json()
+
+
+def uvicorn_app(noauth: bool = False) -> Any:
+    """The app for uvicorn (``--factory``), configured from SIGMAX_BENCH_* env."""
+    from serve_app._private import deps
+    from serve_app._private.auth import Principal
+    from serve_app._private.ratelimit import STATE_KEY
+    from serve_app.api import create_app
+    from serve_app.config import APIConfig
+    from sigmax.config import Settings
+    from sigmax.storage.rate_limit import RateLimitResult
+
+    app = create_app(
+        Settings.model_validate_json(os.environ["SIGMAX_BENCH_SETTINGS"]),
+        APIConfig.model_validate_json(os.environ["SIGMAX_BENCH_CONFIG"]),
+    )
+    if noauth:
+        fixed = RateLimitResult(True, 1, 1, 0.0, 0.0, "memory")
+
+        async def anyone(request: Request) -> Principal:  # bench only: no auth, no limit
+            request.scope.setdefault("state", {})[STATE_KEY] = fixed
+            return Principal(0, frozenset({"admin"}))
+
+        app.dependency_overrides[deps.read] = anyone
+    return app
+
+
+def uvicorn_app_noauth() -> Any:
+    return uvicorn_app(noauth=True)
+
+
+async def _load(url: str, key: str, users: int, total: int, limit_s: float) -> dict[str, Any]:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    issued = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    deadline = time.perf_counter() + limit_s
+
+    async def user(session: aiohttp.ClientSession) -> None:
+        nonlocal issued
+        while issued < total and time.perf_counter() < deadline:
+            issued += 1
+            started = time.perf_counter()
+            try:
+                async with session.get(url, headers=headers) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors[str(r.status)] = errors.get(str(r.status), 0) + 1
+                        continue
+            except aiohttp.ClientError as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=users)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        for _ in range(min(users, 20)):  # warm-up: connections, pools, first queries
+            async with session.get(url, headers=headers) as r:
+                await r.read()
+        started = time.perf_counter()
+        await asyncio.gather(*(user(session) for _ in range(users)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        if not latencies:
+            return float("nan")
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+
+    return {
+        "ok": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "req_per_s": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+    }
+
+
+def _wait_up(url: str, limit_s: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as r:  # noqa: S310 - loopback URL
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up within {limit_s}s")
+
+
+def run_uvicorn(factory: str, env: dict[str, str], args: argparse.Namespace, key: str) -> Any:
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"bench.api_load:{factory}",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_up(f"http://127.0.0.1:{port}/api/versions")
+        return asyncio.run(
+            _load(f"http://127.0.0.1:{port}{PATH}", key, args.users, args.requests, args.time_limit)
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run_serve(settings_json: str, config_json: str, args: argparse.Namespace, key: str) -> Any:
+    """One Serve scenario in this process (call in a fresh process per mode)."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+    from ray import serve
+
+    from serve_app.api import SigmaxAPI
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="bench")
+    port = _free_port()
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        deployment = SigmaxAPI.options(  # type: ignore[attr-defined]
+            num_replicas=1, autoscaling_config=None, max_ongoing_requests=256
+        )
+        serve.run(deployment.bind(settings_json, config_json), name="bench", route_prefix="/")
+        _wait_up(f"http://127.0.0.1:{port}/api/versions")
+        return asyncio.run(
+            _load(f"http://127.0.0.1:{port}{PATH}", key, args.users, args.requests, args.time_limit)
+        )
+    finally:
+        serve.shutdown()  # explicitly: in HA mode the HAProxy process can outlive the driver
+        ray.shutdown()
+
+
+def _serve_child(mode: str, env: dict[str, str], args: argparse.Namespace, key: str) -> Any:
+    extra = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+    child_env = {**os.environ, **env, "SIGMAX_BENCH_KEY": key, **(extra if mode == "ha" else {})}
+    argv = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--users",
+        str(args.users),
+        "--requests",
+        str(args.requests),
+        "--time-limit",
+        str(args.time_limit),
+    ]
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv
+            argv,
+            cwd=ROOT,
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "timed out after 600 s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        return {"error": f"exit {done.returncode}: {done.stderr[-800:]}"}
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def _prepare() -> tuple[str, str]:
+    """A throwaway schema (migrated) and a read key in it."""
+    import asyncpg
+
+    from sigmax.storage.migrations import migrate
+    from sigmax.storage.postgres import PostgresPool
+    from sigmax.storage.postgres_config import PostgresConfig
+    from sigmax.storage.repos.keys import ApiKeyRepository
+
+    schema = f"sigmax_bench_{uuid.uuid4().hex[:10]}"
+
+    async def go() -> str:
+        conn = await asyncpg.connect(PG)
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.close()
+        async with PostgresPool(PostgresConfig(dsn=PG, schema_name=schema, pool_size=1)) as pool:
+            await migrate(pool)
+            _, key = await ApiKeyRepository(pool).create("bench", ["read"])
+        return key
+
+    return schema, asyncio.run(go())
+
+
+def _drop(schema: str) -> None:
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(PG)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.close()
+
+    asyncio.run(go())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=4000, help="per scenario")
+    parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per scenario")
+    parser.add_argument(
+        "--scenarios",
+        default="uvicorn,uvicorn-noauth,serve,serve-ha",
+        help="comma list of uvicorn, uvicorn-noauth, serve, serve-ha",
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = run_serve(
+            os.environ["SIGMAX_BENCH_SETTINGS"],
+            os.environ["SIGMAX_BENCH_CONFIG"],
+            args,
+            os.environ["SIGMAX_BENCH_KEY"],
+        )
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    schema, key = _prepare()
+    env = {"SIGMAX_BENCH_SETTINGS": _settings_json(schema), "SIGMAX_BENCH_CONFIG": _config_json()}
+    results: dict[str, Any] = {}
+    try:
+        for name in args.scenarios.split(","):
+            if name == "uvicorn":
+                results[name] = run_uvicorn("uvicorn_app", env, args, key)
+            elif name == "uvicorn-noauth":
+                results[name] = run_uvicorn("uvicorn_app_noauth", env, args, key)
+            elif name == "serve":
+                results[name] = _serve_child("default", env, args, key)
+            elif name == "serve-ha":
+                results[name] = _serve_child("ha", env, args, key)
+            else:
+                raise SystemExit(f"unknown scenario {name!r}")
+            print(f"{name:15s} {json.dumps(results[name])}", flush=True)
+    finally:
+        _drop(schema)
+    print(json.dumps({"path": PATH, "users": args.users, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

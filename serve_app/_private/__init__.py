@@ -1,0 +1,1 @@
+"""Internals of the API: auth, rate limits, versioning, middleware, routes, backend."""

@@ -1,0 +1,209 @@
+"""What the routes talk to: the stores (pool, rate limiter) and the session's actors.
+
+One :class:`Backend` per API process (Serve replica or uvicorn worker). Stores open
+lazily on first use, in the event loop that serves requests. Session actors are
+found by name (``actors.registry``); when Ray is not initialised or the session is
+not running, session calls raise :class:`~serve_app.exceptions.NoSession`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+
+from serve_app._private.auth import Principal
+from serve_app.config import APIConfig
+from serve_app.exceptions import NoSession, ServiceUnavailable, Unauthorized
+from sigmax.config import Settings
+from sigmax.model import BarSeries, utc_now
+from sigmax.storage.postgres import PostgresPool, get_pool
+from sigmax.storage.rate_limit import RateLimiter
+from sigmax.storage.repos.keys import ApiKeyRepository, hash_key
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+
+# Runs inside the market-data actor (``__ray_call__``): the history handed out so far,
+# without advancing the feed (replayed: the bars up to the replay position; live: the
+# candles so far). A lambda, so cloudpickle ships it by value and the actor's process
+# need not import this module. actors/market_data.py has no getter for it yet.
+_history_of_feed: Callable[[Any], BarSeries] = (  # noqa: E731
+    lambda a: a.replay.bars[: max(a.replay.position, 1)] if a.replay is not None else a.live.history
+)
+
+
+@dataclass(frozen=True)
+class Session:
+    """Handles to the served session's actors (see ``actors.registry.SessionHandles``)."""
+
+    session_id: str
+    risk: Any
+    execution: Any
+    portfolio: Any
+    decision_graph: Any
+    market_data: Any
+
+
+class Backend:
+    """Stores and session access of one API process."""
+
+    def __init__(self, settings: Settings | None = None, config: APIConfig | None = None) -> None:
+        self.settings = settings or Settings()
+        self.config = config or APIConfig()
+        self.started = time.monotonic()
+        self.limiter = RateLimiter(self.settings.redis, prefix=self.config.rate_limit_prefix)
+        self._migrated: set[int] = set()
+        self._session: Session | None = None
+        self._session_at = 0.0
+        # sha256(key) -> (principal, monotonic expiry): spares a PostgreSQL round trip
+        # (a SELECT and an UPDATE of last_used_at on one row) per request.
+        self._auth_cache: dict[str, tuple[Principal, float]] = {}
+
+    @property
+    def account(self) -> str:
+        return f"paper:{self.config.session_id}"
+
+    # ---- PostgreSQL --------------------------------------------------------------------
+
+    async def pool(self) -> PostgresPool:
+        """The process-wide pool of this loop; the schema is migrated once per pool."""
+        from sigmax.storage.migrations import migrate
+
+        pool = await get_pool(self.settings.postgres)
+        if id(pool) not in self._migrated:
+            await migrate(pool)
+            self._migrated.add(id(pool))
+        return pool
+
+    # ---- API keys ----------------------------------------------------------------------
+
+    async def authenticate(self, token: str) -> Principal:
+        """The principal of a valid, active key; Unauthorized otherwise.
+
+        Verified keys are remembered for ``auth_cache_s`` (never past their expiry):
+        a key revoked through this replica stops at once; one revoked elsewhere (CLI,
+        another replica) within ``auth_cache_s``.
+        """
+        digest = hash_key(token)
+        now = time.monotonic()
+        cached = self._auth_cache.get(digest)
+        if cached is not None and now < cached[1]:
+            structlog.contextvars.bind_contextvars(key_id=cached[0].key_id)
+            return cached[0]
+        key = await ApiKeyRepository(await self.pool()).verify(token)
+        if key is None:
+            self._auth_cache.pop(digest, None)
+            raise Unauthorized()
+        principal = Principal(key.id, frozenset(key.scopes), key.name)
+        ttl = self.config.auth_cache_s
+        if key.expires_at is not None:
+            ttl = min(ttl, (key.expires_at - utc_now()).total_seconds())
+        if ttl > 0:
+            if len(self._auth_cache) > 10_000:
+                self._auth_cache.clear()
+            self._auth_cache[digest] = (principal, now + ttl)
+        structlog.contextvars.bind_contextvars(key_id=key.id)
+        return principal
+
+    def forget_key(self, key_id: int) -> None:
+        """Drop a revoked or rotated key from this replica's cache."""
+        for digest in [d for d, (p, _) in self._auth_cache.items() if p.key_id == key_id]:
+            del self._auth_cache[digest]
+
+    # ---- session -----------------------------------------------------------------------
+
+    @staticmethod
+    def ray_ready() -> bool:
+        try:
+            import ray
+        except ImportError:  # pragma: no cover - ray is a dependency
+            return False
+        return bool(ray.is_initialized())
+
+    async def session(self) -> Session:
+        """The served session's actors; NoSession when it is not running."""
+        now = time.monotonic()
+        cached = self._session
+        if cached is not None and now - self._session_at < self.config.session_cache_s:
+            return cached
+        if not self.ray_ready():
+            raise NoSession(self.config.session_id)
+        from actors.registry import SessionNotRunning, find_session
+
+        try:
+            handles = await asyncio.to_thread(find_session, self.config.session_id)
+        except SessionNotRunning:
+            self._session = None
+            raise NoSession(self.config.session_id) from None
+        session = Session(
+            handles.session_id,
+            handles.risk,
+            handles.execution,
+            handles.portfolio,
+            handles.decision_graph,
+            handles.market_data,
+        )
+        self._session, self._session_at = session, now
+        return session
+
+    async def session_or_none(self) -> Session | None:
+        try:
+            return await self.session()
+        except NoSession:
+            return None
+
+    def forget_session(self) -> None:
+        self._session = None
+
+    async def call(self, handle: Any, method: str, *args: Any, timeout: float | None = None) -> Any:
+        """``await handle.method.remote(*args)`` with a timeout; a dead actor means the
+        session is gone (NoSession), a slow one is 503 naming it."""
+        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+        ref = getattr(handle, method).remote(*args)
+        limit = timeout if timeout is not None else self.config.actor_timeout_s
+        try:
+            return await asyncio.wait_for(_awaitable(ref), limit)
+        except (ActorDiedError, RayActorError, ActorUnavailableError):
+            self.forget_session()
+            raise NoSession(self.config.session_id) from None
+        except TimeoutError:
+            raise ServiceUnavailable(
+                f"session actor did not answer {method!r} within {limit}s; try again"
+            ) from None
+
+    async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking code (ports that ``ray.get``) off the event loop; a dead actor
+        becomes NoSession."""
+        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (ActorDiedError, RayActorError, ActorUnavailableError):
+            self.forget_session()
+            raise NoSession(self.config.session_id) from None
+
+    async def history(self, session: Session) -> BarSeries:
+        """The market-data actor's history so far (the replay is not advanced)."""
+        history: BarSeries = await self.call(session.market_data, "__ray_call__", _history_of_feed)
+        return history
+
+    async def close(self) -> None:
+        from sigmax.storage.postgres import close_pools
+        from sigmax.storage.redis_store import close_redis
+
+        await close_pools()
+        await close_redis()
+
+
+def _awaitable(ref: Any) -> Awaitable[Any]:
+    async def wait() -> Any:
+        return await ref
+
+    return wait()

@@ -1,0 +1,92 @@
+"""FastAPI dependencies: the backend, authentication with scope, and rate limiting."""
+
+# No `from __future__ import annotations`: Serve pickles nested dependency functions by
+# value, and FastAPI must find real annotation objects on them, not strings.
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from serve_app._private.auth import Principal
+from serve_app._private.backend import Backend
+from serve_app._private.ratelimit import enforce
+from serve_app.exceptions import Unauthorized
+
+bearer = HTTPBearer(auto_error=False, description="an API key from `sigmax keys create`")
+
+
+def backend_of(request: Request) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend
+
+
+def _state(request: Request) -> dict[str, Any]:
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    return state
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _limit(request: Request, backend: Backend, who: str, endpoint_class: str) -> None:
+    cfg = backend.config
+    await enforce(
+        backend.limiter,
+        _state(request),
+        who,
+        endpoint_class,
+        cfg.limit_for(endpoint_class),
+        cfg.rate_window_s,
+    )
+
+
+def public(endpoint_class: str = "general") -> Callable[..., Awaitable[None]]:
+    """A public endpoint: rate limited per client address."""
+
+    async def dependency(request: Request) -> None:
+        backend = backend_of(request)
+        await _limit(request, backend, f"ip:{client_address(request)}", endpoint_class)
+
+    return dependency
+
+
+def guard(scope: str, endpoint_class: str = "general") -> Callable[..., Awaitable[Principal]]:
+    """Require a valid key with ``scope``; then count the request in ``endpoint_class``.
+
+    A missing or bad key is counted against the caller's address (so guessing is rate
+    limited too) and answered 401; a key without the scope 403.
+    """
+
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> Principal:
+        backend = backend_of(request)
+        state = _state(request)
+        state["endpoint_class"] = endpoint_class
+        token = credentials.credentials if credentials is not None else None
+        principal: Principal | None = None
+        if token and len(token) <= 200:
+            try:
+                principal = await backend.authenticate(token)
+            except Unauthorized:
+                principal = None
+        if principal is None:
+            await _limit(request, backend, f"ip:{client_address(request)}", "general")
+            raise Unauthorized()
+        state["principal"] = principal
+        principal.require(scope)
+        await _limit(request, backend, f"key:{principal.key_id}", endpoint_class)
+        return principal
+
+    return dependency
+
+
+read = guard("read")
+trade = guard("trade", "trading")
+analysis = guard("read", "analysis")
+submit_job = guard("trade", "analysis")
+admin = guard("admin")

@@ -1,0 +1,191 @@
+"""One pure-ASGI middleware for what every HTTP request needs.
+
+* ``X-Request-ID``: taken from the request when well-formed, else generated; bound to
+  the structlog context (every log line of the request carries it) and returned.
+* Version header: ``Accept-Version`` / ``X-API-Version`` naming an unsupported version,
+  or contradicting the version in the path, answers 400 with the supported list.
+* Body size: a declared or streamed body over ``max_body_bytes`` answers 413.
+* Rate limit headers on every response: from the route's own limit decision, or,
+  for responses no route limited (404, 405, 308, 403...), from a hit on the caller's
+  address in the ``general`` class (never refused after the fact).
+* Metrics (count, latency by endpoint class) and one access log line per request.
+  The ``Authorization`` header is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import structlog
+
+from serve_app._private import metrics, versioning
+from serve_app._private.ratelimit import STATE_KEY, headers
+from serve_app.exceptions import PayloadTooLarge
+from sigmax.storage.rate_limit import RateLimitResult
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_KEY_LIKE = re.compile(r"sgx_[0-9A-Za-z]+_[A-Za-z0-9_-]+")  # a key pasted into a URL
+_PATH_VERSION = re.compile(r"^/api/([vV]\d[^/]*)(/|$)")
+log = structlog.get_logger("serve_app.access")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _error_body(status: int, code: str, detail: str, request_id: str) -> bytes:
+    return json.dumps({"detail": detail, "code": code, "request_id": request_id}).encode()
+
+
+class APIMiddleware:
+    """Request ids, version header check, body limit, rate limit headers, metrics, logs."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        backend: Callable[[], Any],
+    ) -> None:
+        self.app = app
+        self.backend = backend
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = raw.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        backend = self.backend()
+        status_holder = {"status": 500, "started": False}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                extra = {"X-Request-ID": request_id}
+                result: RateLimitResult | None = state.get(STATE_KEY)
+                if result is None:
+                    result = await self._fallback_hit(scope, backend)
+                if result is not None:
+                    extra.update(headers(result))
+                present = {k.decode("latin-1").lower() for k, _ in message.get("headers", [])}
+                out = list(message.get("headers", []))
+                for name, value in extra.items():
+                    if name.lower() not in present:
+                        out.append((name.encode("latin-1"), value.encode("latin-1")))
+                message["headers"] = out
+            await send(message)
+
+        async def reply(status: int, code: str, detail: str) -> None:
+            body = _error_body(status, code, detail, request_id)
+            await send_wrapper(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_wrapper({"type": "http.response.body", "body": body})
+
+        try:
+            error = self._check_version(scope["path"], raw)
+            limit = backend.config.max_body_bytes
+            declared = raw.get("content-length")
+            if error is not None:
+                await reply(400, "unsupported_version", error)
+            elif declared is not None and (not declared.isdigit() or int(declared) > limit):
+                await reply(413, PayloadTooLarge.code, _too_large(limit))
+            else:
+                try:
+                    await self.app(scope, _limited(receive, limit), send_wrapper)
+                except _BodyTooLarge:
+                    if status_holder["started"]:
+                        raise
+                    await reply(413, PayloadTooLarge.code, _too_large(limit))
+        finally:
+            elapsed = time.perf_counter() - started
+            endpoint_class = str(state.get("endpoint_class", "public"))
+            status = int(status_holder["status"])
+            metrics.REQUESTS.labels(endpoint_class, scope["method"], str(status)).inc()
+            metrics.LATENCY.labels(endpoint_class).observe(elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                path=_KEY_LIKE.sub("sgx_***", scope["path"]),
+                status=status,
+                endpoint_class=endpoint_class,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+            structlog.contextvars.clear_contextvars()
+
+    @staticmethod
+    def _check_version(path: str, headers_: dict[str, str]) -> str | None:
+        """An error message when the requested version is unsupported or contradictory."""
+        wanted = headers_.get("accept-version") or headers_.get("x-api-version")
+        match = _PATH_VERSION.match(path)
+        in_path = match.group(1) if match else None
+        if in_path is not None and versioning.normalise(in_path) is None:
+            return versioning.unsupported_message(in_path)
+        if wanted is None:
+            return None
+        version = versioning.normalise(wanted)
+        if version is None:
+            return versioning.unsupported_message(wanted)
+        if in_path is not None and version != versioning.normalise(in_path):
+            return (
+                f"the Accept-Version/X-API-Version header asks for {version} but the path is "
+                f"/api/{in_path}; send one or make them agree"
+            )
+        return None
+
+    @staticmethod
+    async def _fallback_hit(scope: Scope, backend: Any) -> RateLimitResult | None:
+        client = scope.get("client")
+        who = f"ip:{client[0] if client else 'unknown'}:general"
+        cfg = backend.config
+        try:
+            result: RateLimitResult = await backend.limiter.hit(
+                who, cfg.rate_general, cfg.rate_window_s
+            )
+        except Exception as exc:  # headers are best effort; the response still goes out
+            log.warning("rate limit headers unavailable", error=f"{type(exc).__name__}: {exc}")
+            return None
+        return result
+
+
+def _too_large(limit: int) -> str:
+    return f"request body too large: the limit is {limit} bytes"
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge()
+        return message
+
+    return wrapped

@@ -1,0 +1,183 @@
+"""The SIGMAX HTTP API: a FastAPI app under /api/v1, served by Ray Serve.
+
+``create_app()`` builds the app (used in-process by tests and under plain uvicorn);
+``SigmaxAPI`` is the Serve deployment with it as ingress, and ``app`` the bound
+application that ``serve run serve_app.api:app`` or ``cluster/serve_config.yaml`` runs.
+The routes talk to the session's actors and the stores; the trading logic stays in
+``sigmax`` (an operator's order goes through ``sigmax.trading.manual``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import traceback
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from ray import serve
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from serve_app._private import versioning
+from serve_app._private.auth import authenticator
+from serve_app._private.backend import Backend
+from serve_app._private.middleware import APIMiddleware
+from serve_app._private.routes import API_VERSION, legacy_router, router, versions_router
+from serve_app.config import APIConfig
+from serve_app.exceptions import APIError, PayloadTooLarge
+from serve_app.schema import ErrorBody
+from sigmax.config import Settings
+from sigmax.storage.repos.keys import ApiKeyRepository
+
+log = structlog.get_logger(__name__)
+
+_ERRORS = {
+    400: "unsupported API version",
+    401: "missing, unknown, revoked or expired API key",
+    403: "the key lacks the scope",
+    404: "not found",
+    409: "conflict with the current state",
+    413: "request body too large",
+    422: "invalid request",
+    429: "rate limit exceeded (see Retry-After)",
+    500: "internal error",
+    501: "not available yet",
+    503: "no trading session, or a session actor did not answer",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()
+}
+
+DESCRIPTION = """
+SIGMAX trading system API. Send `Authorization: Bearer <key>` (create keys with
+`sigmax keys create --scope read,trade`). Scopes: `read` < `trade` < `admin`.
+Rate limits per key and endpoint class (general, analysis, trading) are reported in
+`X-RateLimit-*` headers. Only `/api/v1/health`, `/api/versions` and these docs answer
+without a key.
+"""
+
+
+def _request_id(request: Request) -> str | None:
+    state = request.scope.get("state") or {}
+    rid = state.get("request_id")
+    return str(rid) if rid else None
+
+
+def _error(
+    request: Request, status: int, code: str, detail: Any, headers: Any = None
+) -> JSONResponse:
+    body = {"detail": detail, "code": code, "request_id": _request_id(request)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Field errors without echoing the submitted values (which may be secrets)."""
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, exc: APIError) -> JSONResponse:
+        return _error(request, exc.status_code, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(request, 422, "invalid_request", _validation_detail(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.__cause__ is not None and type(exc.__cause__).__name__ == "_BodyTooLarge":
+            limit = request.app.state.backend.config.max_body_bytes
+            return _error(
+                request, 413, PayloadTooLarge.code, f"request body too large: limit {limit} bytes"
+            )
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(request, exc.status_code, code, exc.detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # No locals in the log (they may hold a key); the traceback text only.
+        log.error(
+            "unhandled error",
+            error=f"{type(exc).__name__}: {exc}",
+            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        )
+        return _error(request, 500, "internal_error", "internal error; quote the request id")
+
+
+def _mount_websocket(app: FastAPI, backend: Backend) -> bool:
+    """Mount the event WebSocket at /api/v1/ws when serve_app/_private/ws.py exists."""
+    if importlib.util.find_spec("serve_app._private.ws") is None:
+        return False
+    from serve_app._private import ws
+
+    async def keys() -> ApiKeyRepository:
+        return ApiKeyRepository(await backend.pool())
+
+    app.include_router(ws.websocket_router(authenticator(keys)), prefix=versioning.PREFIX)
+    return True
+
+
+def create_app(settings: Settings | None = None, config: APIConfig | None = None) -> FastAPI:
+    """The API as a FastAPI app; stores open lazily on the first request."""
+    backend = Backend(settings, config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.backend.close()
+
+    app = FastAPI(
+        title="SIGMAX API",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        openapi_url=f"{versioning.PREFIX}/openapi.json",
+        docs_url=f"{versioning.PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.backend = backend
+    _install_handlers(app)
+    app.include_router(versions_router, responses=ERROR_RESPONSES)
+    app.include_router(router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
+    app.state.websocket = _mount_websocket(app, backend)
+    app.include_router(legacy_router())
+    app.add_middleware(APIMiddleware, backend=lambda: app.state.backend)
+    return app
+
+
+_defaults = APIConfig()
+
+
+@serve.deployment(
+    name="SigmaxAPI",
+    max_ongoing_requests=_defaults.max_ongoing_requests,
+    autoscaling_config={
+        "min_replicas": _defaults.min_replicas,
+        "max_replicas": _defaults.max_replicas,
+        "target_ongoing_requests": _defaults.target_ongoing_requests,
+    },
+    ray_actor_options={"num_cpus": _defaults.replica_num_cpus},
+)
+@serve.ingress()
+class SigmaxAPI:
+    """One API replica; it builds its own app at start (nothing is pickled from the
+    driver). ``settings_json`` / ``config_json`` override the environment (tests pass a
+    throwaway schema and Redis prefix this way)."""
+
+    def __init__(self, settings_json: str | None = None, config_json: str | None = None) -> None:
+        self.settings = Settings.model_validate_json(settings_json) if settings_json else None
+        self.config = APIConfig.model_validate_json(config_json) if config_json else None
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_app(self.settings, self.config)
+
+
+app = SigmaxAPI.bind()  # type: ignore[attr-defined]

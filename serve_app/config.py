@@ -1,0 +1,60 @@
+"""Configuration of the HTTP API (env prefix ``SIGMAX_API_``); stores come from ``Settings``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class APIConfig(BaseSettings):
+    """Which session the API serves, its rate limits, body limit and replica scaling."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SIGMAX_API_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    session_id: str = Field(
+        "up", min_length=1, description="trading session served (`sigmax up` uses 'up')"
+    )
+    rate_general: int = Field(100, ge=1, description="requests per window, read endpoints")
+    rate_analysis: int = Field(10, ge=1, description="requests per window, analysis and jobs")
+    rate_trading: int = Field(5, ge=1, description="requests per window, orders and risk controls")
+    rate_window_s: float = Field(60.0, gt=0, description="rate limit window in seconds")
+    rate_limit_prefix: str = Field(
+        "sigmax:api:rl:", min_length=1, description="Redis key prefix of the rate limit logs"
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1, description="largest request body accepted; larger answers 413"
+    )
+    actor_timeout_s: float = Field(
+        10.0, gt=0, description="how long one call to a session actor may take"
+    )
+    auth_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="how long a verified key is trusted without asking PostgreSQL again; "
+        "a key revoked elsewhere (CLI, another replica) stops within this time; 0 = never cache",
+    )
+    session_cache_s: float = Field(
+        1.0, ge=0, description="how long a session lookup (actor handles) is reused"
+    )
+    min_replicas: int = Field(1, ge=1, description="Serve autoscaling: fewest replicas")
+    max_replicas: int = Field(2, ge=1, description="Serve autoscaling: most replicas")
+    target_ongoing_requests: float = Field(
+        32, gt=0, description="Serve autoscaling: ongoing requests per replica to aim for"
+    )
+    max_ongoing_requests: int = Field(
+        128, ge=1, description="Serve: requests one replica takes at once before queueing"
+    )
+    replica_num_cpus: float = Field(0.5, ge=0, description="CPUs reserved per API replica")
+
+    def limit_for(self, endpoint_class: str) -> int:
+        """Requests allowed per window for an endpoint class."""
+        limits = {
+            "general": self.rate_general,
+            "analysis": self.rate_analysis,
+            "trading": self.rate_trading,
+        }
+        if endpoint_class not in limits:
+            raise ValueError(f"unknown endpoint class {endpoint_class!r}; one of {sorted(limits)}")
+        return limits[endpoint_class]

@@ -1,0 +1,258 @@
+"""Request and response models of the HTTP API (pydantic v2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scope = Literal["read", "trade", "admin"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    detail: Any = Field(description="what went wrong (a list of field errors for 422)")
+    code: str = Field(description="machine-readable error code")
+    request_id: str | None = Field(None, description="the X-Request-ID of the request")
+
+
+# ---- health, status, versions ----------------------------------------------------------
+
+
+class ComponentHealth(BaseModel):
+    status: Literal["ok", "degraded", "down", "not_running"]
+    required: bool = False
+    latency_ms: float | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded", "down"]
+    version: str
+    session_id: str
+    stores: dict[str, ComponentHealth]
+    actors: dict[str, ComponentHealth]
+
+
+class VersionInfo(BaseModel):
+    version: str
+    status: Literal["current", "deprecated", "retired"]
+    path: str
+    sunset: str | None = None
+
+
+class VersionsOut(BaseModel):
+    versions: list[VersionInfo]
+    current: str
+
+
+class StatusOut(BaseModel):
+    version: str
+    session_id: str
+    account: str
+    session_running: bool
+    risk: dict[str, Any] | None = None
+    remaining_bars: int | None = None
+    rate_limit_backend: str
+    replica: str = Field(description="which API process answered (host:pid)")
+    uptime_s: float
+
+
+# ---- trading ---------------------------------------------------------------------------
+
+
+class SignalOut(BaseModel):
+    agent: str
+    score: float
+    confidence: float
+    rationale: str
+    evidence: dict[str, float] = Field(default_factory=dict)
+
+
+class DecisionOut(BaseModel):
+    id: int | None = Field(None, description="row id in the decisions table (None: not stored)")
+    ts: datetime
+    symbol: str
+    target_position: float
+    signals: list[SignalOut]
+    bull_case: str
+    bear_case: str
+    rationale: str
+    missing: list[str] = Field(default_factory=list)
+    approved: bool | None = None
+    risk_verdict: dict[str, Any] | None = None
+
+
+class OrderIn(_Model):
+    client_order_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description="your id for the order; submitting it again returns the same order",
+    )
+    symbol: str = Field(min_length=1, max_length=32, examples=["BTC/USD"])
+    side: Literal["buy", "sell"]
+    qty: Decimal = Field(gt=0, max_digits=30, decimal_places=12)
+    type: Literal["market", "limit", "stop", "stop_limit"] = "market"
+    limit_price: Decimal | None = Field(None, gt=0, max_digits=30, decimal_places=12)
+    stop_price: Decimal | None = Field(None, gt=0, max_digits=30, decimal_places=12)
+    tif: Literal["gtc", "ioc"] = "gtc"
+    reduce_only: bool = False
+
+
+class OrderOut(BaseModel):
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    qty: Decimal
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    tif: str
+    reduce_only: bool
+    status: str
+    filled_qty: Decimal
+    avg_fill_price: Decimal | None = None
+    fees: Decimal
+    reason: str | None = None
+    created_ts: datetime
+    updated_ts: datetime
+
+
+class RiskCheckOut(BaseModel):
+    rule: str
+    passed: bool
+    detail: str
+
+
+class OrderResultOut(BaseModel):
+    client_order_id: str
+    approved: bool
+    reason: str
+    checks: list[RiskCheckOut]
+    order: OrderOut | None = None
+
+
+class FillOut(BaseModel):
+    fill_id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    ts: datetime
+    liquidity: str
+
+
+class PositionOut(BaseModel):
+    symbol: str
+    qty: Decimal
+    avg_price: Decimal
+    realized_pnl: Decimal
+    mark_price: Decimal | None = None
+    notional: Decimal | None = None
+
+
+class PortfolioOut(BaseModel):
+    cash: Decimal
+    equity: Decimal
+    exposure: Decimal = Field(description="gross notional of all positions at the last price")
+    exposure_pct: float = Field(description="exposure / equity")
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees_paid: Decimal
+    fills: int
+    positions: dict[str, Decimal]
+    prices: dict[str, Decimal]
+
+
+# ---- risk ------------------------------------------------------------------------------
+
+
+class LimitsIn(_Model):
+    max_order_notional: Decimal | None = Field(None, gt=0)
+    max_position_notional: Decimal | None = Field(None, gt=0)
+    max_gross_exposure: Decimal | None = Field(None, gt=0)
+    max_leverage: Decimal | None = Field(None, gt=0)
+    price_band_pct: Decimal | None = Field(None, gt=0)
+    max_orders_per_minute: int | None = Field(None, ge=1)
+    daily_loss_limit_pct: float | None = Field(None, gt=0, lt=1)
+    max_drawdown_pct: float | None = Field(None, gt=0, lt=1)
+    max_slippage_pct: float | None = Field(None, gt=0, lt=1)
+    allow_short: bool | None = None
+
+
+class ReasonIn(_Model):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ResumeIn(_Model):
+    force: bool = Field(False, description="resume although a breaker holds (rebases equity)")
+
+
+class RiskStateOut(BaseModel):
+    state: str
+    reason: str | None = None
+
+
+class RiskEventOut(BaseModel):
+    seq: int
+    ts: datetime
+    kind: str
+    payload: dict[str, Any]
+
+
+# ---- analysis, jobs, quantum ----------------------------------------------------------
+
+
+class BacktestIn(_Model):
+    data: str = Field("bundled:BTC-USD-1h", min_length=1, max_length=200)
+    symbol: str | None = Field(None, max_length=32)
+    timeframe: str | None = Field(None, max_length=8)
+    strategy: str = Field("sma_cross", min_length=1, max_length=64)
+    params: dict[str, str] = Field(default_factory=dict, max_length=32)
+    cash: Decimal = Field(Decimal(10_000), gt=0, max_digits=20)
+    fee_bps: Decimal = Field(Decimal(10), ge=0, le=1000)
+    slippage_bps: Decimal = Field(Decimal(0), ge=0, le=1000)
+
+
+class JobOut(BaseModel):
+    job_id: str
+    kind: str
+    status: Literal["running", "succeeded", "failed"]
+    submitted_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+    result_url: str
+    report_url: str
+
+
+# ---- keys ------------------------------------------------------------------------------
+
+
+class KeyIn(_Model):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1, max_length=3)
+    expires_days: int | None = Field(None, ge=1, le=3650)
+
+
+class KeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    rotated_from: int | None = None
+
+
+class NewKeyOut(KeyOut):
+    key: str = Field(description="the API key; shown once, store it now")

@@ -1,0 +1,124 @@
+"""An operator's order: risk check, then the venue, through the same ports as the session.
+
+The API (and any other front end) hands an :class:`~sigmax.model.OrderRequest` and
+the market it was decided in to :class:`ManualTrading`; this module builds the risk
+context exactly as the automatic session does (:func:`~sigmax.trading.planner.risk_context`),
+asks the risk port, and only an approved order reaches the venue. In-process the ports
+are the domain objects; on Ray they are the actor-backed ports of ``actors.ports``, so
+an operator's order passes the same single-writer risk actor as the session's own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from sigmax.model import (
+    BarSeries,
+    Order,
+    OrderRequest,
+    Position,
+    RiskVerdict,
+    to_decimal,
+    ts_from_ns,
+)
+from sigmax.risk import RiskContext
+from sigmax.trading.planner import risk_context
+
+CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+class ManualOrderError(ValueError):
+    """The operator's order cannot be placed as given (bad id, wrong symbol, no price)."""
+
+
+class OrderRiskPort(Protocol):
+    def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict: ...
+
+
+class OrderVenuePort(Protocol):
+    def submit(
+        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
+    ) -> Order: ...
+    def cancel(self, client_order_id: str, ts: datetime) -> Order: ...
+
+
+class PositionPort(Protocol):
+    def position(self, symbol: str) -> Position: ...
+    def equity(self, prices: dict[str, Decimal]) -> Decimal: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MarketView:
+    """Where the market stands for an operator's order: the time the venue sees the
+    order at (the next bar's open, as for the session's own orders) and the last price."""
+
+    symbol: str
+    ts: datetime
+    price: Decimal
+
+    @classmethod
+    def from_history(cls, history: BarSeries) -> MarketView:
+        """The view after the newest bar of ``history`` (one bar step later)."""
+        if len(history) == 0:
+            raise ManualOrderError("no market data yet: the session has not seen a bar")
+        last = int(history.ts[-1])
+        step = int(history.ts[-1] - history.ts[-2]) if len(history) >= 2 else 0
+        return cls(history.symbol, ts_from_ns(last + step), to_decimal(float(history.close[-1])))
+
+
+@dataclass(frozen=True, slots=True)
+class ManualResult:
+    """What became of the order: the risk verdict and, when approved, the venue's order."""
+
+    request: OrderRequest
+    verdict: RiskVerdict
+    order: Order | None
+
+    @property
+    def approved(self) -> bool:
+        return self.verdict.approved
+
+    @property
+    def reason(self) -> str:
+        return self.verdict.reason
+
+
+class ManualTrading:
+    """Places and cancels an operator's orders; risk decides, the venue executes."""
+
+    def __init__(self, risk: OrderRiskPort, venue: OrderVenuePort, book: PositionPort) -> None:
+        self.risk = risk
+        self.venue = venue
+        self.book = book
+
+    def submit(self, request: OrderRequest, market: MarketView) -> ManualResult:
+        """Check ``request`` with risk in the current book and market; submit if approved.
+
+        Submitting the same client order id again is idempotent at the venue (the same
+        order comes back); the same id for a different order raises OrderConflictError.
+        """
+        if not CLIENT_ORDER_ID.match(request.client_order_id):
+            raise ManualOrderError(
+                f"client_order_id {request.client_order_id!r}: use 1-64 letters, digits, "
+                "'.', '_', ':' or '-', starting with a letter or digit"
+            )
+        if request.symbol != market.symbol:
+            raise ManualOrderError(
+                f"symbol {request.symbol!r}: this session trades {market.symbol!r} only"
+            )
+        held = self.book.position(request.symbol).qty
+        equity = self.book.equity({request.symbol: market.price})
+        ctx = risk_context(market.ts, request.symbol, market.price, held, equity)
+        verdict = self.risk.check(request, ctx)
+        order = None
+        if verdict.approved:
+            order = self.venue.submit(request, market.ts, reference_price=market.price)
+        return ManualResult(request, verdict, order)
+
+    def cancel(self, client_order_id: str, market: MarketView) -> Order:
+        """Cancel a working order (a terminal one raises IllegalTransitionError)."""
+        return self.venue.cancel(client_order_id, market.ts)
