@@ -34,6 +34,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check sigmax actors serve_app tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/bandit -r sigmax actors serve_app -ll -q
 
 bench: setup
 	$(BIN)/python bench/backtest.py

@@ -58,6 +58,12 @@ class DecisionGraphActor:
         self._last_ts = int(history.ts[-1])
         return decision
 
+    def analyze(self, history: BarSeries) -> Decision:
+        """The decision on the last bar of ``history`` now, leaving the session's
+        memory (the hysteresis state) untouched: the whole graph over the history."""
+        series = self.graph.run_series(history)
+        return series.decision_at(len(series) - 1)
+
     def _previous_target(self, history: BarSeries) -> float | None:
         """The hysteresis state for this bar: remembered when this actor decided the bar
         before, else (first call, restart, skipped bars) recomputed from the history."""

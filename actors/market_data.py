@@ -56,6 +56,14 @@ class MarketDataActor:
             if grown is not None:
                 return grown
 
+    def history(self) -> BarSeries | None:
+        """The bars handed out so far, without advancing the feed (None before the first)."""
+        if self.replay is not None:
+            position = self.replay.position
+            return self.replay.bars[:position] if position > 0 else None
+        assert self.live is not None
+        return self.live.history if self._started else None
+
     def remaining(self) -> int | None:
         """Bars left in a replay; None for a live feed."""
         return self.replay.remaining if self.replay is not None else None

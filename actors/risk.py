@@ -96,6 +96,12 @@ class RiskActor:
         await self._save()
         return await self.state()
 
+    async def release_kill(self, operator: str) -> str:
+        """Release the kill switch; the system stays paused until an operator resumes."""
+        (await self._ready()).release_kill(operator)
+        await self._save()
+        return await self.state()
+
     async def update_limits(self, changes: dict[str, Any], operator: str = "operator") -> str:
         config = (await self._ready()).update_limits(operator=operator, **changes)
         await self._save()

@@ -227,6 +227,11 @@ class SigmaxClient:
         result: JSON = self._json("POST", "/risk/kill", json={"reason": reason})
         return result
 
+    def release_kill(self) -> JSON:
+        """Release the kill switch (admin scope); the system stays paused until resumed."""
+        result: JSON = self._json("POST", "/risk/kill/release")
+        return result
+
     def risk_events(self, limit: int = 100) -> list[JSON]:
         result: list[JSON] = self._json("GET", "/risk/events", params={"limit": limit})
         return result

@@ -29,15 +29,6 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
-# Runs inside the market-data actor (``__ray_call__``): the history handed out so far,
-# without advancing the feed (replayed: the bars up to the replay position; live: the
-# candles so far). A lambda, so cloudpickle ships it by value and the actor's process
-# need not import this module. actors/market_data.py has no getter for it yet.
-_history_of_feed: Callable[[Any], BarSeries] = (  # noqa: E731
-    lambda a: a.replay.bars[: max(a.replay.position, 1)] if a.replay is not None else a.live.history
-)
-
-
 @dataclass(frozen=True)
 class Session:
     """Handles to the served session's actors (see ``actors.registry.SessionHandles``)."""
@@ -191,7 +182,9 @@ class Backend:
 
     async def history(self, session: Session) -> BarSeries:
         """The market-data actor's history so far (the replay is not advanced)."""
-        history: BarSeries = await self.call(session.market_data, "__ray_call__", _history_of_feed)
+        history: BarSeries | None = await self.call(session.market_data, "history")
+        if history is None:
+            raise NoSession(self.config.session_id)
         return history
 
     async def close(self) -> None:

@@ -522,7 +522,7 @@ async def analyze(
     if wanted != history.symbol.upper():
         raise NotFound(f"symbol {symbol!r}: this session trades {history.symbol!r} only")
     with domain_errors():
-        decided = await backend.call(session.decision_graph, "decide", history, timeout=60)
+        decided = await backend.call(session.decision_graph, "analyze", history, timeout=60)
     return convert.decision_out(decided)
 
 
@@ -589,6 +589,15 @@ async def kill(backend: BackendDep, principal: TradeKey, body: ReasonIn) -> Risk
     session = await backend.session()
     with domain_errors():
         await backend.call(session.risk, "kill", body.reason, f"api-key:{principal.key_id}")
+    return await _state(backend)
+
+
+@router.post("/risk/kill/release", response_model=RiskStateOut, tags=["risk"])
+async def release_kill(backend: BackendDep, principal: AdminKey) -> RiskStateOut:
+    """Release the kill switch (admin scope); trading stays paused until resumed."""
+    session = await backend.session()
+    with domain_errors():
+        await backend.call(session.risk, "release_kill", f"api-key:{principal.key_id}")
     return await _state(backend)
 
 

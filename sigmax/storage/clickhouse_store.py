@@ -504,7 +504,7 @@ class ChdbStore(TimeSeriesStore):
         columns = ", ".join(frame.columns)
         # chdb's Python() table function reads the local variable named ``frame``.
         self._session.query(
-            f"INSERT INTO {self.database}.{table} ({columns}) SELECT {columns} FROM Python(frame)"
+            f"INSERT INTO {self.database}.{table} ({columns}) SELECT {columns} FROM Python(frame)"  # nosec B608 - validated database name, internal table and column names
         )
 
     def close(self) -> None:

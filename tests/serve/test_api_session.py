@@ -212,3 +212,17 @@ def test_backtest_job_runs_on_ray(trader: SigmaxClient) -> None:
     with pytest.raises(SigmaxAPIError) as bad:
         trader.submit_backtest(strategy="nope")
     assert bad.value.status_code == 422
+
+
+def test_only_an_admin_releases_the_kill_switch(
+    trader: SigmaxClient, http: TestClient, make_key: KeyMaker
+) -> None:
+    assert trader.kill("before release")["state"] == "killed"
+    with pytest.raises(SigmaxAPIError) as forbidden:
+        trader.release_kill()
+    assert forbidden.value.status_code == 403
+    admin = client_for(http, make_key(["admin"], "session-admin"))
+    assert admin.release_kill()["state"] == "paused"  # released, but not trading yet
+    assert admin.resume()["state"] == "running"
+    accepted = trader.submit_order("op-after-release", "BTC/USD", "buy", "0.001")
+    assert accepted["approved"] is True

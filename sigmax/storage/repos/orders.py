@@ -32,7 +32,7 @@ _INSERT_NEW = f"""
 INSERT INTO orders ({_ORDER_COLS}) VALUES ({_ORDER_VALUES})
 ON CONFLICT (account, client_order_id) DO NOTHING
 RETURNING *
-"""
+"""  # nosec B608 - column lists are module constants; values are $n parameters
 
 # A replayed older snapshot must not move an order back: update only when not older,
 # and only when the request part is the same order (else it is an id conflict).
@@ -53,7 +53,7 @@ WHERE orders.updated_ts <= EXCLUDED.updated_ts
   AND orders.limit_price IS NOT DISTINCT FROM EXCLUDED.limit_price
   AND orders.stop_price IS NOT DISTINCT FROM EXCLUDED.stop_price
 RETURNING client_order_id
-"""
+"""  # nosec B608 - column lists are module constants; values are $n parameters
 
 _INSERT_EVENT = """
 INSERT INTO order_events
@@ -70,7 +70,11 @@ _INSERT_FILL = f"""
 INSERT INTO fills ({", ".join(_FILL_COLS)})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (account, fill_id) DO NOTHING
-"""
+"""  # nosec B608 - column lists are module constants; values are $n parameters
+_COPY_FROM_STAGE = (
+    f"INSERT INTO fills ({', '.join(_FILL_COLS)}) SELECT {', '.join(_FILL_COLS)}"  # nosec B608
+    " FROM sigmax_fill_stage ON CONFLICT (account, fill_id) DO NOTHING"
+)
 
 
 def order_args(order: Order, account: str, run_id: str | None) -> tuple[Any, ...]:
@@ -312,11 +316,7 @@ class FillRepository(Repository):
                 records=[fill_args(f, account, run_id) for f in fills],
                 columns=list(_FILL_COLS),
             )
-            cols = ", ".join(_FILL_COLS)
-            status = await c.execute(
-                f"INSERT INTO fills ({cols}) SELECT {cols} FROM sigmax_fill_stage"
-                " ON CONFLICT (account, fill_id) DO NOTHING"
-            )
+            status = await c.execute(_COPY_FROM_STAGE)
             await c.execute("TRUNCATE sigmax_fill_stage")  # also within a caller's transaction
         return int(status.rsplit(" ", 1)[1])
 
