@@ -72,7 +72,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (account, fill_id) DO NOTHING
 """  # nosec B608 - column lists are module constants; values are $n parameters
 _COPY_FROM_STAGE = (
-    f"INSERT INTO fills ({', '.join(_FILL_COLS)}) SELECT {', '.join(_FILL_COLS)}"  # nosec B608
+    f"INSERT INTO fills ({', '.join(_FILL_COLS)}) SELECT {', '.join(_FILL_COLS)}"
     " FROM sigmax_fill_stage ON CONFLICT (account, fill_id) DO NOTHING"
 )
 
