@@ -31,30 +31,30 @@ def test_websocket_receives_live_fills_of_a_paper_session(
     request = PaperRequest(start=6_050, bars=60, session_id=sid, persist=False)
     reports: list[Any] = []
 
-    with TestClient(create_app(api_settings, unique_config(session_id=sid))) as http:
-        with http.websocket_connect(f"/api/v1/ws?token={key}") as ws:
-            assert ws.receive_json()["type"] == "welcome"
-            ws.send_json({"action": "subscribe", "topics": ["fills", "status"]})
-            assert ws.receive_json()["type"] == "subscribed"
-            system = start_system(api_settings, request)
+    app = create_app(api_settings, unique_config(session_id=sid))
+    with TestClient(app) as http, http.websocket_connect(f"/api/v1/ws?token={key}") as ws:
+        assert ws.receive_json()["type"] == "welcome"
+        ws.send_json({"action": "subscribe", "topics": ["fills", "status"]})
+        assert ws.receive_json()["type"] == "subscribed"
+        system = start_system(api_settings, request)
 
-            def trade() -> None:
-                try:
-                    reports.extend(run_paper(system, request))
-                finally:
-                    system.shutdown()  # flushes the event queue to Redis
+        def trade() -> None:
+            try:
+                reports.extend(run_paper(system, request))
+            finally:
+                system.shutdown()  # flushes the event queue to Redis
 
-            session = threading.Thread(target=trade)
-            session.start()
-            fills, statuses = [], []
-            while "finished" not in statuses:
-                message = ws.receive_json()
-                assert message["type"] == "event" and message["session_id"] == sid
-                if message["topic"] == "fills":
-                    fills.append(message)
-                else:
-                    statuses.append(message["data"]["status"])
-            session.join(timeout=120)
+        session = threading.Thread(target=trade)
+        session.start()
+        fills, statuses = [], []
+        while "finished" not in statuses:
+            message = ws.receive_json()
+            assert message["type"] == "event" and message["session_id"] == sid
+            if message["topic"] == "fills":
+                fills.append(message)
+            else:
+                statuses.append(message["data"]["status"])
+        session.join(timeout=120)
 
     expected = [f.fill_id for r in reports for f in r.fills]
     assert len(expected) > 0, "the session made no fill: the test would prove nothing"
