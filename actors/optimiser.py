@@ -74,5 +74,8 @@ class OptimiserActor:
 
 
 def spawn_optimiser() -> Any:
-    """The ``optimiser`` actor in namespace ``sigmax`` (created, or found by name)."""
-    return spawn(OptimiserActor, OPTIMISER, "")
+    """The ``optimiser`` actor in namespace ``sigmax`` (created, or found by name).
+
+    Detached: it serves the API's last result, so it must outlive the job or task that
+    created it (a named actor is otherwise collected once no handle is left)."""
+    return spawn(OptimiserActor, OPTIMISER, "", detached=True)

@@ -45,6 +45,10 @@ MARKET_DATA = Role("market-data", num_cpus=0.1, max_restarts=3, max_task_retries
 TIMESERIES_STORE = Role("timeseries-store", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
 
 
-def spawn(actor_class: Any, role: Role, suffix: str, *args: Any) -> Any:
-    """Create (or find by name) one actor of ``role``; returns its handle."""
-    return actor_class.options(**role.options(suffix)).remote(*args)
+def spawn(
+    actor_class: Any, role: Role, suffix: str, *args: Any, detached: bool = False
+) -> Any:
+    """Create (or find by name) one actor of ``role``; returns its handle. A detached
+    actor outlives its creator (a service others look up by name)."""
+    extra = {"lifetime": "detached"} if detached else {}
+    return actor_class.options(**role.options(suffix, **extra)).remote(*args)

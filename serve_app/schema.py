@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Scope = Literal["read", "trade", "admin"]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class _Model(BaseModel):
+    """Base of request bodies: unknown fields and control characters are refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list | tuple) else [value]
+        if isinstance(value, dict):
+            texts = [*value.keys(), *value.values()]
+        if any(isinstance(t, str) and _CONTROL.search(t) for t in texts):
+            raise ValueError("control characters (such as NUL or newlines) are not allowed")
+        return value
 
 
 class ErrorBody(BaseModel):
@@ -220,6 +236,26 @@ class BacktestIn(_Model):
     cash: Decimal = Field(Decimal(10_000), gt=0, max_digits=20)
     fee_bps: Decimal = Field(Decimal(10), ge=0, le=1000)
     slippage_bps: Decimal = Field(Decimal(0), ge=0, le=1000)
+
+
+class OptimizeIn(_Model):
+    """A portfolio optimisation (the options of ``sigmax optimize``)."""
+
+    assets: list[str] = Field(
+        default_factory=lambda: ["BTC", "ETH", "LTC", "XRP", "EOS"], min_length=2, max_length=16
+    )
+    budget: int = Field(3, ge=1, le=16, description="number of assets to hold")
+    risk_aversion: float = Field(1.0, gt=0, le=1000)
+    solver: Literal["auto", "classical", "qaoa", "vqe"] = "auto"
+
+
+class TrainIn(_Model):
+    """A PPO training run (the options of ``sigmax train``), kept small on purpose."""
+
+    data: str = Field("bundled:BTC-USD-1h", min_length=1, max_length=200)
+    iterations: int = Field(5, ge=1, le=500)
+    env_runners: int = Field(1, ge=0, le=64)
+    continuous: bool = False
 
 
 class JobOut(BaseModel):

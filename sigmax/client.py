@@ -269,9 +269,23 @@ class SigmaxClient:
                 raise TimeoutError(f"job {job_id} still running after {timeout_s}s")
             time.sleep(poll_s)
 
+    def submit_optimisation(self, **params: Any) -> JSON:
+        """Start a portfolio optimisation job (assets, budget, risk_aversion, solver)."""
+        result: JSON = self._json("POST", "/jobs/optimize", json=params)
+        return result
+
+    def submit_training(self, **params: Any) -> JSON:
+        """Start a PPO training job (data, iterations, env_runners, continuous)."""
+        result: JSON = self._json("POST", "/jobs/train", json=params)
+        return result
+
     def quantum_last(self) -> JSON:
         result: JSON = self._json("GET", "/quantum/last")
         return result
+
+    def quantum_circuit(self, format: str = "drawing") -> str:
+        """The last quantum circuit as a text picture (``drawing``) or OpenQASM 3 (``qasm``)."""
+        return self.request("GET", "/quantum/last/circuit", params={"format": format}).text
 
     # ---- keys (admin) ------------------------------------------------------------------
 

@@ -1,13 +1,16 @@
-"""Backtest jobs: Ray tasks (``num_cpus=1``) tracked by one named job-board actor.
+"""Backtest, optimisation and training jobs: Ray tasks tracked by one named job board.
 
 Every API replica submits and looks up jobs through the same actor (``api-jobs`` in
 namespace ``sigmax``), so a job started on one replica is followed on any other.
-The task runs :func:`sigmax.backtest.runner.run_backtest` and returns the JSON
-report and the HTML report; the board keeps the last ``keep`` jobs.
+Each kind runs the same code as its CLI command and returns ``{"document": JSON,
+"report_html": HTML or None}``; the board keeps the last ``keep`` jobs.
+Optimisations run through the ``optimiser`` actor, which keeps the last result for
+``GET /api/v1/quantum/last``.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import uuid
 from collections import OrderedDict
@@ -47,6 +50,49 @@ def backtest_task(params: dict[str, Any]) -> dict[str, Any]:
     return {"document": outcome.document, "report_html": report}
 
 
+@ray.remote(num_cpus=1, max_retries=0)
+def training_task(params: dict[str, Any]) -> dict[str, Any]:
+    """PPO training as ``sigmax train`` runs it; returns the iterations and checkpoints."""
+    from sigmax.rl.config import EnvConfig, TrainConfig
+    from sigmax.rl.train import train
+
+    env = EnvConfig.model_validate(params.get("env") or {})
+    config = TrainConfig.model_validate(params.get("train") or {})
+    checkpoint_dir = Path(params.get("checkpoint_dir") or tempfile.mkdtemp(prefix="sigmax-rl-"))
+    outcome = train(env, config, checkpoint_dir)
+    document = {
+        "checkpoint_dir": str(outcome.checkpoint_dir),
+        "checkpoints": [str(c) for c in outcome.checkpoints],
+        "iterations": outcome.iterations_done,
+        "summaries": outcome.summaries,
+    }
+    return {"document": document, "report_html": None}
+
+
+def _start(kind: str, params: dict[str, Any]) -> Any:
+    """The ObjectRef of a job's result."""
+    if kind == "backtest":
+        return backtest_task.remote(params)
+    if kind == "optimize":
+        from actors.optimiser import spawn_optimiser
+        from sigmax.portfolio import OptimiserConfig
+
+        config = OptimiserConfig.model_validate(params)
+        return _optimise_job.remote(spawn_optimiser(), config)
+    if kind == "train":
+        return training_task.remote(params)
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+@ray.remote(num_cpus=0, max_retries=0)
+def _optimise_job(optimiser: Any, config: Any) -> dict[str, Any]:
+    """Optimise through the optimiser actor (it remembers the result for the API)."""
+    from sigmax.portfolio.report import render_html
+
+    result = ray.get(optimiser.optimise.remote(config))
+    return {"document": json.loads(result.to_json()), "report_html": render_html(result)}
+
+
 @ray.remote(num_cpus=0, max_restarts=-1)
 class JobBoard:
     """Jobs by id: submitted task, status, result and report."""
@@ -64,7 +110,7 @@ class JobBoard:
             "submitted_at": datetime.now(UTC),
             "finished_at": None,
             "error": None,
-            "ref": backtest_task.remote(params),
+            "ref": _start(kind, params),
             "result": None,
         }
         while len(self.jobs) > self.keep:

@@ -6,6 +6,7 @@ or the domain (``sigmax.trading.manual``); none holds trading logic."""
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import time
@@ -24,7 +25,6 @@ from serve_app._private.deps import admin, analysis, backend_of, public, read, s
 from serve_app.exceptions import (
     Conflict,
     NotFound,
-    NotImplementedYet,
     ServiceUnavailable,
     Unprocessable,
 )
@@ -39,6 +39,7 @@ from serve_app.schema import (
     KeyOut,
     LimitsIn,
     NewKeyOut,
+    OptimizeIn,
     OrderIn,
     OrderOut,
     OrderResultOut,
@@ -49,6 +50,7 @@ from serve_app.schema import (
     RiskEventOut,
     RiskStateOut,
     StatusOut,
+    TrainIn,
     VersionInfo,
     VersionsOut,
 )
@@ -67,6 +69,7 @@ TradeKey = Annotated[Principal, Depends(trade)]
 AnalysisKey = Annotated[Principal, Depends(analysis)]
 JobKey = Annotated[Principal, Depends(submit_job)]
 AdminKey = Annotated[Principal, Depends(admin)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # ids and symbols: no control characters
 Limit = Annotated[int, Query(ge=1, le=1000, description="most items returned, newest last")]
 
 router = APIRouter()
@@ -321,7 +324,7 @@ async def prometheus_metrics(backend: BackendDep, _: ReadKey) -> PlainTextRespon
 async def decisions(
     backend: BackendDep,
     _: ReadKey,
-    symbol: Annotated[str | None, Query(max_length=32)] = None,
+    symbol: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE)] = None,
     limit: Limit = 100,
 ) -> list[DecisionOut]:
     """Recent decisions of the session's account with every agent's signal and rationale."""
@@ -375,7 +378,7 @@ async def orders(
 async def order(
     backend: BackendDep,
     _: ReadKey,
-    client_order_id: Annotated[str, Path(min_length=1, max_length=64)],
+    client_order_id: Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)],
 ) -> OrderOut:
     found = await OrderRepository(await backend.pool()).get(backend.account, client_order_id)
     if found is None:
@@ -434,7 +437,7 @@ async def submit_order(
 async def cancel_order(
     backend: BackendDep,
     _: TradeKey,
-    client_order_id: Annotated[str, Path(min_length=1, max_length=64)],
+    client_order_id: Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)],
 ) -> OrderOut:
     """Cancel a working order (409 when it is already filled, cancelled or rejected)."""
     session = await backend.session()
@@ -448,7 +451,7 @@ async def cancel_order(
 async def fills(
     backend: BackendDep,
     _: ReadKey,
-    client_order_id: Annotated[str | None, Query(max_length=64)] = None,
+    client_order_id: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     limit: Limit = 100,
 ) -> list[FillOut]:
     found = await FillRepository(await backend.pool()).for_account(backend.account, client_order_id)
@@ -512,7 +515,9 @@ async def positions(backend: BackendDep, _: ReadKey) -> list[PositionOut]:
 async def analyze(
     backend: BackendDep,
     _: AnalysisKey,
-    symbol: Annotated[str, Path(min_length=1, max_length=32, examples=["BTC-USD"])],
+    symbol: Annotated[
+        str, Path(min_length=1, max_length=32, pattern=PRINTABLE, examples=["BTC-USD"])
+    ],
 ) -> DecisionOut:
     """Run the decision graph now on the market-data actor's history (``BTC-USD`` or
     ``BTC%2FUSD``); the decision is returned, not traded."""
@@ -708,25 +713,72 @@ async def job_report(backend: BackendDep, _: ReadKey, job_id: JobId) -> HTMLResp
     return HTMLResponse(await _job_part(backend, job_id, "report_html"))
 
 
-@router.post("/jobs/optimize", tags=["jobs"], status_code=501, response_model=None)
-async def submit_optimisation(_: JobKey) -> None:
-    """Not yet: portfolio optimisation jobs arrive with the quantum optimiser."""
-    raise NotImplementedYet(
-        "optimisation jobs are not available yet: the portfolio optimiser (sigmax.portfolio) "
-        "is being built; use POST /api/v1/jobs/backtest meanwhile"
-    )
+@router.post("/jobs/optimize", response_model=JobOut, status_code=202, tags=["jobs"])
+async def submit_optimisation(backend: BackendDep, _: JobKey, body: OptimizeIn) -> JobOut:
+    """Start a portfolio optimisation (exact, QAOA or VQE) through the optimiser actor."""
+    params = body.model_dump()
+    params["assets"] = tuple(params["assets"])
+    job = await backend.call(await _board(backend), "submit", "optimize", params)
+    return _job_out(job)
 
 
-@router.post("/jobs/train", tags=["jobs"], status_code=501, response_model=None)
-async def submit_training(_: JobKey) -> None:
-    """Not yet: RL training jobs arrive with the RL module."""
-    raise NotImplementedYet("training jobs are not available yet: the RL module does not exist")
+@router.post("/jobs/train", response_model=JobOut, status_code=202, tags=["jobs"])
+async def submit_training(backend: BackendDep, _: JobKey, body: TrainIn) -> JobOut:
+    """Start PPO training (RLlib) as a Ray task; the result lists its checkpoints."""
+    params = {
+        "env": {"data": body.data, "continuous": body.continuous},
+        "train": {"iterations": body.iterations, "env_runners": body.env_runners},
+    }
+    job = await backend.call(await _board(backend), "submit", "train", params)
+    return _job_out(job)
+
+
+async def _last_optimisation(backend: Backend) -> dict[str, Any]:
+    if not backend.ray_ready():
+        raise NotFound("no optimisation has run yet (the API is not connected to Ray)")
+    from actors.options import NAMESPACE
+
+    def last() -> Any:
+        import ray
+
+        try:
+            optimiser = ray.get_actor("optimiser", namespace=NAMESPACE)
+        except ValueError:
+            return None
+        return ray.get(optimiser.last_result.remote())
+
+    result = await asyncio.to_thread(last)
+    if result is None:
+        raise NotFound("no optimisation has run yet: POST /api/v1/jobs/optimize")
+    document: dict[str, Any] = json.loads(result.to_json())
+    return document
 
 
 @router.get("/quantum/last", tags=["quantum"], response_model=dict[str, Any])
-async def quantum_last(_: ReadKey) -> dict[str, Any]:
-    """The last quantum portfolio optimisation (404 until one has run)."""
-    raise NotFound("no optimisation has run yet")
+async def quantum_last(backend: BackendDep, _: ReadKey) -> dict[str, Any]:
+    """The last portfolio optimisation: weights, solver and why, the gap to the exact
+    optimum and, when a quantum solver ran, its circuit (QASM 3 and a drawing)."""
+    return await _last_optimisation(backend)
+
+
+@router.get(
+    "/quantum/last/circuit",
+    tags=["quantum"],
+    response_model=None,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def quantum_circuit(
+    backend: BackendDep,
+    _: ReadKey,
+    format: Annotated[
+        Literal["drawing", "qasm"], Query(description="picture or QASM 3")
+    ] = "drawing",
+) -> PlainTextResponse:
+    """The last quantum circuit as a text picture or as OpenQASM 3."""
+    quantum = (await _last_optimisation(backend)).get("quantum")
+    if not quantum:
+        raise NotFound("the last optimisation ran no quantum circuit (solver classical)")
+    return PlainTextResponse(quantum[format])
 
 
 # ---- keys --------------------------------------------------------------------------------

@@ -214,6 +214,23 @@ def test_backtest_job_runs_on_ray(trader: SigmaxClient) -> None:
     assert bad.value.status_code == 422
 
 
+def test_optimisation_and_training_jobs_and_the_quantum_circuit(trader: SigmaxClient) -> None:
+    job = trader.submit_optimisation(assets=["BTC", "ETH", "LTC", "XRP"], budget=2, solver="qaoa")
+    done = trader.wait_for_job(job["job_id"], timeout_s=300)
+    assert done["status"] == "succeeded", done
+    result = trader.job_result(job["job_id"])
+    assert len(result["selection"]) == 2 and abs(sum(result["weights"].values()) - 1) < 1e-9
+    assert trader.quantum_last()["selection"] == result["selection"]
+    assert "OPENQASM 3" in trader.quantum_circuit("qasm")
+    assert "q_0" in trader.quantum_circuit("drawing") or "q0" in trader.quantum_circuit()
+
+    training = trader.submit_training(iterations=1, env_runners=0)
+    trained = trader.wait_for_job(training["job_id"], timeout_s=600)
+    assert trained["status"] == "succeeded", trained
+    document = trader.job_result(training["job_id"])
+    assert document["iterations"] == 1 and document["checkpoints"]
+
+
 def test_only_an_admin_releases_the_kill_switch(
     trader: SigmaxClient, http: TestClient, make_key: KeyMaker
 ) -> None:

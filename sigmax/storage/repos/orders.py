@@ -63,16 +63,30 @@ ON CONFLICT (account, client_order_id, to_status, filled_qty) DO NOTHING
 """
 
 _FILL_COLS = (
-    "account", "fill_id", "client_order_id", "run_id", "symbol", "side", "qty", "price",
-    "fee", "ts", "liquidity", "reference_price",
+    "account",
+    "fill_id",
+    "client_order_id",
+    "run_id",
+    "symbol",
+    "side",
+    "qty",
+    "price",
+    "fee",
+    "ts",
+    "liquidity",
+    "reference_price",
 )
 _INSERT_FILL = f"""
 INSERT INTO fills ({", ".join(_FILL_COLS)})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (account, fill_id) DO NOTHING
 """  # nosec B608 - column lists are module constants; values are $n parameters
+# Spelled out (not joined from _FILL_COLS) so the statement is one constant string.
 _COPY_FROM_STAGE = (
-    f"INSERT INTO fills ({', '.join(_FILL_COLS)}) SELECT {', '.join(_FILL_COLS)}"
+    "INSERT INTO fills (account, fill_id, client_order_id, run_id, symbol, side, qty,"
+    " price, fee, ts, liquidity, reference_price)"
+    " SELECT account, fill_id, client_order_id, run_id, symbol, side, qty,"
+    " price, fee, ts, liquidity, reference_price"
     " FROM sigmax_fill_stage ON CONFLICT (account, fill_id) DO NOTHING"
 )
 
@@ -80,25 +94,55 @@ _COPY_FROM_STAGE = (
 def order_args(order: Order, account: str, run_id: str | None) -> tuple[Any, ...]:
     r = order.request
     return (
-        account, r.client_order_id, run_id, r.symbol, r.side.value, r.type.value, r.qty,
-        r.limit_price, r.stop_price, r.tif.value, r.reduce_only, order.status.value,
-        order.filled_qty, order.avg_fill_price, order.fees, order.venue_order_id,
-        order.reason, order.created_ts, order.updated_ts,
+        account,
+        r.client_order_id,
+        run_id,
+        r.symbol,
+        r.side.value,
+        r.type.value,
+        r.qty,
+        r.limit_price,
+        r.stop_price,
+        r.tif.value,
+        r.reduce_only,
+        order.status.value,
+        order.filled_qty,
+        order.avg_fill_price,
+        order.fees,
+        order.venue_order_id,
+        order.reason,
+        order.created_ts,
+        order.updated_ts,
     )
 
 
 def event_args(event: OrderEvent, account: str) -> tuple[Any, ...]:
     return (
-        account, event.client_order_id,
+        account,
+        event.client_order_id,
         event.from_status.value if event.from_status is not None else None,
-        event.to_status.value, event.ts, event.filled_qty, event.reason, event.fill_id,
+        event.to_status.value,
+        event.ts,
+        event.filled_qty,
+        event.reason,
+        event.fill_id,
     )
 
 
 def fill_args(fill: Fill, account: str, run_id: str | None) -> tuple[Any, ...]:
     return (
-        account, fill.fill_id, fill.client_order_id, run_id, fill.symbol, fill.side.value,
-        fill.qty, fill.price, fill.fee, fill.ts, fill.liquidity.value, fill.reference_price,
+        account,
+        fill.fill_id,
+        fill.client_order_id,
+        run_id,
+        fill.symbol,
+        fill.side.value,
+        fill.qty,
+        fill.price,
+        fill.fee,
+        fill.ts,
+        fill.liquidity.value,
+        fill.reference_price,
     )
 
 
@@ -162,7 +206,10 @@ class OrderRepository(Repository):
             row = await c.fetchrow(_INSERT_NEW, *order_args(order, account, run_id))
             if row is not None:
                 created = OrderEvent(
-                    order.client_order_id, None, order.status, order.created_ts,
+                    order.client_order_id,
+                    None,
+                    order.status,
+                    order.created_ts,
                     order.filled_qty,
                 )
                 await c.execute(_INSERT_EVENT, *event_args(created, account))
@@ -230,7 +277,8 @@ class OrderRepository(Repository):
         async with self._conn(conn) as c:
             row = await c.fetchrow(
                 "SELECT * FROM orders WHERE account = $1 AND client_order_id = $2",
-                account, client_order_id,
+                account,
+                client_order_id,
             )
         return None if row is None else order_from_row(row)
 
@@ -240,7 +288,9 @@ class OrderRepository(Repository):
             rows = await c.fetch(
                 "SELECT * FROM orders WHERE account = $1 AND status = ANY($2::text[])"
                 " AND ($3::text IS NULL OR symbol = $3) ORDER BY created_ts, client_order_id",
-                account, list(_OPEN), symbol,
+                account,
+                list(_OPEN),
+                symbol,
             )
         return [order_from_row(r) for r in rows]
 
@@ -258,7 +308,8 @@ class OrderRepository(Repository):
             rows = await c.fetch(
                 "SELECT * FROM order_events WHERE account = $1"
                 " AND ($2::text IS NULL OR client_order_id = $2) ORDER BY id",
-                account, client_order_id,
+                account,
+                client_order_id,
             )
         return [
             OrderEvent(
@@ -327,6 +378,7 @@ class FillRepository(Repository):
             rows = await c.fetch(
                 "SELECT * FROM fills WHERE account = $1"
                 " AND ($2::text IS NULL OR client_order_id = $2) ORDER BY ts, fill_id",
-                account, client_order_id,
+                account,
+                client_order_id,
             )
         return [fill_from_row(r) for r in rows]
