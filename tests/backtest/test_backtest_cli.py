@@ -9,6 +9,8 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from sigmax.cli import app
+from sigmax.storage.embedded_postgres import stop_embedded_postgres
+from sigmax.storage.postgres_config import PostgresConfig
 
 runner = CliRunner()
 
@@ -156,6 +158,7 @@ def test_persist_flag_stores_the_run(btc_1h_small, tmp_path: Path, monkeypatch) 
             "cli-run",
         ],
     )
+    stop_embedded_postgres(PostgresConfig())  # this test's server, not left to atexit
     assert result.exit_code == 0, result.output
     assert "stored run cli-run: PostgreSQL" in result.output
     assert (tmp_path / "home" / "postgres").is_dir() and (tmp_path / "home" / "clickhouse").is_dir()

@@ -14,7 +14,9 @@ from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.backtest.runner import BacktestRequest, run_backtest
 from sigmax.data import load_bars
 from sigmax.storage.clickhouse_store import open_store
+from sigmax.storage.embedded_postgres import stop_embedded_postgres
 from sigmax.storage.postgres import close_pools, get_pool
+from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.repos.audit import AuditRepository
 
 
@@ -55,6 +57,15 @@ def test_backtest_persists_to_embedded_postgres_and_chdb(
     result = outcome.result
     assert len(result.entries) > 10
 
+    embedded = PostgresConfig()  # the embedded server of this test's SIGMAX_HOME
+    try:
+        _persist_and_check(outcome, bars, tmp_path)
+    finally:
+        stop_embedded_postgres(embedded)
+
+
+def _persist_and_check(outcome, bars, tmp_path: Path) -> None:
+    result = outcome.result
     summary = persist_outcome(outcome, "persist-test")
     again = persist_outcome(outcome, "persist-test")  # idempotent: nothing doubles
     assert again.postgres == summary.postgres
