@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -92,8 +92,11 @@ def up(
     cash: Annotated[str, typer.Option(help="starting cash")] = "10000",
     address: Annotated[str | None, typer.Option(help="join this Ray cluster")] = None,
     num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray")] = None,
+    api: Annotated[bool, typer.Option(help="deploy the /api/v1 API on Ray Serve too")] = True,
+    api_port: Annotated[int, typer.Option(help="port of the API on 127.0.0.1")] = 8000,
 ) -> None:
-    """Start (or join) a Ray cluster, create the actors and paper-trade until Ctrl-C."""
+    """Start (or join) a Ray cluster, create the actors, serve the API and paper-trade
+    until Ctrl-C."""
     from actors.system import PaperRequest
 
     request = PaperRequest(
@@ -106,7 +109,15 @@ def up(
         speed=speed,
         session_id="up",
     )
-    _run_session(request, address, num_cpus, None, None, keep_running=True)
+    _run_session(
+        request,
+        address,
+        num_cpus,
+        None,
+        None,
+        keep_running=True,
+        api_port=api_port if api else None,
+    )
 
 
 def _run_session(
@@ -116,6 +127,7 @@ def _run_session(
     json_out: Path | None,
     report: Path | None,
     keep_running: bool,
+    api_port: int | None = None,
 ) -> None:
     ray = _init_ray(address, num_cpus)
     from actors.system import start_system
@@ -124,6 +136,8 @@ def _run_session(
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     system = start_system(get_settings(), request)
+    if api_port is not None:
+        _deploy_api(request.session_id, api_port)
     try:
         reports = _replay_with_progress(system, request, stop)
         if keep_running and not stop.is_set():
@@ -132,8 +146,33 @@ def _run_session(
         _summarise(ray, system, request, reports, json_out, report)
     finally:
         signal.signal(signal.SIGINT, previous)
+        if api_port is not None:
+            from ray import serve
+
+            serve.shutdown()
         system.shutdown()
         ray.shutdown()
+
+
+def _deploy_api(session_id: str, port: int) -> None:
+    """The Serve app of serve_app/ on this cluster, serving this session's actors and
+    the same PostgreSQL (the embedded server this process started, by its DSN)."""
+    from ray import serve
+
+    from actors.system import postgres_for_actors
+    from serve_app.api import SigmaxAPI
+    from serve_app.config import APIConfig
+    from sigmax.config import get_settings
+    from sigmax.storage.postgres_config import PostgresConfig
+
+    dsn = PostgresConfig.model_validate_json(postgres_for_actors(get_settings())).dsn
+    env = {"SIGMAX_API_SESSION_ID": session_id, "SIGMAX_POSTGRES_DSN": str(dsn)}
+    env |= {k: v for k, v in os.environ.items() if k.startswith("SIGMAX_") and k not in env}
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    options = {"num_cpus": APIConfig().replica_num_cpus, "runtime_env": {"env_vars": env}}
+    deployment = cast(Any, SigmaxAPI).options(ray_actor_options=options)
+    serve.run(deployment.bind(), name="sigmax", route_prefix="/", blocking=False)
+    console.print(f"[green]API: http://127.0.0.1:{port}/api/v1 (docs at /api/v1/docs)[/]")
 
 
 def _replay_with_progress(system: Any, request: Any, stop: threading.Event) -> list[Any]:
