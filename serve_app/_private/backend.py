@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
 
+from actors.registry import SessionHandles
 from serve_app._private.auth import Principal
 from serve_app.config import APIConfig
 from serve_app.exceptions import NoSession, ServiceUnavailable, Unauthorized
@@ -29,16 +29,8 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Session:
-    """Handles to the served session's actors (see ``actors.registry.SessionHandles``)."""
-
-    session_id: str
-    risk: Any
-    execution: Any
-    portfolio: Any
-    decision_graph: Any
-    market_data: Any
+# The served session's actors, found by name (the API imports no actor classes).
+Session = SessionHandles
 
 
 class Backend:
@@ -132,16 +124,8 @@ class Backend:
         except SessionNotRunning:
             self._session = None
             raise NoSession(self.config.session_id) from None
-        session = Session(
-            handles.session_id,
-            handles.risk,
-            handles.execution,
-            handles.portfolio,
-            handles.decision_graph,
-            handles.market_data,
-        )
-        self._session, self._session_at = session, now
-        return session
+        self._session, self._session_at = handles, now
+        return handles
 
     async def session_or_none(self) -> Session | None:
         try:

@@ -40,17 +40,27 @@ def _init_ray(address: str | None, num_cpus: int | None) -> Any:
     return ray
 
 
+# Options shared by `sigmax paper` and `sigmax up`.
+Data = Annotated[
+    str, typer.Option(help="bundled:NAME, a CSV/Parquet path, or ccxt:EXCHANGE (live candles)")
+]
+Symbol = Annotated[str | None, typer.Option(help="symbol, e.g. BTC/USD")]
+Timeframe = Annotated[str | None, typer.Option(help="bar size")]
+Start = Annotated[int, typer.Option(help="index of the first traded bar")]
+Cash = Annotated[str, typer.Option(help="starting cash")]
+Address = Annotated[str | None, typer.Option(help="join this Ray cluster")]
+NumCpus = Annotated[int | None, typer.Option(help="CPUs of a local Ray")]
+
+
 def paper(
-    data: Annotated[
-        str, typer.Option(help="bundled:NAME or a CSV/Parquet path")
-    ] = "bundled:BTC-USD-1h",
-    symbol: Annotated[str | None, typer.Option(help="symbol, e.g. BTC/USD")] = "BTC/USD",
-    timeframe: Annotated[str | None, typer.Option(help="bar size")] = "1h",
-    start: Annotated[int, typer.Option(help="index of the first traded bar")] = 18_000,
+    data: Data = "bundled:BTC-USD-1h",
+    symbol: Symbol = "BTC/USD",
+    timeframe: Timeframe = "1h",
+    start: Start = 18_000,
     bars: Annotated[int, typer.Option(help="bars to trade")] = 1_000,
-    cash: Annotated[str, typer.Option(help="starting cash")] = "10000",
-    address: Annotated[str | None, typer.Option(help="join this Ray cluster")] = None,
-    num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray")] = None,
+    cash: Cash = "10000",
+    address: Address = None,
+    num_cpus: NumCpus = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
     report: Annotated[Path | None, typer.Option(help="HTML report")] = None,
     session_id: Annotated[
@@ -82,16 +92,14 @@ def paper(
 
 
 def up(
-    data: Annotated[
-        str, typer.Option(help="bundled:NAME, a CSV/Parquet path, or ccxt:EXCHANGE (live)")
-    ] = "bundled:BTC-USD-1h",
-    symbol: Annotated[str | None, typer.Option(help="symbol")] = "BTC/USD",
-    timeframe: Annotated[str | None, typer.Option(help="bar size")] = "1h",
-    start: Annotated[int, typer.Option(help="index of the first traded bar")] = 18_000,
+    data: Data = "bundled:BTC-USD-1h",
+    symbol: Symbol = "BTC/USD",
+    timeframe: Timeframe = "1h",
+    start: Start = 18_000,
     speed: Annotated[float, typer.Option(help="bars per second (0 = full speed)")] = 1.0,
-    cash: Annotated[str, typer.Option(help="starting cash")] = "10000",
-    address: Annotated[str | None, typer.Option(help="join this Ray cluster")] = None,
-    num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray")] = None,
+    cash: Cash = "10000",
+    address: Address = None,
+    num_cpus: NumCpus = None,
     api: Annotated[bool, typer.Option(help="deploy the /api/v1 API on Ray Serve too")] = True,
     api_port: Annotated[int, typer.Option(help="port of the API on 127.0.0.1")] = 8000,
 ) -> None:
