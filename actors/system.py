@@ -207,12 +207,14 @@ def run_paper(
     request: PaperRequest,
     on_bar: Callable[[BarReport, int | None], None] | None = None,
     publisher: EventPublisher | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[BarReport]:
-    """Replay the market-data actor's bars through the actors until it runs dry.
+    """Replay the market-data actor's bars through the actors until it runs dry or
+    ``should_stop()`` says so after a bar (what was traded is returned either way).
 
-    Publishes a ``status`` event when the session starts and when it finishes
-    (``finished``, ``stopped`` on KeyboardInterrupt, ``failed`` on an error), with
-    the number of bars traded.
+    Publishes a ``status`` event when the session starts and when it ends
+    (``finished``; ``stopped`` when asked to stop or on KeyboardInterrupt; ``failed``
+    on an error), with the number of bars traded.
     """
     publisher = publisher or system.publisher
     first = ray.get(system.market_data.next.remote())
@@ -239,6 +241,8 @@ def run_paper(
             if on_bar is not None:
                 on_bar(reports[-1], ray.get(system.market_data.remaining.remote()))
             system.last_history = history
+            if should_stop is not None and should_stop():
+                break
             history = ray.get(system.market_data.next.remote())
             if pace:
                 time.sleep(max(0.0, pace - (time.perf_counter() - started)))
@@ -252,7 +256,7 @@ def run_paper(
     if system.timeseries is not None and system.last_history is not None:
         traded = system.last_history[len(system.last_history) - len(reports) :]
         system.timeseries.insert_bars.remote(traded, f"paper:{request.session_id}")
-    status("finished")
+    status("stopped" if history is not None else "finished")
     return reports
 
 

@@ -206,14 +206,11 @@ def _replay_with_progress(system: Any, request: Any, stop: threading.Event) -> l
             else:
                 progress.update(task, completed=done)
             progress.update(task, equity=f"{report.equity:,.2f}")
-            if stop.is_set():
-                raise KeyboardInterrupt
 
-        try:
-            return run_paper(system, request, advance)
-        except KeyboardInterrupt:
-            console.print("[yellow]stopping: finishing the current bar and shutting down[/]")
-            return []
+        reports = run_paper(system, request, advance, should_stop=stop.is_set)
+    if stop.is_set():
+        console.print(f"[yellow]stopped after {len(reports)} bars; state is persisted[/]")
+    return reports
 
 
 def _summarise(
