@@ -503,8 +503,9 @@ class ChdbStore(TimeSeriesStore):
     def _insert_df(self, table: str, frame: pd.DataFrame) -> None:
         columns = ", ".join(frame.columns)
         # chdb's Python() table function reads the local variable named ``frame``.
+        # The database name is validated; table and columns are this module's own.
         self._session.query(
-            f"INSERT INTO {self.database}.{table} ({columns}) SELECT {columns} FROM Python(frame)"  # nosec B608 - validated database name, internal table and column names
+            f"INSERT INTO {self.database}.{table} ({columns}) SELECT {columns} FROM Python(frame)"  # nosec B608
         )
 
     def close(self) -> None:

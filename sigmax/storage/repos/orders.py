@@ -28,14 +28,16 @@ _ORDER_COLS = (
 _ORDER_VALUES = ", ".join(f"${i}" for i in range(1, 20))
 _OPEN = ("new", "accepted", "partially_filled")
 
+# SQL from module constants only (column lists); values are $n parameters.
 _INSERT_NEW = f"""
 INSERT INTO orders ({_ORDER_COLS}) VALUES ({_ORDER_VALUES})
 ON CONFLICT (account, client_order_id) DO NOTHING
 RETURNING *
-"""  # nosec B608 - column lists are module constants; values are $n parameters
+"""  # nosec B608
 
 # A replayed older snapshot must not move an order back: update only when not older,
 # and only when the request part is the same order (else it is an id conflict).
+# SQL from module constants only (column lists); values are $n parameters.
 _UPSERT = f"""
 INSERT INTO orders ({_ORDER_COLS}) VALUES ({_ORDER_VALUES})
 ON CONFLICT (account, client_order_id) DO UPDATE SET
@@ -53,7 +55,7 @@ WHERE orders.updated_ts <= EXCLUDED.updated_ts
   AND orders.limit_price IS NOT DISTINCT FROM EXCLUDED.limit_price
   AND orders.stop_price IS NOT DISTINCT FROM EXCLUDED.stop_price
 RETURNING client_order_id
-"""  # nosec B608 - column lists are module constants; values are $n parameters
+"""  # nosec B608
 
 _INSERT_EVENT = """
 INSERT INTO order_events
@@ -76,11 +78,12 @@ _FILL_COLS = (
     "liquidity",
     "reference_price",
 )
+# SQL from module constants only (column lists); values are $n parameters.
 _INSERT_FILL = f"""
 INSERT INTO fills ({", ".join(_FILL_COLS)})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (account, fill_id) DO NOTHING
-"""  # nosec B608 - column lists are module constants; values are $n parameters
+"""  # nosec B608
 # Spelled out (not joined from _FILL_COLS) so the statement is one constant string.
 _COPY_FROM_STAGE = (
     "INSERT INTO fills (account, fill_id, client_order_id, run_id, symbol, side, qty,"
