@@ -306,6 +306,20 @@ class LLMConfig(BaseModel):
     )
 
 
+class RLAgentConfig(BaseModel):
+    """The trained RL policy (``sigmax train``) as an analyst: off until a checkpoint is set."""
+
+    model_config = _FROZEN
+
+    checkpoint: str | None = Field(
+        default=None,
+        description="A checkpoint (or checkpoint directory) of `sigmax train`; None = no RL agent.",
+    )
+    confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Confidence the graph gives the policy's target."
+    )
+
+
 class GraphConfig(BaseModel):
     """Everything the decision graph needs, one section per node."""
 
@@ -333,6 +347,7 @@ class GraphConfig(BaseModel):
     )
     risk: RiskGateConfig = Field(default_factory=RiskGateConfig, description="Default risk gate.")
     llm: LLMConfig = Field(default_factory=LLMConfig, description="Optional LLM analyst.")
+    rl: RLAgentConfig = Field(default_factory=RLAgentConfig, description="Optional RL agent.")
     agent_timeout_s: float = Field(
         default=2.0,
         gt=0.0,

@@ -21,6 +21,10 @@ def default_agents(config: GraphConfig) -> list[Agent]:
         VolatilityAgent(config.volatility),
         SentimentAgent(config.sentiment),
     ]
+    if config.rl.checkpoint is not None:
+        from sigmax.agents.rl_agent import RLPolicyAgent
+
+        agents.append(RLPolicyAgent(config.rl))
     if config.llm.enabled:
         from sigmax.agents.llm import LLMAnalyst, make_chat_model
 

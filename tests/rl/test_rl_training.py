@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sigmax.agents.config import GraphConfig, RLAgentConfig
 from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.backtest.runner import BacktestRequest, run_backtest
 from sigmax.data import load_bars
+from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
 from sigmax.rl.config import EnvConfig
 from sigmax.rl.evaluate import evaluate, held_out
@@ -82,6 +84,20 @@ def test_train_job_resume_and_rl_policy_backtest(
     assert outcome.metrics["fills"] > 0
     assert len(outcome.result.entries) > 0
 
+    # The policy as an analyst of the decision graph: both paths agree on its signal.
+    graph = DecisionGraph(GraphConfig(rl=RLAgentConfig(checkpoint=str(ckpt))))
+    try:
+        window = test_bars[: min(len(test_bars), graph.warmup + 40)]
+        series = graph.run_series(window)
+        last = len(window) - 1
+        rl_signal = series.signals["rl_policy"].signal_at(last)
+        assert rl_signal is not None and rl_signal.score == policy.targets(window)[last]
+        live = graph.run_bar(window, previous_target=float(series.sized[last - 1]))
+        assert live == series.decision_at(last)
+        assert "rl_policy" in {s.agent for s in live.signals}
+    finally:
+        graph.close()
+
     # Walk-forward evaluation: policy, agent graph and buy-and-hold on the same window.
     result = evaluate(ckpt)
     assert set(result.results) == {"rl_policy", "sigmax", "buy_and_hold"}
@@ -112,3 +128,12 @@ def test_train_command_rejects_bad_options(tmp_path: Path) -> None:
 def test_env_config_round_trips_through_meta() -> None:
     cfg = EnvConfig(continuous=True, window=4)
     assert EnvConfig(**json.loads(json.dumps(cfg.model_dump()))) == cfg
+
+
+def test_rl_agent_needs_an_existing_checkpoint(tmp_path: Path) -> None:
+    from sigmax.agents.roster import default_agents
+
+    assert "rl_policy" not in {a.name for a in default_agents(GraphConfig())}
+    missing = GraphConfig(rl=RLAgentConfig(checkpoint=str(tmp_path / "nothing")))
+    with pytest.raises(ValueError, match="does not exist"):
+        default_agents(missing)
