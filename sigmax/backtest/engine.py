@@ -166,7 +166,7 @@ class _Run:
             position_out[i] = self.qty
             risk.on_equity(ts[k], equity)
             if wants[k] != self.acted_want:
-                self._rebalance(i, wants[k], equity)
+                self._rebalance(i, wants[k])
 
     def _fill(self, i: int) -> None:
         for fill in self.engine.exchange.on_bar(self.bars.bar(i)):
@@ -175,7 +175,7 @@ class _Run:
         self.cash = float(self.ledger.cash)
         self.qty = float(self.ledger.position(self.symbol).qty)
 
-    def _rebalance(self, i: int, want: float, equity: float) -> None:
+    def _rebalance(self, i: int, want: float) -> None:
         """Send the order that moves the book from its position to ``want``."""
         self.acted_want = want
         cfg = self.engine.config
