@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sigmax.agents.config import GraphConfig
@@ -26,6 +26,13 @@ from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.redis_config import RedisConfig
+
+# Paper sessions pay realistic costs by default (a backtest sets its own from the CLI).
+PAPER_DEFAULTS: dict[str, Decimal] = {
+    "maker_fee_bps": Decimal(10),
+    "taker_fee_bps": Decimal(10),
+    "spread_bps": Decimal(2),
+}
 
 
 class Settings(BaseSettings):
@@ -47,9 +54,7 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, description="log JSON lines instead of coloured console text")
     risk: RiskConfig = Field(default_factory=RiskConfig, description="risk engine limits")
     paper: PaperExchangeConfig = Field(
-        default_factory=lambda: PaperExchangeConfig(
-            maker_fee_bps=Decimal(10), taker_fee_bps=Decimal(10), spread_bps=Decimal(2)
-        ),
+        default_factory=lambda: PaperExchangeConfig(**PAPER_DEFAULTS),
         description="paper exchange costs and fill model (paper sessions)",
     )
     graph: GraphConfig = Field(
@@ -71,6 +76,15 @@ class Settings(BaseSettings):
     vault: SecretsConfig = Field(
         default_factory=SecretsConfig, description="Vault/OpenBao secrets; env fallback"
     )
+
+
+    @field_validator("paper", mode="before")
+    @classmethod
+    def _paper_defaults(cls, value: object) -> object:
+        """Setting one SIGMAX_PAPER__* variable keeps the other paper defaults."""
+        if isinstance(value, dict):
+            return {**PAPER_DEFAULTS, **value}
+        return value
 
 
 @lru_cache(maxsize=1)
