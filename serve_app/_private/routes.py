@@ -570,40 +570,36 @@ async def _state(backend: Backend) -> RiskStateOut:
     return RiskStateOut.model_validate(await backend.call(session.risk, "status"))
 
 
+async def _risk_action(backend: Backend, method: str, *args: Any) -> RiskStateOut:
+    """One state change on the risk actor, then its state (domain errors as HTTP)."""
+    session = await backend.session()
+    with domain_errors():
+        await backend.call(session.risk, method, *args)
+    return await _state(backend)
+
+
 @router.post("/risk/pause", response_model=RiskStateOut, tags=["risk"])
 async def pause(backend: BackendDep, principal: TradeKey, body: ReasonIn) -> RiskStateOut:
     """Pause trading: only orders that shrink a position pass."""
-    session = await backend.session()
-    with domain_errors():
-        await backend.call(session.risk, "pause", body.reason, f"api-key:{principal.key_id}")
-    return await _state(backend)
+    return await _risk_action(backend, "pause", body.reason, f"api-key:{principal.key_id}")
 
 
 @router.post("/risk/resume", response_model=RiskStateOut, tags=["risk"])
 async def resume(backend: BackendDep, principal: TradeKey, body: ResumeIn) -> RiskStateOut:
     """Resume; 409 while a breaker holds unless ``force`` (rebases peak equity)."""
-    session = await backend.session()
-    with domain_errors():
-        await backend.call(session.risk, "resume", f"api-key:{principal.key_id}", body.force)
-    return await _state(backend)
+    return await _risk_action(backend, "resume", f"api-key:{principal.key_id}", body.force)
 
 
 @router.post("/risk/kill", response_model=RiskStateOut, tags=["risk"])
 async def kill(backend: BackendDep, principal: TradeKey, body: ReasonIn) -> RiskStateOut:
     """Engage the kill switch: every order is rejected from now on."""
-    session = await backend.session()
-    with domain_errors():
-        await backend.call(session.risk, "kill", body.reason, f"api-key:{principal.key_id}")
-    return await _state(backend)
+    return await _risk_action(backend, "kill", body.reason, f"api-key:{principal.key_id}")
 
 
 @router.post("/risk/kill/release", response_model=RiskStateOut, tags=["risk"])
 async def release_kill(backend: BackendDep, principal: AdminKey) -> RiskStateOut:
     """Release the kill switch (admin scope); trading stays paused until resumed."""
-    session = await backend.session()
-    with domain_errors():
-        await backend.call(session.risk, "release_kill", f"api-key:{principal.key_id}")
-    return await _state(backend)
+    return await _risk_action(backend, "release_kill", f"api-key:{principal.key_id}")
 
 
 @router.post(
