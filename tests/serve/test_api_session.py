@@ -12,8 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import ray
 from fastapi.testclient import TestClient
 
+from actors.options import NAMESPACE
 from actors.system import PaperRequest, TradingSystem, run_paper, start_system
 from serve_app.api import create_app
 from sigmax.client import SigmaxAPIError, SigmaxClient
@@ -223,6 +225,8 @@ def test_optimisation_and_training_jobs_and_the_quantum_circuit(trader: SigmaxCl
     assert trader.quantum_last()["selection"] == result["selection"]
     assert "OPENQASM 3" in trader.quantum_circuit("qasm")
     assert "q_0" in trader.quantum_circuit("drawing") or "q0" in trader.quantum_circuit()
+    # The optimiser actor is detached (it serves the API); remove this test's one.
+    ray.kill(ray.get_actor("optimiser", namespace=NAMESPACE))
 
     training = trader.submit_training(iterations=1, env_runners=0)
     trained = trader.wait_for_job(training["job_id"], timeout_s=600)
