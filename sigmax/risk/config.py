@@ -75,6 +75,31 @@ class RiskConfig(BaseModel):
         le=1,
         description="Pause trading when one fill's adverse slippage exceeds this fraction.",
     )
+    max_consecutive_losses: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description=(
+            "Pause after this many consecutive losing trades (a trade is an order that "
+            "reduces or closes a position; a loss is realised P&L after its fees < 0). "
+            "Off by default: it depends on the strategy; 5 is a common choice."
+        ),
+    )
+    max_venue_errors_per_minute: int | None = Field(
+        default=10,
+        ge=1,
+        le=100_000,
+        description="Pause when the exchange answers this many errors in any rolling 60 s.",
+    )
+    stale_data_intervals: int | None = Field(
+        default=3,
+        ge=1,
+        le=10_000,
+        description=(
+            "Pause when no bar arrived for more than this many bar intervals (wall clock; "
+            "live and paper sessions through the actors)."
+        ),
+    )
     restricted_symbols: frozenset[str] = Field(
         default_factory=frozenset,
         description="Symbols that may not be traded at all (compliance list).",

@@ -13,11 +13,18 @@ from sigmax.risk.audit import AuditTrail
 from sigmax.risk.audit_payloads import check_payload, decision_payload
 from sigmax.risk.breakers import DAILY_LOSS, DRAWDOWN, NEW_DAY, OK, EquityMonitor
 from sigmax.risk.config import RiskConfig
-from sigmax.risk.context import RiskContext, ns_to_datetime, order_impact
-from sigmax.risk.rules import PRICE_AND_SIZE_RULES, OrderRateLimiter, check_trading_state
-from sigmax.risk.state import RiskStateError, TradingState
+from sigmax.risk.context import RiskContext, datetime_to_ns, ns_to_datetime, order_impact
+from sigmax.risk.rules import (
+    PRICE_AND_SIZE_RULES,
+    OrderRateLimiter,
+    check_emergency_order,
+    check_trading_state,
+)
+from sigmax.risk.state import PAUSE_CAUSES, STOPPED, RiskStateError, TradingState
+from sigmax.risk.triggers import ErrorBurst, LosingStreak, StaleData
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # version 1: before the auto-pause triggers
 _SLIPPAGE_HISTORY = 100
 _CAUSE_OF = {DRAWDOWN: "max_drawdown", DAILY_LOSS: "daily_loss"}
 
@@ -39,6 +46,9 @@ class RiskEngine:
         self._rate = OrderRateLimiter()
         self._equity = EquityMonitor(config.max_drawdown_pct, config.daily_loss_limit_pct)
         self._slippage: deque[float] = deque(maxlen=_SLIPPAGE_HISTORY)
+        self._streak = LosingStreak()
+        self._errors = ErrorBurst()
+        self._stale = StaleData()
 
     @property
     def config(self) -> RiskConfig:
@@ -54,7 +64,9 @@ class RiskEngine:
 
     @property
     def pause_cause(self) -> str | None:
-        """What paused trading: max_drawdown, daily_loss, slippage, manual (None if not)."""
+        """What paused or killed trading (None when running): max_drawdown, daily_loss,
+        slippage, losing_streak, venue_errors, stale_data (automatic); manual, panic,
+        stopped, kill (operators)."""
         return self._cause
 
     @property
@@ -80,6 +92,29 @@ class RiskEngine:
         self.audit.append("risk_check", check_payload(order, ctx, verdict), ctx.ts)
         return verdict
 
+    def emergency_check(self, order: OrderRequest, ctx: RiskContext, operator: str) -> RiskVerdict:
+        """The emergency path (panic): a reduce-only order that shrinks its position
+        passes in every state, killed included; nothing else does. The normal rules and
+        the order rate limit do not apply. Audited as ``emergency_order``."""
+        _required(operator, "operator")
+        check = check_emergency_order(order_impact(order, ctx))
+        verdict = RiskVerdict(check.passed, (check,))
+        payload = check_payload(order, ctx, verdict)
+        payload.update(operator=operator, state=self._state.value)
+        self.audit.append("emergency_order", payload, ctx.ts)
+        return verdict
+
+    def record_control(
+        self, action: str, operator: str, details: dict[str, Any], ts: datetime | None = None
+    ) -> None:
+        """Audit an operator's control action (start, pause, stop, panic) and its outcome."""
+        payload = {
+            "action": _required(action, "action"),
+            "operator": _required(operator, "operator"),
+            "details": details,
+        }
+        self.audit.append("control", payload, ts or utc_now())
+
     def record_decision(self, decision: Decision) -> None:
         """Write a decision of the graph, with everything it rested on, to the audit."""
         self.audit.append("decision", decision_payload(decision), decision.ts)
@@ -93,18 +128,78 @@ class RiskEngine:
             self._on_equity_event(code, ts_ns)
 
     def on_fill(self, fill: Fill) -> None:
-        """Slippage monitor: pause when one fill's adverse slippage exceeds the limit."""
+        """Slippage monitor and losing streak: pause when one fill's adverse slippage
+        exceeds its limit, or when the trades in a row that lost reach theirs."""
         slippage = fill.slippage
         self._slippage.append(slippage)
+        self._streak.on_fill(fill)
         limit = self._config.max_slippage_pct
-        if limit is None or slippage <= limit or self._state is not TradingState.RUNNING:
-            return
-        reason = (
-            f"max_slippage: fill {fill.fill_id} of {fill.client_order_id} slipped "
-            f"{slippage:.2%} (price {fill.price:,.2f} vs reference "
-            f"{fill.reference_price:,.2f}) > limit {limit:.2%}"
-        )
-        self._set_state(TradingState.PAUSED, reason, "slippage", "system", fill.ts)
+        if limit is not None and slippage > limit and self._running:
+            reason = (
+                f"max_slippage: fill {fill.fill_id} of {fill.client_order_id} slipped "
+                f"{slippage:.2%} (price {fill.price:,.2f} vs reference "
+                f"{fill.reference_price:,.2f}) > limit {limit:.2%}"
+            )
+            self._set_state(TradingState.PAUSED, reason, "slippage", "system", fill.ts)
+        losses = self._config.max_consecutive_losses
+        if losses is not None and self._streak.count >= losses and self._running:
+            reason = self._streak.describe(losses)
+            self._set_state(TradingState.PAUSED, reason, "losing_streak", "system", fill.ts)
+
+    def on_venue_error(self, ts: datetime, error: str) -> None:
+        """An exchange-side error (network, auth, exchange fault; not an order rejection)
+        at wall-clock ``ts``: audited, and trading pauses when the last 60 s hold
+        ``max_venue_errors_per_minute`` of them."""
+        ts_ns = datetime_to_ns(ts)
+        text = _required(error, "error")[:500]
+        self._errors.record(ts_ns, text)
+        self.audit.append("venue_error", {"error": text}, ts)
+        limit = self._config.max_venue_errors_per_minute
+        if limit is not None and self._errors.count(ts_ns) >= limit and self._running:
+            reason = self._errors.describe(limit, ts_ns)
+            self._set_state(TradingState.PAUSED, reason, "venue_errors", "system", ts)
+
+    def on_market_data(self, received: datetime, bar_ts_ns: int, interval_ns: int) -> None:
+        """A bar of ``interval_ns`` opening at ``bar_ts_ns`` arrived at wall-clock
+        ``received``; :meth:`check_staleness` measures the silence from there."""
+        self._stale.on_bar(datetime_to_ns(received), bar_ts_ns, interval_ns)
+
+    def check_staleness(self, now: datetime | None = None) -> bool:
+        """Pause when no bar arrived for more than ``stale_data_intervals`` bar intervals
+        before ``now`` (wall clock); True when this call paused trading. Call it
+        periodically: it must trip while no bars arrive."""
+        limit = self._config.stale_data_intervals
+        now = now if now is not None else utc_now()
+        now_ns = datetime_to_ns(now)
+        if limit is None or not self._running or not self._stale.stale(now_ns, limit):
+            return False
+        reason = self._stale.describe(limit, now_ns)
+        self._set_state(TradingState.PAUSED, reason, "stale_data", "system", now)
+        return True
+
+    def triggers_status(self, now: datetime | None = None) -> dict[str, Any]:
+        """Each auto-pause trigger's limit (None: off) and where it stands now."""
+        now_ns = datetime_to_ns(now if now is not None else utc_now())
+        cfg, stale = self._config, self._stale
+        silent_s = None
+        if stale.received_ns is not None:
+            silent_s = round((now_ns - stale.received_ns) / 1e9, 3)
+        return {
+            "losing_streak": {"limit": cfg.max_consecutive_losses, "count": self._streak.count},
+            "venue_errors": {
+                "limit": cfg.max_venue_errors_per_minute,
+                "last_60s": self._errors.count(now_ns),
+            },
+            "stale_data": {
+                "limit_intervals": cfg.stale_data_intervals,
+                "interval_s": stale.interval_ns / 1e9 if stale.interval_ns else None,
+                "seconds_since_last_bar": silent_s,
+            },
+        }
+
+    @property
+    def _running(self) -> bool:
+        return self._state is TradingState.RUNNING
 
     @property
     def recent_slippage(self) -> list[float]:
@@ -126,30 +221,70 @@ class RiskEngine:
 
     # -- state -----------------------------------------------------------------------
 
-    def pause(self, reason: str, operator: str = "system", ts: datetime | None = None) -> None:
-        """Pause trading: only reduce-only orders that shrink a position pass."""
+    def pause(
+        self,
+        reason: str,
+        operator: str = "system",
+        ts: datetime | None = None,
+        cause: str = "manual",
+    ) -> None:
+        """Pause trading: only reduce-only orders that shrink a position pass.
+
+        ``cause`` is ``manual``, ``panic`` or ``stopped`` (a stopped session also makes
+        no decisions until resumed)."""
+        if cause not in PAUSE_CAUSES:
+            raise ValueError(f"pause: cause {cause!r} is not one of {', '.join(PAUSE_CAUSES)}")
         if self._state is TradingState.KILLED:
             raise RiskStateError("cannot pause: kill switch engaged; release_kill first")
-        self._set_state(TradingState.PAUSED, _required(reason, "reason"), "manual", operator, ts)
+        self._set_state(TradingState.PAUSED, _required(reason, "reason"), cause, operator, ts)
 
     def resume(self, operator: str, force: bool = False, ts: datetime | None = None) -> None:
-        """Resume trading. Refused while a breaker still holds unless ``force``, which
-        rebases peak and day-start equity to the last equity seen."""
+        """Resume trading (at wall-clock ``ts``, default now).
+
+        Refused, naming each, while a cause still holds: an equity breaker,
+        ``max_venue_errors_per_minute`` errors in the last 60 s, or no bar for
+        ``stale_data_intervals`` intervals. ``force``
+        resumes anyway: it rebases peak and day-start equity to the last equity seen,
+        forgets the errors and counts the data silence from now. Every resume starts a
+        new losing streak; one from a stop counts the data silence from now too."""
         _required(operator, "operator")
         if self._state is TradingState.KILLED:
             raise RiskStateError("cannot resume: kill switch engaged; release_kill first")
         if self._state is TradingState.RUNNING:
             return
-        breached = self._equity.breached()
-        if breached != OK and not force:
+        now = ts if ts is not None else utc_now()
+        now_ns = datetime_to_ns(now)
+        if self._cause == STOPPED:
+            self._stale.rearm(now_ns)
+        holding = self._holding(now_ns)
+        if holding and not force:
             raise RiskStateError(
-                f"cannot resume, breaker still holds: {self._equity.describe(breached)}; "
-                "use force=True to rebase peak and day-start equity"
+                f"cannot resume, breaker still holds: {'; '.join(holding)}; use force=True "
+                "to resume anyway (rebases peak and day-start equity, forgets venue errors, "
+                "counts the data silence from now)"
             )
-        if breached != OK:
-            self._equity.rebase()
+        if force:
+            if self._equity.breached() != OK:
+                self._equity.rebase()
+            self._errors.clear()
+            self._stale.rearm(now_ns)
+        self._streak.reset()
         reason = f"resumed by {operator}" + (" (forced)" if force else "")
-        self._set_state(TradingState.RUNNING, reason, None, operator, ts)
+        self._set_state(TradingState.RUNNING, reason, None, operator, now)
+
+    def _holding(self, now_ns: int) -> list[str]:
+        """Why trading should stay paused at ``now_ns``: each cause that still holds."""
+        cfg, holding = self._config, []
+        breached = self._equity.breached()
+        if breached != OK:
+            holding.append(self._equity.describe(breached))
+        errors = cfg.max_venue_errors_per_minute
+        if errors is not None and self._errors.count(now_ns) >= errors:
+            holding.append(self._errors.describe(errors, now_ns))
+        intervals = cfg.stale_data_intervals
+        if intervals is not None and self._stale.stale(now_ns, intervals):
+            holding.append(self._stale.describe(intervals, now_ns))
+        return holding
 
     def kill(self, reason: str, operator: str = "system", ts: datetime | None = None) -> None:
         """Manual kill switch: every order is rejected until :meth:`release_kill`."""
@@ -216,14 +351,21 @@ class RiskEngine:
             "order_times_ns": self._rate.times(),
             "recent_slippage": list(self._slippage),
             "limits": self._config.model_dump(mode="json"),
+            "triggers": {
+                "losing_streak": self._streak.snapshot(),
+                "venue_errors": self._errors.snapshot(),
+                "stale_data": self._stale.snapshot(),
+            },
         }
 
     def restore(self, data: dict[str, Any]) -> None:
         """Rebuild state from :meth:`snapshot`; a malformed snapshot raises ``ValueError``
-        and leaves the engine unchanged."""
+        and leaves the engine unchanged. A version 1 snapshot (before the auto-pause
+        triggers) restores with fresh triggers: no streak, no errors, no bar seen."""
         try:
             parsed = _parse_snapshot(data)
-        except (KeyError, TypeError, ValueError) as exc:
+            streak, errors, stale = _parse_triggers(data.get("triggers"))
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise ValueError(f"risk snapshot invalid: {exc!r}") from exc
         config, state, equity_monitor, times, slippage = parsed
         self._apply_limits(config)
@@ -231,14 +373,15 @@ class RiskEngine:
         self._state, self._reason, self._cause = state, data["state_reason"], data["pause_cause"]
         self._rate = OrderRateLimiter(times)
         self._slippage = deque(slippage, maxlen=_SLIPPAGE_HISTORY)
+        self._streak, self._errors, self._stale = streak, errors, stale
         self.audit.append("restore", {"state": state.value, "reason": self._reason}, utc_now())
 
 
 def _parse_snapshot(
     data: dict[str, Any],
 ) -> tuple[RiskConfig, TradingState, EquityMonitor, list[int], list[float]]:
-    if data["version"] != SNAPSHOT_VERSION:
-        raise ValueError(f"version {data['version']} != {SNAPSHOT_VERSION}")
+    if data["version"] not in _READABLE_VERSIONS:
+        raise ValueError(f"version {data['version']} is not one of {_READABLE_VERSIONS}")
     config = RiskConfig.model_validate(data["limits"])
     state = TradingState(data["state"])
     if not isinstance(data["state_reason"], str):
@@ -248,6 +391,15 @@ def _parse_snapshot(
     times = [int(t) for t in data["order_times_ns"]]
     slippage = [float(s) for s in data["recent_slippage"]]
     return config, state, monitor, times, slippage
+
+
+def _parse_triggers(data: dict[str, Any] | None) -> tuple[LosingStreak, ErrorBurst, StaleData]:
+    streak, errors, stale = LosingStreak(), ErrorBurst(), StaleData()
+    if data is not None:
+        streak.restore(data["losing_streak"])
+        errors.restore(data["venue_errors"])
+        stale.restore(data["stale_data"])
+    return streak, errors, stale
 
 
 def _required(value: str, name: str) -> str:

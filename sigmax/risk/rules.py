@@ -51,6 +51,20 @@ def check_trading_state(state: TradingState, reason: str, impact: OrderImpact) -
     return _fail(rule, f"trading paused ({reason}); only reduce-only orders that shrink pass")
 
 
+def check_emergency_order(impact: OrderImpact) -> RiskCheck:
+    """The emergency path's only rule: a reduce-only order that shrinks the position."""
+    rule = "emergency_reduce_only"
+    order = impact.order
+    if order.reduce_only and impact.shrinks_position:
+        return _ok(rule, f"reduces position {impact.pre_qty} to {impact.post_qty}")
+    return _fail(
+        rule,
+        f"only reduce-only orders that shrink a position pass the emergency path; "
+        f"{order.side} {order.qty} (reduce_only={order.reduce_only}) would take position "
+        f"{impact.pre_qty} to {impact.post_qty}",
+    )
+
+
 def check_restricted_symbol(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     rule = "restricted_symbol"
     symbol = impact.order.symbol

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+STOPPED = "stopped"  # the pause cause of a stopped session: it makes no decisions
+PAUSE_CAUSES = ("manual", "panic", STOPPED)  # causes an operator's pause may give
+
 
 class TradingState(StrEnum):
     """RUNNING trades; PAUSED lets only position-shrinking reduce-only orders out;
