@@ -293,6 +293,20 @@ class SecretsManager:
             finally:
                 self._cache.pop(full, None)
 
+    def vault_call(self, what: str, call: Callable[[hvac.Client], T]) -> T:
+        """Run ``call`` on the logged-in client, for engines beyond KV (e.g. transit).
+
+        Same login, retry and error mapping as the KV reads, but no env fallback: raises
+        :class:`SecretsBackendError` when Vault is not in use. ``InvalidPath`` (404) passes.
+        """
+        with self._lock:
+            try:
+                return self._request(what, call)
+            except _UseEnv:
+                raise SecretsBackendError(
+                    f"cannot {what}: vault is not in use ({self._fallback_reason})"
+                ) from None
+
     def invalidate(self, path: str | None = None) -> None:
         """Forget the cached secret at ``path`` (relative to ``base_path``), or every one."""
         with self._lock:

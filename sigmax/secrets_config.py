@@ -72,6 +72,26 @@ class SecretsConfig(BaseSettings):
         ge=0,
         description="after Vault was unreachable, wait this long before trying it again",
     )
+    transit_mount: str = Field(
+        default="transit",
+        pattern=_PATH_PART,
+        description="mount path of the transit engine that encrypts stored exchange credentials",
+    )
+    transit_key: str = Field(
+        default="sigmax-exchange-credentials",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="transit key name for exchange credentials (created when missing)",
+    )
+    local_key: SecretStr | None = Field(
+        default=None,
+        description="without Vault: 32-byte urlsafe-base64 key that encrypts exchange "
+        "credentials (instead of local_key_file)",
+    )
+    local_key_file: Path | None = Field(
+        default=None,
+        description="without Vault: key file for exchange credentials, made with mode 0600 "
+        "when missing; unset means $SIGMAX_HOME/credentials.key",
+    )
 
     @field_validator("addr")
     @classmethod

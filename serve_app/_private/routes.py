@@ -210,9 +210,10 @@ async def _secrets_health(backend: Backend) -> ComponentHealth:
     configured = backend.settings.vault.not_configured_reason is None
     ok = found.backend == "vault" and found.authenticated
     status = "ok" if ok or not configured else "degraded"
-    return ComponentHealth(
-        status=status, latency_ms=found.latency_ms, detail=found.model_dump(mode="json")
-    )
+    from sigmax.credentials.cipher_choice import cipher_health
+
+    detail = {**found.model_dump(mode="json"), **cipher_health(backend.settings.vault)}
+    return ComponentHealth(status=status, latency_ms=found.latency_ms, detail=detail)
 
 
 async def _actors_health(backend: Backend) -> dict[str, ComponentHealth]:

@@ -1,6 +1,10 @@
-"""Exchange API credentials and where they come from (env now, Vault later).
+"""Exchange API credentials and where they come from.
 
-Credentials never appear in reprs: :class:`ExchangeCredentials` masks every field.
+Providers: :class:`EnvCredentialsProvider` (environment variables),
+``sigmax.secrets.SecretsManager`` (Vault KV, env fallback), and
+``sigmax.credentials.provider.StoredCredentialsProvider`` (an operator's stored, encrypted
+credential by name; only one that passed its exchange test). Credentials never appear in
+reprs: :class:`ExchangeCredentials` masks every field.
 """
 
 from __future__ import annotations

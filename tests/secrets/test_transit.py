@@ -1,0 +1,156 @@
+"""Credential encryption through the real OpenBao dev server's transit engine, and the
+credentials stored in PostgreSQL as transit ciphertext only."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import hvac
+import pytest
+
+from sigmax.credentials.cipher import CipherError
+from sigmax.credentials.cipher_choice import cipher_health, open_cipher
+from sigmax.credentials.manager import CredentialManager, SecretFields
+from sigmax.credentials.transit_cipher import TransitCipher
+from sigmax.secrets_config import SecretsConfig
+from sigmax.storage.migrations import migrate
+from sigmax.storage.postgres import PostgresPool
+from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
+from tests.execution.test_execution_ccxt import RecordedBinance
+from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
+
+API_KEY = "transitTestApiKey0123456789abcdefWXYZ"
+SECRET = "transitTestSecret9876543210zyxwvuQRST"
+
+
+class PermittedBinance(RecordedBinance):
+    """Test double: Binance answering one apiRestrictions call (no withdrawals)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.session.script.append(
+            ("GET", "/sapi/v1/account/apiRestrictions", "api_restrictions_no_withdraw.json", 200)
+        )
+
+
+@pytest.fixture(scope="module")
+def pg_schema() -> Iterator[str]:
+    name = new_schema()
+
+    async def run() -> None:
+        async with PostgresPool(make_config(name, pool_size=1, max_overflow=0)) as pool:
+            await migrate(pool)
+
+    try:
+        asyncio.run(run())
+        yield name
+    finally:
+        drop_schema(name)
+
+
+@pytest.fixture
+def transit_mount(root: hvac.Client) -> str:
+    """A transit engine on a mount of its own (so tests share the server, not the keys)."""
+    mount = f"transit-{uuid.uuid4().hex[:8]}"
+    root.sys.enable_secrets_engine("transit", path=mount)
+    return mount
+
+
+def vault_config(bao: Any, mount: str, **overrides: Any) -> SecretsConfig:
+    values: dict[str, Any] = {"addr": bao.addr, "token": bao.root_token, "transit_mount": mount}
+    values.update(overrides)
+    return SecretsConfig(**values)
+
+
+def test_transit_round_trip_creates_the_key(
+    bao: Any, root: hvac.Client, transit_mount: str
+) -> None:
+    cipher = open_cipher(vault_config(bao, transit_mount))
+    assert isinstance(cipher, TransitCipher) and cipher.warning is None
+    ciphertext = cipher.encrypt(SECRET)
+    assert ciphertext.startswith("vault:v1:") and SECRET not in ciphertext
+    assert cipher.decrypt(ciphertext) == SECRET
+    assert cipher.key_ref(ciphertext) == f"transit:{transit_mount}/sigmax-exchange-credentials:v1"
+    key = root.secrets.transit.read_key(
+        name="sigmax-exchange-credentials", mount_point=transit_mount
+    )
+    assert key["data"]["type"] == "aes256-gcm96"
+    assert cipher_health(vault_config(bao, transit_mount)) == {
+        "credentials_cipher": "transit",
+        "warning": None,
+    }
+
+
+def test_old_ciphertexts_decrypt_after_the_key_is_rotated(
+    bao: Any, root: hvac.Client, transit_mount: str
+) -> None:
+    cipher = open_cipher(vault_config(bao, transit_mount, transit_key="rotating"))
+    before = cipher.encrypt("first")
+    root.secrets.transit.rotate_key(name="rotating", mount_point=transit_mount)
+    after = cipher.encrypt("second")
+    assert before.startswith("vault:v1:") and after.startswith("vault:v2:")
+    assert (cipher.decrypt(before), cipher.decrypt(after)) == ("first", "second")
+
+
+def test_a_missing_transit_mount_says_how_to_enable_it(bao: Any) -> None:
+    cipher = open_cipher(vault_config(bao, "no-such-transit"))
+    with pytest.raises(CipherError, match="no transit engine is mounted at 'no-such-transit'"):
+        cipher.encrypt(SECRET)
+
+
+def test_a_configured_but_unreachable_vault_is_an_error_not_the_local_key(
+    closed_port: int,
+) -> None:
+    config = SecretsConfig(addr=f"http://127.0.0.1:{closed_port}", token="t", timeout_s=2)
+    cipher = open_cipher(config)
+    assert cipher.kind == "transit"
+    with pytest.raises(CipherError, match="vault is not in use"):
+        cipher.encrypt(SECRET)
+
+
+def test_tampered_transit_ciphertext_is_refused(bao: Any, transit_mount: str) -> None:
+    cipher = open_cipher(vault_config(bao, transit_mount))
+    ciphertext = cipher.encrypt(SECRET)
+    with pytest.raises(CipherError):
+        cipher.decrypt(ciphertext[:-6] + "AAAAAA")
+    with pytest.raises(CipherError, match="not a transit ciphertext"):
+        cipher.decrypt("local:v1:abc:def")
+
+
+@pytest.mark.asyncio
+async def test_credentials_are_stored_as_transit_ciphertext_and_load_after_a_test(
+    bao: Any, transit_mount: str, pg_schema: str
+) -> None:
+    cipher = open_cipher(vault_config(bao, transit_mount))
+    async with PostgresPool(make_config(pg_schema, pool_size=1, max_overflow=0)) as pool:
+        manager = CredentialManager(
+            ExchangeCredentialRepository(pool), cipher, {"binance": PermittedBinance}
+        )
+        name = f"binance-{uuid.uuid4().hex[:6]}"
+        fields = SecretFields(API_KEY, SECRET, "a-passphrase-1")
+        created = await manager.create(name, "binance", fields, sandbox=False, actor="test")
+        assert created.hint == "****WXYZ" and created.cipher == "transit"
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT *, row_to_json(c)::text AS whole FROM exchange_credentials c"
+                " WHERE id = $1",
+                created.id,
+            )
+        for column in ("api_key_ciphertext", "secret_ciphertext", "password_ciphertext"):
+            assert row[column].startswith("vault:v1:"), column
+        for plaintext in (API_KEY, SECRET, "a-passphrase-1"):
+            assert plaintext not in row["whole"]
+        tested = await manager.test(created.id, allow_withdraw=False, actor="test")
+        assert tested.status == "ok"
+        loaded = await manager.load(name, "binance")
+        assert (loaded.api_key, loaded.secret, loaded.password) == (
+            API_KEY,
+            SECRET,
+            "a-passphrase-1",
+        )
+        audit = await manager.repo.audit_records()
+        assert [r.kind for r in audit][-2:] == ["credential_created", "credential_tested"]
+        assert all(SECRET not in str(r.payload) for r in audit)
