@@ -41,6 +41,20 @@ class RiskPort(_Port):
     def record_decision(self, decision: Decision) -> None:
         self.handle.record_decision.remote(decision)
 
+    def on_venue_error(self, ts: datetime, error: str) -> None:
+        self._call("on_venue_error", ts, error)
+
+    def on_market_data(self, received: datetime, bar_ts_ns: int, interval_ns: int) -> None:
+        self.handle.on_market_data.remote(received, bar_ts_ns, interval_ns)  # no wait
+
+    def emergency_check(self, order: OrderRequest, ctx: RiskContext, operator: str) -> RiskVerdict:
+        result: RiskVerdict = self._call("emergency_check", order, ctx, operator)
+        return result
+
+    def pause(self, reason: str, *, operator: str, cause: str = "manual") -> str:
+        result: str = self._call("pause", reason, operator, cause)
+        return result
+
 
 class ExecutionPort(_Port):
     def submit(

@@ -9,9 +9,12 @@ to the decisions table too (one per account, symbol and bar).
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any
 
 import ray
+import structlog
 
 from actors.persistence import actor_pool
 from sigmax.model import Decision, Fill, OrderRequest, RiskVerdict
@@ -20,6 +23,9 @@ from sigmax.risk.audit import AuditTrail
 from sigmax.risk.audit_sinks import InMemoryAuditSink
 from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.runtime import RiskStateRepository
+
+STALE_CHECK_S = 10.0  # how often the stale-data trigger is checked without any call
+log = structlog.get_logger(__name__)
 
 
 @ray.remote
@@ -33,10 +39,14 @@ class RiskActor:
         self._engine: RiskEngine | None = None
         self._repo: RiskStateRepository | None = None
         self._persisted = 0
+        self._save_lock = asyncio.Lock()  # the staleness watch saves between calls
+        self._watch: asyncio.Task[None] | None = None
 
     async def _ready(self) -> RiskEngine:
         if self._engine is not None:
             return self._engine
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().create_task(self._watch_staleness())
         if self.postgres is None:
             self._engine = RiskEngine(self.config)
             return self._engine
@@ -57,9 +67,21 @@ class RiskActor:
         engine = self._engine
         if self._repo is None or engine is None:
             return
-        new = engine.audit.records()[self._persisted :]
-        await self._repo.save(self.account, engine.snapshot(), new)
-        self._persisted += len(new)
+        async with self._save_lock:
+            new = engine.audit.records()[self._persisted :]
+            await self._repo.save(self.account, engine.snapshot(), new)
+            self._persisted += len(new)
+
+    async def _watch_staleness(self) -> None:
+        """Trip the stale-data trigger also when no bar (and so no call) arrives."""
+        while True:
+            await asyncio.sleep(STALE_CHECK_S)
+            engine = self._engine
+            try:
+                if engine is not None and engine.check_staleness():
+                    await self._save()
+            except Exception as exc:  # keep watching; the next call saves again
+                log.warning("stale-data check failed", error=f"{type(exc).__name__}: {exc}")
 
     async def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
         verdict = (await self._ready()).check(order, ctx)
@@ -74,6 +96,28 @@ class RiskActor:
         (await self._ready()).on_fill(fill)
         await self._save()
 
+    async def on_venue_error(self, ts: datetime, error: str) -> None:
+        """An exchange-side error; enough in 60 s pause trading (venue_errors)."""
+        (await self._ready()).on_venue_error(ts, error)
+        await self._save()
+
+    async def on_market_data(self, received: datetime, bar_ts_ns: int, interval_ns: int) -> None:
+        """A bar arrived (stored with the next snapshot: on_equity follows every bar)."""
+        (await self._ready()).on_market_data(received, bar_ts_ns, interval_ns)
+
+    async def emergency_check(
+        self, order: OrderRequest, ctx: RiskContext, operator: str
+    ) -> RiskVerdict:
+        """The emergency path of a panic: reduce-only orders that shrink pass in any state."""
+        verdict = (await self._ready()).emergency_check(order, ctx, operator)
+        await self._save()
+        return verdict
+
+    async def record_control(self, action: str, operator: str, details: dict[str, Any]) -> None:
+        """Audit an operator's control action (start, pause, stop, panic)."""
+        (await self._ready()).record_control(action, operator, details)
+        await self._save()
+
     async def record_decision(self, decision: Decision) -> None:
         """Audit the decision and store it (every agent signal) in the decisions table."""
         (await self._ready()).record_decision(decision)
@@ -81,8 +125,8 @@ class RiskActor:
         if self._repo is not None:
             await DecisionRepository(self._repo.pool).insert(decision, self.account)
 
-    async def pause(self, reason: str, operator: str = "operator") -> str:
-        (await self._ready()).pause(reason, operator=operator)
+    async def pause(self, reason: str, operator: str = "operator", cause: str = "manual") -> str:
+        (await self._ready()).pause(reason, operator=operator, cause=cause)
         await self._save()
         return await self.state()
 
@@ -112,7 +156,12 @@ class RiskActor:
 
     async def status(self) -> dict[str, Any]:
         engine = await self._ready()
-        return {"state": str(engine.state.value), "reason": engine.state_reason}
+        return {
+            "state": str(engine.state.value),
+            "reason": engine.state_reason,
+            "cause": engine.pause_cause,
+            "triggers": engine.triggers_status(),
+        }
 
     async def snapshot(self) -> dict[str, Any]:
         return (await self._ready()).snapshot()

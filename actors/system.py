@@ -40,6 +40,7 @@ from sigmax.events.model import make_event, status_data
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
 from sigmax.portfolio.allocation import weight_from_result
+from sigmax.risk.state import STOPPED
 from sigmax.trading.session import BarReport, SessionConfig, TradingSession
 
 
@@ -235,6 +236,8 @@ def run_paper(
     pace = 1.0 / request.speed if request.speed > 0 else 0.0
     try:
         while history is not None:
+            if not _wait_while_stopped(system.risk, should_stop):
+                break
             started = time.perf_counter()
             reports.append(session.on_bar(history))
             curve.add(reports[-1])
@@ -258,6 +261,20 @@ def run_paper(
         system.timeseries.insert_bars.remote(traded, f"paper:{request.session_id}")
     status("stopped" if history is not None else "finished")
     return reports
+
+
+STOP_POLL_S = 1.0
+
+
+def _wait_while_stopped(risk: Any, should_stop: Callable[[], bool] | None) -> bool:
+    """Hold the loop while an operator has the session stopped (risk cause ``stopped``,
+    POST /api/v1/control/stop): no bar is traded and no decision made until trading is
+    resumed. False when ``should_stop()`` says to end meanwhile."""
+    while ray.get(risk.status.remote()).get("cause") == STOPPED:
+        if should_stop is not None and should_stop():
+            return False
+        time.sleep(STOP_POLL_S)
+    return True
 
 
 class _EquityWriter:

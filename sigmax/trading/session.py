@@ -27,6 +27,7 @@ from sigmax.events.model import (
     proposal_data,
     risk_state_data,
 )
+from sigmax.execution.errors import VenueError
 from sigmax.ledger import LedgerEntry
 from sigmax.model import (
     BarSeries,
@@ -38,6 +39,7 @@ from sigmax.model import (
     RiskVerdict,
     to_decimal,
     ts_from_ns,
+    utc_now,
 )
 from sigmax.risk import RiskContext
 from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
@@ -55,6 +57,8 @@ class RiskPort(Protocol):
     def on_equity(self, ts_ns: int, equity: float) -> None: ...
     def on_fill(self, fill: Fill) -> None: ...
     def record_decision(self, decision: Decision) -> None: ...
+    def on_venue_error(self, ts: datetime, error: str) -> None: ...
+    def on_market_data(self, received: datetime, bar_ts_ns: int, interval_ns: int) -> None: ...
 
 
 class VenuePort(Protocol):
@@ -134,6 +138,7 @@ class TradingSession:
         self.risk_state: str | None = None
         self.acted_target = 0.0
         self.step_ns = 0
+        self.clock: Callable[[], datetime] = utc_now  # wall clock: data staleness, errors
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         if self.on_event is _ignore and self.publisher is None:
@@ -158,7 +163,9 @@ class TradingSession:
         i = len(history) - 1
         if i >= 1:
             self.step_ns = int(history.ts[i] - history.ts[i - 1])
-        fills = self.venue.fills_for_bar(history)
+        if self.step_ns > 0:
+            self.risk.on_market_data(self.clock(), int(history.ts[i]), self.step_ns)
+        fills = self._fills_for_bar(history)
         entries = tuple(self._book_fill(f) for f in fills)
         close = float(history.close[i])
         price = to_decimal(close)
@@ -185,6 +192,18 @@ class TradingSession:
             verdict=verdict,
         )
 
+    def _venue_failed(self, action: str, exc: VenueError) -> None:
+        """An exchange-side error: risk counts it (a burst pauses trading); the session
+        goes on with the next bar instead of stopping."""
+        self.risk.on_venue_error(self.clock(), f"{action}: {type(exc).__name__}: {exc}")
+
+    def _fills_for_bar(self, history: BarSeries) -> list[Fill]:
+        try:
+            return self.venue.fills_for_bar(history)
+        except VenueError as exc:
+            self._venue_failed("fetch fills", exc)
+            return []
+
     def _book_fill(self, fill: Fill) -> LedgerEntry:
         entry = self.book.apply(fill)
         self.risk.on_fill(fill)
@@ -197,8 +216,13 @@ class TradingSession:
         previous_target, self.acted_target = self.acted_target, decision.target_position
         symbol, sizing = self.config.symbol, self.config.sizing
         ts = ts_from_ns(int(history.ts[-1]) + self.step_ns)
-        for working in self.venue.open_orders(symbol):
-            self.venue.cancel(working.client_order_id, ts)
+        try:
+            for working in self.venue.open_orders(symbol):
+                self.venue.cancel(working.client_order_id, ts)
+        except VenueError as exc:  # the target is acted on again next bar
+            self._venue_failed("cancel working orders", exc)
+            self.acted_target = previous_target
+            return None, None
         wanted = target_qty(
             decision.target_position, "equity_fraction", equity, float(price), sizing.qty_step
         )
@@ -220,6 +244,10 @@ class TradingSession:
         verdict = self.risk.check(request, risk_context(ts, symbol, price, held, equity))
         placed = None
         if verdict.approved:
-            placed = self.venue.submit(request, ts, reference_price=price)
+            try:
+                placed = self.venue.submit(request, ts, reference_price=price)
+            except VenueError as exc:  # the target is acted on again next bar
+                self._venue_failed(f"submit {request.client_order_id}", exc)
+                self.acted_target = previous_target
         self._emit("order", order_data(request, verdict, placed))
         return request, verdict
