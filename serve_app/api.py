@@ -26,7 +26,9 @@ from serve_app._private import versioning
 from serve_app._private.auth import authenticator
 from serve_app._private.backend import Backend
 from serve_app._private.middleware import APIMiddleware
+from serve_app._private.probes import router as probes_router
 from serve_app._private.routes import API_VERSION, legacy_router, router, versions_router
+from serve_app._private.routes_control import router as control_router
 from serve_app.config import APIConfig
 from serve_app.exceptions import APIError, PayloadTooLarge
 from serve_app.schema import ErrorBody
@@ -56,8 +58,8 @@ DESCRIPTION = """
 SIGMAX trading system API. Send `Authorization: Bearer <key>` (create keys with
 `sigmax keys create --scope read,trade`). Scopes: `read` < `trade` < `admin`.
 Rate limits per key and endpoint class (general, analysis, trading) are reported in
-`X-RateLimit-*` headers. Only `/api/v1/health`, `/api/versions` and these docs answer
-without a key.
+`X-RateLimit-*` headers. Only `/api/v1/health`, `/api/versions`, the Kubernetes probes
+`/health/live` and `/health/ready`, and these docs answer without a key.
 """
 
 
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None, config: APIConfig | None = None
     _install_handlers(app)
     app.include_router(versions_router, responses=ERROR_RESPONSES)
     app.include_router(router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(probes_router)  # /health/live, /health/ready: before legacy paths
+    app.include_router(control_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.state.websocket = _mount_websocket(app, backend)
     app.include_router(legacy_router())
     app.add_middleware(APIMiddleware, backend=lambda: app.state.backend)

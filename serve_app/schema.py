@@ -215,6 +215,14 @@ class ResumeIn(_Model):
 class RiskStateOut(BaseModel):
     state: str
     reason: str | None = None
+    cause: str | None = Field(
+        None,
+        description="what paused or killed trading: max_drawdown, daily_loss, slippage, "
+        "losing_streak, venue_errors, stale_data (automatic); manual, panic, stopped, kill",
+    )
+    triggers: dict[str, Any] | None = Field(
+        None, description="each auto-pause trigger's limit (null: off) and where it stands"
+    )
 
 
 class RiskEventOut(BaseModel):
@@ -292,3 +300,53 @@ class KeyOut(BaseModel):
 
 class NewKeyOut(KeyOut):
     key: str = Field(description="the API key; shown once, store it now")
+
+
+# ---- control and probes ----------------------------------------------------------------
+
+
+class StartIn(_Model):
+    force: bool = Field(
+        False, description="resume although a cause still holds (see POST /risk/resume)"
+    )
+
+
+class ControlReasonIn(_Model):
+    reason: str = Field("operator request", min_length=1, max_length=500)
+
+
+class RefusedOut(BaseModel):
+    symbol: str
+    qty: Decimal = Field(description="the signed position that was not closed")
+    reason: str
+
+
+class ControlOut(BaseModel):
+    action: Literal["start", "pause", "stop", "panic"]
+    state: str = Field(description="the risk state after the action")
+    reason: str | None = None
+    cause: str | None = None
+    cancelled: list[OrderOut] = Field(default_factory=list, description="orders cancelled")
+    sent: list[OrderOut] = Field(
+        default_factory=list, description="panic: the market orders closing positions"
+    )
+    refused: list[RefusedOut] = Field(
+        default_factory=list, description="panic: positions it could not close, and why"
+    )
+    notes: list[str] = Field(default_factory=list)
+
+
+class LiveOut(BaseModel):
+    status: Literal["live"]
+
+
+class ProbeCheck(BaseModel):
+    ok: bool
+    detail: str | None = None
+    latency_ms: float | None = None
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, ProbeCheck]
+    failed: list[str] = Field(description="names of the checks that failed")

@@ -102,7 +102,8 @@ class SigmaxClient:
         """Send one request to ``/api/v1{path}``; raise on errors not listed in ``ok``."""
         headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        url = path if path.startswith("/api/") else f"{PREFIX}{path}"
+        unversioned = path.startswith(("/api/", "/health/"))  # /health/*: the probes
+        url = path if unversioned else f"{PREFIX}{path}"
         response = self.http.request(method, url, json=json, params=query, headers=headers)
         self.last_response = response
         if response.status_code >= 400 and response.status_code not in ok:
@@ -234,6 +235,23 @@ class SigmaxClient:
 
     def risk_events(self, limit: int = 100) -> list[JSON]:
         result: list[JSON] = self._json("GET", "/risk/events", params={"limit": limit})
+        return result
+
+    # ---- control, probes ---------------------------------------------------------------
+
+    def control(self, action: Literal["start", "pause", "stop", "panic"], **body: Any) -> JSON:
+        """POST /control/{action}: start {force}, pause/stop/panic {reason} (panic: admin)."""
+        result: JSON = self._json("POST", f"/control/{action}", json=body)
+        return result
+
+    def live(self) -> JSON:
+        """GET /health/live (no key)."""
+        result: JSON = self._json("GET", "/health/live")
+        return result
+
+    def ready(self) -> JSON:
+        """GET /health/ready (no key); the checks also when not ready (503)."""
+        result: JSON = self._json("GET", "/health/ready", ok=(503,))
         return result
 
     # ---- jobs, quantum -----------------------------------------------------------------
