@@ -29,6 +29,7 @@ from serve_app._private.middleware import APIMiddleware
 from serve_app._private.probes import router as probes_router
 from serve_app._private.routes import API_VERSION, legacy_router, router, versions_router
 from serve_app._private.routes_control import router as control_router
+from serve_app._private.routes_credentials import router as credentials_router
 from serve_app.config import APIConfig
 from serve_app.exceptions import APIError, PayloadTooLarge
 from serve_app.schema import ErrorBody
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, config: APIConfig | None = None
     app.include_router(router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.include_router(probes_router)  # /health/live, /health/ready: before legacy paths
     app.include_router(control_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(credentials_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.state.websocket = _mount_websocket(app, backend)
     app.include_router(legacy_router())
     app.add_middleware(APIMiddleware, backend=lambda: app.state.backend)

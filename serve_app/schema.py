@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 Scope = Literal["read", "trade", "admin"]
 
@@ -350,3 +350,68 @@ class ReadyOut(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, ProbeCheck]
     failed: list[str] = Field(description="names of the checks that failed")
+
+
+# ---- exchange credentials ----------------------------------------------------------------
+
+CREDENTIAL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+CredentialStatus = Literal["untested", "ok", "refused", "failed"]
+
+
+class CredentialIn(_Model):
+    """A new exchange credential; the secret fields are never answered or logged."""
+
+    name: str = Field(pattern=CREDENTIAL_NAME, description="unique name, e.g. 'binance-main'")
+    exchange: str = Field(
+        min_length=2, max_length=40, pattern=r"^[a-z0-9_]+$", description="ccxt exchange id"
+    )
+    api_key: SecretStr = Field(min_length=1, max_length=512)
+    secret: SecretStr = Field(min_length=1, max_length=512)
+    password: SecretStr | None = Field(
+        None, min_length=1, max_length=512, description="passphrase (OKX, KuCoin...)"
+    )
+    sandbox: bool = Field(False, description="testnet keys (ccxt sandbox mode)")
+
+
+class CredentialUpdateIn(_Model):
+    """Rename, switch sandbox, or rotate (api_key and secret together); new secrets and a
+    sandbox switch make the credential untested again."""
+
+    name: str | None = Field(None, pattern=CREDENTIAL_NAME)
+    api_key: SecretStr | None = Field(None, min_length=1, max_length=512)
+    secret: SecretStr | None = Field(None, min_length=1, max_length=512)
+    password: SecretStr | None = Field(None, min_length=1, max_length=512)
+    sandbox: bool | None = None
+
+
+class CredentialTestIn(_Model):
+    allow_withdraw: bool = Field(
+        False,
+        description="accept a key with withdrawal rights (audited); without it such a key "
+        "is refused",
+    )
+
+
+class CredentialPermissionsOut(BaseModel):
+    read: bool | None = Field(description="null: the exchange cannot tell")
+    trade: bool | None
+    withdraw: bool | None
+
+
+class CredentialOut(BaseModel):
+    """A stored credential as operators see it: a masked hint, never a secret."""
+
+    id: int
+    name: str
+    exchange: str
+    sandbox: bool
+    hint: str = Field(description="last characters of the api key, e.g. '****abcd'")
+    cipher: Literal["transit", "local"] = Field(description="how it is encrypted at rest")
+    key_ref: str = Field(description="the encryption key (and version) used")
+    status: CredentialStatus = Field(description="only 'ok' credentials can be used to trade")
+    permissions: CredentialPermissionsOut | None = Field(description="found by the last test")
+    allow_withdraw: bool = Field(description="the last test accepted withdrawal rights")
+    last_error: str | None = None
+    tested_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime

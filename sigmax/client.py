@@ -325,6 +325,47 @@ class SigmaxClient:
         result: JSON = self._json("POST", f"/keys/{key_id}/rotate")
         return result
 
+    # ---- exchange credentials (admin) --------------------------------------------------
+
+    def create_credential(
+        self,
+        name: str,
+        exchange: str,
+        api_key: str,
+        secret: str,
+        password: str | None = None,
+        sandbox: bool = False,
+    ) -> JSON:
+        """Store a credential encrypted; the answer holds a masked hint, never the secret."""
+        body: JSON = {"name": name, "exchange": exchange, "api_key": api_key, "secret": secret}
+        body["sandbox"] = sandbox
+        if password is not None:
+            body["password"] = password
+        result: JSON = self._json("POST", "/credentials", json=body)
+        return result
+
+    def credentials(self) -> list[JSON]:
+        result: list[JSON] = self._json("GET", "/credentials")
+        return result
+
+    def credential(self, credential_id: int) -> JSON:
+        result: JSON = self._json("GET", f"/credentials/{credential_id}")
+        return result
+
+    def update_credential(self, credential_id: int, **changes: Any) -> JSON:
+        """Rename (``name``), ``sandbox``, or rotate (``api_key`` with ``secret``)."""
+        result: JSON = self._json("PUT", f"/credentials/{credential_id}", json=changes)
+        return result
+
+    def delete_credential(self, credential_id: int) -> None:
+        self.request("DELETE", f"/credentials/{credential_id}")
+
+    def test_credential(self, credential_id: int, allow_withdraw: bool = False) -> JSON:
+        """Check with the exchange; status 'refused' for withdrawal rights without override."""
+        body = {"allow_withdraw": allow_withdraw}
+        result: JSON = self._json("POST", f"/credentials/{credential_id}/test", json=body)
+        return result
+
 
 def _error(response: httpx.Response) -> SigmaxAPIError:
     try:

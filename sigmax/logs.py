@@ -7,6 +7,18 @@ import sys
 
 import structlog
 
+SECRET_FIELDS = frozenset({"api_key", "apikey", "secret", "password", "passphrase"})
+
+
+def redact_secret_fields(
+    _logger: object, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Replace the values of fields named like credentials (api_key, secret...) by '***'."""
+    for key, value in event_dict.items():
+        if value is not None and isinstance(key, str) and key.lower() in SECRET_FIELDS:
+            event_dict[key] = "***"
+    return event_dict
+
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     """Route stdlib and structlog records to stderr, as console text or JSON lines."""
@@ -17,6 +29,7 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            redact_secret_fields,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,

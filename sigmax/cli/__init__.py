@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from sigmax.cli import backtest_command, data_commands, db_commands, keys_command, paper_command
+from sigmax.cli import (
+    backtest_command,
+    credentials_command,
+    data_commands,
+    db_commands,
+    keys_command,
+    paper_command,
+)
 from sigmax.cli.optimize_command import optimize
 from sigmax.cli.train_command import train
 
@@ -20,6 +27,11 @@ app.add_typer(
 )
 app.add_typer(db_commands.app, name="db", help="Database migrations and status.")
 app.add_typer(keys_command.app, name="keys", help="API keys: create, list, revoke, rotate.")
+app.add_typer(
+    credentials_command.app,
+    name="credentials",
+    help="Exchange credentials, stored encrypted: add, list, update, delete, test.",
+)
 app.command("backtest")(backtest_command.backtest)
 app.command("paper")(paper_command.paper)
 app.command("up")(paper_command.up)

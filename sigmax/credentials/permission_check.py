@@ -9,13 +9,14 @@ Error messages are redacted: no credential value leaves this module in text.
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import ccxt
 
 from sigmax.credentials.model import Permissions
+from sigmax.execution.ccxt_venue import _RedactingLogger, _Redactor
 from sigmax.execution.credentials import ExchangeCredentials
 
 TIMEOUT_MS = 10_000
@@ -68,6 +69,9 @@ def _build(
     if credentials.password is not None:
         params["password"] = credentials.password
     exchange = cls(params)
+    # ccxt logs each request's headers (the api key among them) at DEBUG: redact them
+    redact = _Redactor(credentials.values())
+    exchange.logger = _RedactingLogger(logging.getLogger(f"{__name__}.http"), redact)
     if sandbox:
         try:
             exchange.set_sandbox_mode(True)
@@ -91,10 +95,7 @@ def _binance_restrictions(answer: Mapping[str, Any]) -> Permissions:
 def _translate(
     exc: ccxt.BaseError, exchange_id: str, credentials: ExchangeCredentials
 ) -> PermissionCheckError:
-    text = f"{exchange_id}: {type(exc).__name__}: {exc}"
-    for value in sorted(credentials.values(), key=len, reverse=True):
-        text = text.replace(value, "***")
-    text = re.sub(r"(signature=)[0-9A-Za-z%+/=_-]+", r"\1***", text)[:500]
+    text = _Redactor(credentials.values())(f"{exchange_id}: {type(exc).__name__}: {exc}")[:500]
     if isinstance(exc, ccxt.AuthenticationError | ccxt.PermissionDenied | ccxt.AccountSuspended):
         return CredentialsRejectedError(f"the exchange refused the credentials: {text}")
     if isinstance(exc, ccxt.NetworkError):
