@@ -7,9 +7,11 @@ import ray
 from sigmax.agents.config import GraphConfig
 from sigmax.agents.roster import default_agents
 from sigmax.model import BarSeries, Signal
+from sigmax.tracing import traced_actor
 
 
 @ray.remote
+@traced_actor
 class AgentActor:
     """Holds one analyst (by name) and answers ``analyze(history)`` for the live path."""
 

@@ -13,9 +13,11 @@ from sigmax.agents.config import GraphConfig
 from sigmax.graph import DecisionGraph, GraphNodes
 from sigmax.model import BarSeries, Decision, Signal
 from sigmax.portfolio.allocation import allocated_optimiser
+from sigmax.tracing import traced_actor
 
 
 @ray.remote
+@traced_actor
 class DecisionGraphActor:
     """Runs the LangGraph graph per bar; each analyst node calls its agent actor.
 

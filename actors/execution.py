@@ -19,9 +19,11 @@ from sigmax.execution import PaperExchange, PaperExchangeConfig
 from sigmax.execution.orders import OrderEvent
 from sigmax.model import Bar, Fill, Order, OrderRequest
 from sigmax.storage.repos.runtime import ExecutionStateRepository
+from sigmax.tracing import traced_actor
 
 
 @ray.remote
+@traced_actor
 class ExecutionActor:
     """Submits, cancels and fills orders of one account; persists before it answers."""
 

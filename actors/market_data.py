@@ -13,11 +13,13 @@ from sigmax.data import load_bars
 from sigmax.data.download import make_exchange
 from sigmax.data.feed import CcxtCandleFeed, ReplayFeed
 from sigmax.model import BarSeries
+from sigmax.tracing import traced_actor
 
 LIVE_PREFIX = "ccxt:"
 
 
 @ray.remote
+@traced_actor
 class MarketDataActor:
     """Hands out the history up to the next bar of a replayed or live data source."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sigmax.tracing import propagated_env
+
 NAMESPACE = "sigmax"
 
 
@@ -50,5 +52,8 @@ def spawn(
 ) -> Any:
     """Create (or find by name) one actor of ``role``; returns its handle. A detached
     actor outlives its creator (a service others look up by name)."""
-    extra = {"lifetime": "detached"} if detached else {}
+    extra: dict[str, Any] = {"lifetime": "detached"} if detached else {}
+    env = propagated_env()  # the actor traces and logs as its creator was told to
+    if env:
+        extra["runtime_env"] = {"env_vars": env}
     return actor_class.options(**role.options(suffix, **extra)).remote(*args)

@@ -16,9 +16,11 @@ from actors.persistence import actor_pool
 from sigmax.ledger import Ledger, LedgerEntry
 from sigmax.model import Fill, Position
 from sigmax.storage.repos.orders import FillRepository
+from sigmax.tracing import traced_actor
 
 
 @ray.remote
+@traced_actor
 class PortfolioActor:
     """The books of one account: fills in, positions, equity and P&L out."""
 

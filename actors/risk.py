@@ -23,12 +23,14 @@ from sigmax.risk.audit import AuditTrail
 from sigmax.risk.audit_sinks import InMemoryAuditSink
 from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.runtime import RiskStateRepository
+from sigmax.tracing import traced_actor
 
 STALE_CHECK_S = 10.0  # how often the stale-data trigger is checked without any call
 log = structlog.get_logger(__name__)
 
 
 @ray.remote
+@traced_actor
 class RiskActor:
     """Every order of the system passes ``check`` here; pause/kill state lives here."""
 

@@ -16,9 +16,11 @@ from sigmax.backtest.engine import BacktestResult
 from sigmax.model import BarSeries
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.clickhouse_store import open_store
+from sigmax.tracing import traced_actor
 
 
 @ray.remote
+@traced_actor
 class TimeSeriesStoreActor:
     """Owns one TimeSeriesStore (chdb data directory or ClickHouse server client)."""
 

@@ -9,7 +9,10 @@
   for responses no route limited (404, 405, 308, 403...), from a hit on the caller's
   address in the ``general`` class (never refused after the fact).
 * Metrics (count, latency by endpoint class) and one access log line per request.
-  The ``Authorization`` header is never logged.
+  The ``Authorization`` header is never logged. The API's log lines are JSON.
+* Tracing: one server span per request (continuing a W3C ``traceparent`` the caller
+  sent), exported over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; calls
+  to actors carry it on (``Backend.call``, ``sigmax.tracing.carrier``).
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from serve_app._private import metrics, versioning
 from serve_app._private.ratelimit import STATE_KEY, headers
 from serve_app.exceptions import PayloadTooLarge
+from sigmax import tracing
+from sigmax.logs import configure_logging
 from sigmax.storage.rate_limit import RateLimitResult
 
 Scope = MutableMapping[str, Any]
@@ -58,6 +64,9 @@ class APIMiddleware:
     ) -> None:
         self.app = app
         self.backend = backend
+        # the API process's logs are JSON lines; spans go out when OTLP is configured
+        configure_logging(backend().settings.log_level, json=True)
+        tracing.configure_tracing("sigmax-api")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,6 +80,35 @@ class APIMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
+        path = _KEY_LIKE.sub("sgx_***", scope["path"])
+        attributes = {
+            "http.request.method": scope["method"],
+            "url.path": path,
+            "sigmax.request_id": request_id,
+        }
+        parent = {k: raw[k] for k in ("traceparent", "tracestate") if k in raw}
+        name = f"{scope['method']} {path}"
+        with tracing.span(name, parent, SpanKind.SERVER, attributes) as span:
+            await self._handle(scope, receive, send, raw, request_id, started)
+            route = _route_template(path, getattr(scope.get("route"), "path", None))
+            if route:
+                span.update_name(f"{scope['method']} {route}")
+                span.set_attribute("http.route", route)
+            status = int(state.get("response_status", 500))
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        raw: dict[str, str],
+        request_id: str,
+        started: float,
+    ) -> None:
+        state: dict[str, Any] = scope["state"]
         backend = self.backend()
         status_holder = {"status": 500, "started": False}
 
@@ -125,6 +163,7 @@ class APIMiddleware:
             elapsed = time.perf_counter() - started
             endpoint_class = str(state.get("endpoint_class", "public"))
             status = int(status_holder["status"])
+            state["response_status"] = status
             metrics.REQUESTS.labels(endpoint_class, scope["method"], str(status)).inc()
             metrics.LATENCY.labels(endpoint_class).observe(elapsed)
             log.info(
@@ -170,6 +209,15 @@ class APIMiddleware:
             log.warning("rate limit headers unavailable", error=f"{type(exc).__name__}: {exc}")
             return None
         return result
+
+
+def _route_template(path: str, route: str | None) -> str | None:
+    """The matched route's full template (``/api/v1/orders/{client_order_id}``): the
+    route of an included router knows its path below the router's prefix only."""
+    if not route:
+        return None
+    below = route.count("/")
+    return "/".join(path.split("/")[:-below]) + route
 
 
 def _too_large(limit: int) -> str:

@@ -1,0 +1,199 @@
+"""OpenTelemetry tracing of one API request through to an actor, received for real.
+
+A tiny OTLP/HTTP receiver (http.server, protobuf decoded with opentelemetry-proto)
+listens on a free loopback port; ``OTEL_EXPORTER_OTLP_ENDPOINT`` points the API (in
+this process) and the actor (another process: ``actors.options.spawn`` passes the
+variables on in its runtime_env) at it. ``GET /api/v1/health`` reaches the session's
+time-series store actor; both spans must arrive in one trace, the actor's span a
+child of the API's server span."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from sigmax import tracing
+from sigmax.config import Settings
+from sigmax.storage.clickhouse_config import ClickHouseConfig
+from sigmax.storage.redis_config import RedisConfig
+from tests.serve.conftest import REDIS_URL, unique_config
+from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def api_settings() -> Iterator[Settings]:
+    """The API's stores: a throwaway PostgreSQL schema (migrated on first use), Redis."""
+    schema = new_schema()
+    try:
+        yield Settings(postgres=make_config(schema, pool_size=2), redis=RedisConfig(url=REDIS_URL))
+    finally:
+        drop_schema(schema)
+
+
+@dataclass(frozen=True)
+class ReceivedSpan:
+    service: str
+    name: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    kind: int
+    attributes: dict[str, Any]
+
+
+class OTLPReceiver:
+    """Accepts POST /v1/traces (OTLP/HTTP, protobuf) and keeps the decoded spans."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReceivedSpan] = []
+        self.paths: list[str] = []
+        received = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.paths.append(self.path)
+                received.spans.extend(_decode(body))
+                reply = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def wait_for(self, names: set[str], limit_s: float = 60.0) -> dict[str, ReceivedSpan]:
+        """The first span of each name, once all have arrived (or what came by then)."""
+        deadline = time.monotonic() + limit_s
+        while True:
+            found = {s.name: s for s in reversed(self.spans) if s.name in names}
+            if set(found) == names or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+
+def _value(any_value: Any) -> Any:
+    kind = any_value.WhichOneof("value")
+    return getattr(any_value, kind) if kind else None
+
+
+def _decode(body: bytes) -> list[ReceivedSpan]:
+    request = ExportTraceServiceRequest.FromString(body)
+    out = []
+    for resource_spans in request.resource_spans:
+        resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
+        for scope_spans in resource_spans.scope_spans:
+            for s in scope_spans.spans:
+                out.append(
+                    ReceivedSpan(
+                        service=str(resource.get("service.name")),
+                        name=s.name,
+                        trace_id=s.trace_id.hex(),
+                        span_id=s.span_id.hex(),
+                        parent_span_id=s.parent_span_id.hex(),
+                        kind=s.kind,
+                        attributes={a.key: _value(a.value) for a in s.attributes},
+                    )
+                )
+    return out
+
+
+@pytest.fixture
+def receiver() -> Iterator[OTLPReceiver]:
+    server = OTLPReceiver()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+@pytest.fixture
+def store_actor(
+    ray_cluster: Any, receiver: OTLPReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A session's time-series store actor (embedded chdb) started with tracing on;
+    yields the session id."""
+    from actors import options
+    from actors.timeseries_store import TimeSeriesStoreActor
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")  # ms: export soon after the span ends
+    session_id = f"trace-{uuid.uuid4().hex[:8]}"
+    config = ClickHouseConfig(data_dir=tmp_path / "chdb").model_dump_json()
+    handle = options.spawn(TimeSeriesStoreActor, options.TIMESERIES_STORE, session_id, config)
+    try:
+        ray_cluster.get(handle.__ray_ready__.remote(), timeout=120)
+        yield session_id
+    finally:
+        ray_cluster.kill(handle)
+        tracing.shutdown_tracing()  # this process stops exporting to the receiver
+
+
+def test_a_request_is_one_trace_from_the_api_into_the_actor(
+    store_actor: str, receiver: OTLPReceiver, api_settings: Settings
+) -> None:
+    request_id = f"trace-{uuid.uuid4().hex}"
+    with TestClient(create_api(api_settings, store_actor)) as http:
+        answer = http.get("/api/v1/health", headers={"X-Request-ID": request_id})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["stores"]["clickhouse"]["status"] == "ok"
+    assert tracing.force_flush()
+
+    spans = receiver.wait_for({"GET /api/v1/health", "TimeSeriesStoreActor.health"})
+    assert set(spans) == {"GET /api/v1/health", "TimeSeriesStoreActor.health"}, receiver.spans
+    api, actor = spans["GET /api/v1/health"], spans["TimeSeriesStoreActor.health"]
+    assert actor.trace_id == api.trace_id
+    assert actor.parent_span_id == api.span_id
+    assert api.parent_span_id == ""  # the request started the trace
+    assert (api.service, actor.service) == ("sigmax-api", "sigmax")
+    assert api.attributes["http.route"] == "/api/v1/health"
+    assert api.attributes["http.response.status_code"] == 200
+    assert api.attributes["sigmax.request_id"] == request_id
+    assert actor.attributes["rpc.method"] == "health"
+    assert set(receiver.paths) == {"/v1/traces"}
+
+
+def test_a_callers_traceparent_is_continued(
+    store_actor: str, receiver: OTLPReceiver, api_settings: Settings
+) -> None:
+    trace_id, parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    headers = {"traceparent": f"00-{trace_id}-{parent}-01"}
+    with TestClient(create_api(api_settings, store_actor)) as http:
+        assert http.get("/api/v1/health", headers=headers).status_code == 200
+    assert tracing.force_flush()
+    spans = receiver.wait_for({"GET /api/v1/health", "TimeSeriesStoreActor.health"})
+    api, actor = spans["GET /api/v1/health"], spans["TimeSeriesStoreActor.health"]
+    assert (api.trace_id, api.parent_span_id) == (trace_id, parent)
+    assert actor.trace_id == trace_id and actor.parent_span_id == api.span_id
+
+
+def create_api(settings: Settings, session_id: str) -> Any:
+    from serve_app.api import create_app
+
+    return create_app(settings, unique_config(session_id=session_id))
