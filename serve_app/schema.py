@@ -415,3 +415,32 @@ class CredentialOut(BaseModel):
     tested_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+
+# ---- dashboard -------------------------------------------------------------------------
+
+
+class KeyInfoOut(BaseModel):
+    """The calling key (never its secret): the dashboard shows controls by scope."""
+
+    key_id: int
+    name: str
+    scopes: list[str]
+    may_trade: bool
+    may_admin: bool
+
+
+class EquityPointOut(BaseModel):
+    ts: datetime = Field(description="market time of the bar the equity was marked at")
+    equity: float
+    drawdown: float = Field(description="equity / running peak - 1 (0 at a new high)")
+
+
+class EquityOut(BaseModel):
+    account: str
+    points: list[EquityPointOut] = Field(description="the session's equity curve, oldest first")
+    peak: float | None = Field(None, description="highest equity the risk engine has seen")
+    last: float | None = Field(None, description="latest equity the risk engine has seen")
+    drawdown: float | None = Field(None, description="last / peak - 1")
+    day_start_equity: float | None = Field(None, description="equity at the day's first bar")
+    pnl_today: float | None = Field(None, description="last - day_start_equity")
