@@ -93,12 +93,8 @@ def admin(make_key: KeyMaker) -> dict[str, str]:
 def captured(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> Iterator[Any]:
-    """Every log line of the test: the production structlog + stdlib pipeline at DEBUG
-    (rendered to the captured stderr) and every stdlib record."""
-    saved_config = structlog.get_config()
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    configure_logging("DEBUG", json=True)
+    """Every log line of the test, at DEBUG: what the app's logging writes to the captured
+    stdout/stderr, and every stdlib record (structlog's included when routed there)."""
     caplog.set_level(logging.DEBUG)
 
     def text() -> str:
@@ -106,8 +102,18 @@ def captured(
         records = "\n".join(f"{r.name} {r.getMessage()} {r.__dict__}" for r in caplog.records)
         return "\n".join((out, err, records, caplog.text))
 
+    yield text
+
+
+@pytest.fixture
+def production_logging() -> Iterator[None]:
+    """The production log set-up (JSON lines, redaction) for one test, then the old one."""
+    saved_config = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    configure_logging("DEBUG", json=True)
     try:
-        yield text
+        yield
     finally:
         structlog.configure(**saved_config)
         for handler in list(root.handlers):
@@ -383,7 +389,9 @@ def test_cli_stores_what_the_api_lists_and_reads_secrets_from_stdin(
         assert_no_secret(result.output)
 
 
-def test_log_fields_named_like_secrets_are_redacted(captured: Any) -> None:
+def test_log_fields_named_like_secrets_are_redacted(
+    production_logging: None, captured: Any
+) -> None:
     log = structlog.get_logger("test.credentials")
     log.warning("connecting", exchange="binance", api_key=API_KEY, Secret=SECRET, password=None)
     text = captured()
