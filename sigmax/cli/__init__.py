@@ -12,6 +12,7 @@ from sigmax.cli import (
     keys_command,
     paper_command,
 )
+from sigmax.cli.control_command import app as control_app
 from sigmax.cli.optimize_command import optimize
 from sigmax.cli.train_command import train
 
@@ -27,6 +28,9 @@ app.add_typer(
 )
 app.add_typer(db_commands.app, name="db", help="Database migrations and status.")
 app.add_typer(keys_command.app, name="keys", help="API keys: create, list, revoke, rotate.")
+app.add_typer(
+    control_app, name="control", help="Start, pause, stop or panic the session (via the API)."
+)
 app.add_typer(
     credentials_command.app,
     name="credentials",

@@ -8,11 +8,27 @@ from decimal import Decimal
 
 import pytest
 
+from sigmax.config import Settings
+from sigmax.data import load_bars
 from sigmax.execution import PaperExchange
-from sigmax.model import Bar, Fill, Liquidity, OrderRequest, OrderStatus, OrderType, Side
+from sigmax.execution.errors import VenueNetworkError
+from sigmax.graph import DecisionGraph
+from sigmax.ledger import Ledger
+from sigmax.model import (
+    Bar,
+    BarSeries,
+    Fill,
+    Liquidity,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+)
 from sigmax.risk import RiskConfig, RiskEngine, RiskStateError, TradingState
 from sigmax.risk.controls import panic, stop_trading
 from sigmax.risk.triggers import LosingStreak
+from sigmax.trading.adapters import GraphDecider, PaperVenue
+from sigmax.trading.session import SessionConfig, TradingSession
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 HOUR_NS = 3_600_000_000_000
@@ -323,3 +339,37 @@ def test_snapshot_carries_the_triggers_and_reads_version_1() -> None:
     assert from_v1.config.stale_data_intervals == 3
     with pytest.raises(ValueError, match="risk snapshot invalid"):
         from_v1.restore({**snap, "triggers": {"losing_streak": {}}})
+
+
+# ---- a session reports venue errors and bar arrivals ----------------------------------
+
+
+class DownExchange(PaperVenue):
+    """Test double of a live exchange that is down (a live venue cannot run here): every
+    fetch of fills fails with the error the ccxt adapter raises for a timeout."""
+
+    def fills_for_bar(self, history: BarSeries) -> list[Fill]:
+        raise VenueNetworkError("binance fetch_my_trades: RequestTimeout")
+
+
+def test_a_session_counts_venue_errors_until_a_burst_pauses_it() -> None:
+    settings = Settings()
+    graph = DecisionGraph(settings.graph)
+    bars = load_bars("bundled:BTC-USD-1h")[6_050 - graph.warmup : 6_050 + 4]
+    risk = RiskEngine(RiskConfig(max_venue_errors_per_minute=3, stale_data_intervals=2))
+    session = TradingSession(
+        SessionConfig(symbol=bars.symbol, session_id="venue-down"),
+        GraphDecider(graph),
+        risk,
+        DownExchange(PaperExchange(settings.paper)),
+        Ledger(Decimal(10_000)),
+    )
+    clock = iter(T0 + timedelta(seconds=10 * k) for k in range(100))
+    session.clock = lambda: next(clock)
+    for i in range(graph.warmup, graph.warmup + 3):
+        session.on_bar(bars[: i + 1])  # goes on after each error
+    graph.close()
+    assert risk.pause_cause == "venue_errors"
+    assert "(last: fetch fills: VenueNetworkError: binance fetch_my_trades" in risk.state_reason
+    stale = risk.triggers_status(T0 + timedelta(seconds=45))["stale_data"]  # last bar at 40 s
+    assert stale == {"limit_intervals": 2, "interval_s": 3600.0, "seconds_since_last_bar": 5.0}

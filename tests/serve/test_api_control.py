@@ -3,7 +3,7 @@ on the test Ray cluster (``actors.system``), persisting into the test schema, an
 session advances bar by bar between the tests (``run_paper`` picks up where it stopped).
 
 Tests run in file order on one session: the losing-streak trigger trips during the
-first 20 bars (bar 16 of 10000+ closes a losing trade), then start, stop, panic and
+first 10 bars (bar 9 of 6050+ closes a losing trade), then start, stop, panic and
 the kill switch through /api/v1/control and the probes."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import ray
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from actors.system import PaperRequest, TradingSystem, run_paper, start_system
 from serve_app.api import create_app
@@ -34,11 +35,11 @@ def session(ray_cluster: Any, api_settings: Settings) -> Iterator[Session]:
     risk = api_settings.risk.model_copy(update={"max_consecutive_losses": 1})
     settings = api_settings.model_copy(update={"risk": risk})
     request = PaperRequest(
-        start=10_000, bars=40, session_id=f"ctl-{uuid.uuid4().hex[:8]}", persist=True
+        start=6_050, bars=30, session_id=f"ctl-{uuid.uuid4().hex[:8]}", persist=True
     )
     trading = start_system(settings, request)
     try:
-        assert len(advance((trading, request), 20)) == 20
+        assert len(advance((trading, request), 10)) == 10
         yield trading, request
     finally:
         trading.shutdown()
@@ -175,6 +176,22 @@ def test_panic_cancels_every_order_and_flattens_to_the_exact_quantity(
         "pause",
         "panic",
     }
+
+
+def test_cli_drives_the_controls_through_the_api(
+    http: TestClient, make_key: KeyMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sigmax.cli import app, control_command
+
+    key = make_key(["trade"], "ctl-cli")
+    monkeypatch.setattr(control_command, "make_client", lambda url: client_for(http, key))
+    runner = CliRunner()
+    paused = runner.invoke(app, ["control", "pause", "--reason", "from the cli"])
+    assert paused.exit_code == 0, paused.output
+    assert "pause: state paused (manual)" in paused.output
+    refused = runner.invoke(app, ["control", "panic", "--yes"])
+    assert refused.exit_code == 1
+    assert "error: panic refused: HTTP 403" in refused.output
 
 
 def test_kill_makes_the_session_not_ready_and_panic_keeps_it_killed(
