@@ -260,12 +260,20 @@ def job() -> RayJob:
     return RayJob.model_validate(_yaml(K8S / "rayjob-train.yaml"))
 
 
-def test_manifests_are_the_two_kuberay_resources() -> None:
+def test_manifests_are_the_kuberay_resources_and_the_checkpoint_claim() -> None:
     kinds = {p.name: (_yaml(p)["apiVersion"], _yaml(p)["kind"]) for p in K8S.glob("*.yaml")}
     assert kinds == {
         "rayservice.yaml": ("ray.io/v1", "RayService"),
         "rayjob-train.yaml": ("ray.io/v1", "RayJob"),
+        "rl-checkpoints-pvc.yaml": ("v1", "PersistentVolumeClaim"),
     }
+    kubernetes_validate.validate(_yaml(K8S / "rl-checkpoints-pvc.yaml"), K8S_VERSION, strict=True)
+
+
+def test_rayjob_mounts_the_checkpoint_claim(job: RayJob) -> None:
+    claim = _yaml(K8S / "rl-checkpoints-pvc.yaml")["metadata"]["name"]
+    volumes = job.spec.rayClusterSpec.headGroupSpec.template["spec"]["volumes"]
+    assert {"name": "checkpoints", "persistentVolumeClaim": {"claimName": claim}} in volumes
 
 
 def test_the_crd_model_rejects_a_misspelt_field() -> None:
