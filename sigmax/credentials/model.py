@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import ccxt
-
 from sigmax.credentials.cipher import CipherKind
 
 Status = Literal["untested", "ok", "refused", "failed"]
@@ -107,6 +105,8 @@ def check_name(name: str) -> str:
 
 
 def check_exchange(exchange: str) -> str:
+    import ccxt  # here, not at module level: the storage layer imports this module
+
     if exchange not in ccxt.exchanges:
         raise CredentialError(
             f"exchange {exchange!r} is not a ccxt exchange id (e.g. binance, kraken, bybit, okx)"

@@ -15,6 +15,7 @@ from sigmax.storage.repos.books import (
     RiskEvent,
     RiskEventRepository,
 )
+from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
 from sigmax.storage.repos.keys import ApiKey, ApiKeyError, ApiKeyRepository, hash_key
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 
@@ -26,6 +27,7 @@ __all__ = [
     "BacktestRun",
     "BacktestRunRepository",
     "DecisionRepository",
+    "ExchangeCredentialRepository",
     "FillRepository",
     "OrderRepository",
     "PersistedBacktest",
