@@ -1,6 +1,7 @@
 // Drives the web dashboard in Debian's Chromium (headless) against a running paper
-// session: enters the key, sees the overview and live fills, pauses trading, visits
-// every screen and saves one screenshot per screen. Exit 0 when every step passed.
+// session: enters the key, sees the overview and live fills, pauses and resumes
+// trading, visits every screen and saves one screenshot per screen (plus one of the
+// paused overview). Exit 0 when every step passed.
 //
 // env: DASHBOARD_URL, API_KEY, ARTEFACTS (screenshot dir), CHROMIUM (default
 // /usr/bin/chromium), WEB_DIR (where node_modules/playwright-core is).
@@ -37,7 +38,7 @@ async function logIn(page) {
   await page.getByTestId('api-key-input').fill(API_KEY);
   await page.getByTestId('api-key-submit').click();
   await page.getByTestId('screen-overview').waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid=trading-state]')?.textContent === 'running');
+  await tradingState(page, 'running');
   log('overview loaded, trading state running');
 }
 
@@ -53,10 +54,21 @@ async function liveFills(page) {
   log(`fills grew from ${before} to ${await number(page, 'fills-count')}, live fills streamed`);
 }
 
-async function pause(page) {
+async function tradingState(page, state) {
+  await page.waitForFunction(
+    (wanted) => document.querySelector('[data-testid=trading-state]')?.textContent === wanted,
+    state,
+  );
+}
+
+async function pauseAndResume(page) {
   await page.getByTestId('pause').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=trading-state]').textContent === 'paused');
+  await tradingState(page, 'paused');
   log('paused');
+  await shot(page, 'overview-paused');
+  await page.getByTestId('resume').click();
+  await tradingState(page, 'running');
+  log('resumed');
 }
 
 async function visitScreens(page) {
@@ -76,7 +88,7 @@ async function visitScreens(page) {
   await shot(page, 'orders');
 
   await open(page, 'risk');
-  await page.getByTestId('risk-events').getByText('running → paused').first().waitFor();
+  await page.getByTestId('risk-events').getByText('paused → running').first().waitFor();
   await shot(page, 'risk');
 
   await open(page, 'backtests');
@@ -93,6 +105,8 @@ async function visitScreens(page) {
   await shot(page, 'quantum');
 
   await open(page, 'overview');
+  await tradingState(page, 'running');
+  await page.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-testid=fills-count]')?.textContent));
   await page.getByTestId('equity-chart').waitFor({ timeout: MINUTE });
   await shot(page, 'overview');
 }
@@ -112,7 +126,7 @@ async function main() {
   try {
     await logIn(page);
     await liveFills(page);
-    await pause(page);
+    await pauseAndResume(page);
     await visitScreens(page);
     if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join(' | ')}`);
     log('all steps passed');
