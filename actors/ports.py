@@ -11,6 +11,7 @@ import ray
 from sigmax.ledger import LedgerEntry
 from sigmax.model import BarSeries, Decision, Fill, Order, OrderRequest, Position, RiskVerdict
 from sigmax.risk import RiskContext
+from sigmax.tracing import TRACE_CONTEXT, carrier
 
 
 class _Port:
@@ -18,6 +19,9 @@ class _Port:
         self.handle = handle
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        context = carrier()  # an API request's trace and request id, when there is one
+        if context:
+            kwargs[TRACE_CONTEXT] = context
         return ray.get(getattr(self.handle, method).remote(*args, **kwargs))
 
 

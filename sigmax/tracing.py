@@ -190,7 +190,7 @@ def _continuing(method: Callable[..., Any], owner: str) -> Callable[..., Any]:
         async def wrapper(
             *args: Any, trace_context: Mapping[str, str] | None = None, **kw: Any
         ) -> Any:
-            if trace_context is None:
+            if not trace_context:
                 return await method(*args, **kw)
             with _call_span(name, trace_context, attributes):
                 return await method(*args, **kw)
@@ -201,7 +201,7 @@ def _continuing(method: Callable[..., Any], owner: str) -> Callable[..., Any]:
         def wrapper(
             *args: Any, trace_context: Mapping[str, str] | None = None, **kw: Any
         ) -> Any:
-            if trace_context is None:
+            if not trace_context:
                 return method(*args, **kw)
             with _call_span(name, trace_context, attributes):
                 return method(*args, **kw)

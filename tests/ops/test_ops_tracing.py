@@ -197,3 +197,75 @@ def create_api(settings: Settings, session_id: str) -> Any:
     from serve_app.api import create_app
 
     return create_app(settings, unique_config(session_id=session_id))
+
+
+@tracing.traced_actor
+class _Echo:
+    """A plain class made traceable the way the actors are (no Ray needed)."""
+
+    def bound_request_id(self, prefix: str) -> str:
+        import structlog
+
+        return prefix + str(structlog.contextvars.get_contextvars().get("request_id"))
+
+    async def current_trace(self) -> str:
+        from opentelemetry import trace
+
+        return format(trace.get_current_span().get_span_context().trace_id, "032x")
+
+
+def test_traced_methods_take_trace_context_and_keep_their_own_parameters() -> None:
+    import inspect
+
+    signature = inspect.signature(_Echo.bound_request_id)
+    assert list(signature.parameters) == ["self", "prefix", "trace_context"]
+    assert tracing.accepts_trace_context(signature)
+    assert not tracing.accepts_trace_context(inspect.signature(_Echo.__init__))
+    assert not hasattr(_Echo.bound_request_id, "__wrapped__")  # Ray must see trace_context
+    assert inspect.iscoroutinefunction(_Echo.current_trace)
+
+
+def test_a_carrier_continues_trace_and_request_id_in_the_callee(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import structlog
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    assert tracing.configure_tracing("caller")
+    try:
+        echo = _Echo()
+        with structlog.contextvars.bound_contextvars(request_id="rid-1"), tracing.span("caller"):
+            carried = tracing.carrier()
+        assert carried["request_id"] == "rid-1" and "traceparent" in carried
+        assert echo.bound_request_id("id=", trace_context=carried) == "id=rid-1"
+        assert echo.bound_request_id("id=") == "id=None"  # no carrier: nothing bound
+        trace_id = asyncio.run(echo.current_trace(trace_context=carried))
+        assert tracing.force_flush()
+        spans = receiver.wait_for({"caller", "_Echo.bound_request_id", "_Echo.current_trace"})
+        assert len(spans) == 3
+        assert {s.trace_id for s in spans.values()} == {trace_id}
+        caller = spans["caller"].span_id
+        assert spans["_Echo.bound_request_id"].parent_span_id == caller
+        assert spans["_Echo.current_trace"].parent_span_id == caller
+    finally:
+        tracing.shutdown_tracing()
+
+
+def test_without_an_endpoint_tracing_is_off_and_carries_only_the_request_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import structlog
+
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    assert tracing.endpoint() is None
+    assert not tracing.configure_tracing() and not tracing.enabled()
+    with structlog.contextvars.bound_contextvars(request_id="rid-2"), tracing.span("x"):
+        assert tracing.carrier() == {"request_id": "rid-2"}
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4318/v1/traces")
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert tracing.endpoint() is None
+    monkeypatch.delenv("OTEL_SDK_DISABLED")
+    assert tracing.endpoint() == "http://collector:4318/v1/traces"
