@@ -92,17 +92,19 @@ class CredentialManager:
         fields: SecretFields | None = None,
         sandbox: bool | None = None,
     ) -> StoredCredential:
-        """Rename, rotate the secrets, or switch sandbox; new secrets must be tested again."""
+        """Rename, rotate the secrets, or switch sandbox; new secrets or another sandbox
+        setting must be tested again."""
+        stored = await self.repo.get(credential_id)
         changes: dict[str, Any] = {}
-        if name is not None:
+        if name is not None and name != stored.name:
             changes["name"] = check_name(name)
-        if sandbox is not None:
+        if sandbox is not None and sandbox != stored.sandbox:
             changes["sandbox"] = sandbox
         if fields is not None:
             changes.update(await self._encrypt(fields.checked()))
         if not changes:
-            raise CredentialError("nothing to change: give a name, new secrets or sandbox")
-        if fields is not None or sandbox is not None:
+            raise CredentialError("nothing to change: give a new name, new secrets or sandbox")
+        if fields is not None or "sandbox" in changes:
             changes.update(
                 status="untested", permissions=None, allow_withdraw=False,
                 last_error=None, tested_at=None,

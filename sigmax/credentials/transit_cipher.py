@@ -4,6 +4,10 @@ The transit engine must be enabled at ``transit_mount`` (``bao secrets enable tr
 the named key (``transit_key``, type aes256-gcm96) is created on first use when missing.
 Ciphertexts look like ``vault:v1:...``; after a key rotation in Vault new ones carry the
 new version and old ones still decrypt.
+
+Policy: ``update`` on ``<mount>/encrypt/<key>`` and ``<mount>/decrypt/<key>``; to have the
+key made on first use also ``read`` and ``create`` on ``<mount>/keys/<key>``. A token that
+may not read the key is taken to use one the operator made.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import hvac
 import hvac.exceptions
 
 from sigmax.credentials.cipher import CipherError, CipherKind
-from sigmax.secrets import SecretsError, SecretsManager
+from sigmax.secrets import SecretsAuthError, SecretsError, SecretsManager
 
 CIPHERTEXT_PREFIX = "vault:v"
 
@@ -54,12 +58,16 @@ class TransitCipher:
             if self._key_ready:
                 return
             try:
-                self._vault(
+                self._manager.vault_call(
                     f"read transit key {self.where}",
                     lambda c: c.secrets.transit.read_key(name=self._key, mount_point=self._mount),
                 )
             except hvac.exceptions.InvalidPath:
                 self._create_key()
+            except SecretsAuthError:
+                pass  # may only encrypt and decrypt: the operator made the key
+            except SecretsError as exc:
+                raise CipherError(str(exc)) from None
             self._key_ready = True
 
     def encrypt(self, plaintext: str) -> str:

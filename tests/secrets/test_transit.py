@@ -154,3 +154,23 @@ async def test_credentials_are_stored_as_transit_ciphertext_and_load_after_a_tes
         audit = await manager.repo.audit_records()
         assert [r.kind for r in audit][-2:] == ["credential_created", "credential_tested"]
         assert all(SECRET not in str(r.payload) for r in audit)
+
+
+def test_a_token_that_may_only_encrypt_and_decrypt_uses_the_existing_key(
+    bao: Any, root: hvac.Client, transit_mount: str
+) -> None:
+    root.secrets.transit.create_key(name="ops-made", mount_point=transit_mount)
+    policy = f"transit-use-{uuid.uuid4().hex[:8]}"
+    paths = [f"{transit_mount}/{op}/ops-made" for op in ("encrypt", "decrypt")]
+    root.sys.create_or_update_policy(
+        name=policy, policy="".join(f'path "{p}" {{ capabilities = ["update"] }}\n' for p in paths)
+    )
+    token = root.auth.token.create(policies=[policy], ttl="10m")["auth"]["client_token"]
+    config = SecretsConfig(
+        addr=bao.addr, token=token, transit_mount=transit_mount, transit_key="ops-made"
+    )
+    cipher = open_cipher(config)
+    assert cipher.decrypt(cipher.encrypt(SECRET)) == SECRET
+    denied = open_cipher(config.model_copy(update={"transit_key": "not-allowed"}))
+    with pytest.raises(CipherError, match="refused the token"):
+        denied.encrypt(SECRET)

@@ -280,6 +280,11 @@ def test_a_key_without_withdrawal_rights_passes(client: TestClient, admin: dict[
     assert body["status"] == "ok" and body["allow_withdraw"] is False
     assert body["permissions"] == {"read": True, "trade": True, "withdraw": False}
     assert body["tested_at"] is not None and body["last_error"] is None
+    path = f"/api/v1/credentials/{created['id']}"
+    renamed = client.put(path, json={"name": new_name(), "sandbox": False}, headers=admin)
+    assert renamed.json()["status"] == "ok"  # same keys, same exchange: still tested
+    switched = client.put(path, json={"sandbox": True}, headers=admin)
+    assert switched.json()["status"] == "untested" and switched.json()["permissions"] is None
 
 
 def test_a_testnet_key_reports_only_what_a_balance_tells(
