@@ -112,7 +112,9 @@ class CredentialManager:
         changed: list[str] = [k for k in ("name", "sandbox") if k in changes]
         changed += ["secrets"] if fields is not None else []
         audit = {"changed": changed, "actor": actor}
-        return await self.repo.update(credential_id, changes, "credential_updated", audit)
+        return await self.repo.update(
+            credential_id, changes, "credential_updated", audit, unchanged_since=stored.updated_at
+        )
 
     async def delete(self, credential_id: int, *, actor: str) -> StoredCredential:
         return await self.repo.delete(credential_id, {"actor": actor})
@@ -148,7 +150,9 @@ class CredentialManager:
             "error": error,
             "actor": actor,
         }
-        return await self.repo.update(credential_id, changes, "credential_tested", audit)
+        return await self.repo.update(
+            credential_id, changes, "credential_tested", audit, unchanged_since=stored.updated_at
+        )
 
     async def load(self, name: str, exchange_id: str | None = None) -> ExchangeCredentials:
         """The decrypted credentials of a tested, accepted credential (for a venue)."""

@@ -14,6 +14,7 @@ import pytest
 from sigmax.credentials.cipher import CipherError
 from sigmax.credentials.cipher_choice import cipher_health, open_cipher
 from sigmax.credentials.manager import CredentialManager, SecretFields
+from sigmax.credentials.model import CredentialConflictError
 from sigmax.credentials.transit_cipher import TransitCipher
 from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.migrations import migrate
@@ -174,3 +175,38 @@ def test_a_token_that_may_only_encrypt_and_decrypt_uses_the_existing_key(
     denied = open_cipher(config.model_copy(update={"transit_key": "not-allowed"}))
     with pytest.raises(CipherError, match="refused the token"):
         denied.encrypt(SECRET)
+
+
+@pytest.mark.asyncio
+async def test_a_test_result_is_not_recorded_for_secrets_rotated_meanwhile(
+    bao: Any, transit_mount: str, pg_schema: str
+) -> None:
+    cipher = open_cipher(vault_config(bao, transit_mount))
+    config = make_config(pg_schema, pool_size=1, max_overflow=0)
+    name = f"race-{uuid.uuid4().hex[:6]}"
+
+    class RotatedWhileChecking(PermittedBinance):
+        """Test double: an operator rotates the secrets while the exchange answers."""
+
+        def __init__(self, exchange_config: dict[str, Any]) -> None:
+            super().__init__(exchange_config)
+
+            async def rotate() -> None:
+                async with PostgresPool(config) as other:
+                    rival = CredentialManager(ExchangeCredentialRepository(other), cipher)
+                    found = await rival.repo.get_by_name(name)
+                    fields = SecretFields("rotatedKey-00001234", "rotatedSecret")
+                    await rival.update(found.id, actor="rival", fields=fields)
+
+            asyncio.run(rotate())  # the check runs in a worker thread: no loop here
+
+    async with PostgresPool(config) as pool:
+        manager = CredentialManager(
+            ExchangeCredentialRepository(pool), cipher, {"binance": RotatedWhileChecking}
+        )
+        fields = SecretFields(API_KEY, SECRET)
+        created = await manager.create(name, "binance", fields, sandbox=False, actor="test")
+        with pytest.raises(CredentialConflictError, match="changed meanwhile"):
+            await manager.test(created.id, allow_withdraw=False, actor="test")
+        after = await manager.get(created.id)
+        assert (after.status, after.hint) == ("untested", "****1234")

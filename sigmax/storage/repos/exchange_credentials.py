@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, NoReturn
 
 import asyncpg
 
@@ -125,26 +126,43 @@ class ExchangeCredentialRepository(Repository):
         changes: Mapping[str, Any],
         kind: str,
         audit: Mapping[str, Any],
+        unchanged_since: datetime | None = None,
     ) -> StoredCredential:
-        """Set ``changes`` (columns of _UPDATABLE) and append a ``kind`` audit record."""
+        """Set ``changes`` (columns of _UPDATABLE) and append a ``kind`` audit record.
+
+        With ``unchanged_since`` (the ``updated_at`` the caller read), a row changed in
+        the meantime is left alone and :class:`CredentialConflictError` raised.
+        """
         unknown = sorted(set(changes) - set(_UPDATABLE))
         if unknown or not changes:
             raise ValueError(f"credential update: nothing to set, or unknown columns {unknown}")
         columns = list(changes)
+        values = [changes[k] for k in columns]
         sets = ", ".join(f"{col} = ${i}" for i, col in enumerate(columns, start=2))
         # the column names come from _UPDATABLE, the values are bound parameters
         query = f"UPDATE exchange_credentials SET {sets}, updated_at = now() WHERE id = $1"  # nosec B608
+        if unchanged_since is not None:
+            values.append(unchanged_since)
+            query += f" AND updated_at = ${len(values) + 1}"
         query += " RETURNING *"
         async with self._tx(None) as c:
             try:
-                row = await c.fetchrow(query, credential_id, *(changes[k] for k in columns))
+                row = await c.fetchrow(query, credential_id, *values)
             except asyncpg.UniqueViolationError:
                 raise _name_taken(str(changes.get("name"))) from None
             if row is None:
-                raise CredentialNotFoundError(f"credential {credential_id}: no such credential")
+                await self._raise_missing_or_changed(c, credential_id)
             updated = _credential(row)
             await self._audit(c, kind, {"id": updated.id, "name": updated.name, **audit})
         return updated
+
+    async def _raise_missing_or_changed(self, conn: Connection, credential_id: int) -> NoReturn:
+        if await conn.fetchval("SELECT 1 FROM exchange_credentials WHERE id = $1", credential_id):
+            raise CredentialConflictError(
+                f"credential {credential_id} was changed meanwhile (rotated, renamed or tested "
+                "by someone else): read it again and retry"
+            )
+        raise CredentialNotFoundError(f"credential {credential_id}: no such credential")
 
     async def delete(self, credential_id: int, audit: Mapping[str, Any]) -> StoredCredential:
         async with self._tx(None) as c:
