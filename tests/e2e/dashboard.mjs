@@ -35,6 +35,10 @@ async function open(page, screen) {
 
 async function logIn(page) {
   await page.goto(DASHBOARD_URL);
+  await page.getByTestId('api-key-input').fill('sgx_0000_not-a-key');
+  await page.getByTestId('api-key-submit').click();
+  await page.getByRole('alert').getByText('The API key was refused').waitFor();
+  log('a wrong key is refused with a clear message');
   await page.getByTestId('api-key-input').fill(API_KEY);
   await page.getByTestId('api-key-submit').click();
   await page.getByTestId('screen-overview').waitFor();

@@ -10,7 +10,7 @@ function qubitIndexes(args, register, size) {
   return args.split(',').flatMap((arg) => {
     const a = arg.trim();
     const m = a.match(/^(\w+)\[(\d+)\]$/);
-    if (m) return [Number(m[2])];
+    if (m && m[1] === register) return [Number(m[2])];
     if (a === register) return Array.from({ length: size }, (_, i) => i);
     throw new Error(`unknown qubit argument ${a}`);
   });
