@@ -64,8 +64,10 @@ class APIMiddleware:
     ) -> None:
         self.app = app
         self.backend = backend
-        # the API process's logs are JSON lines; spans go out when OTLP is configured
-        configure_logging(backend().settings.log_level, json=True)
+        # the API process logs JSON lines (unless whoever runs it configured structlog
+        # already: an embedding program, a test); spans go out when OTLP is configured
+        if not structlog.is_configured():
+            configure_logging(backend().settings.log_level, json=True)
         tracing.configure_tracing("sigmax-api")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -55,6 +55,24 @@ def store_actor(
         ray_cluster.kill(handle)
 
 
+@pytest.fixture
+def fresh_logging() -> Iterator[None]:
+    """structlog as a new API process finds it (unconfigured); restored afterwards."""
+    import logging
+
+    import structlog
+
+    saved, root = structlog.get_config(), logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    structlog.reset_defaults()
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 def _json_lines(text: str) -> list[dict[str, Any]]:
     lines = [line for line in text.splitlines() if line.strip()]
     parsed = []
@@ -67,7 +85,10 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def test_request_ids_in_json_logs_from_the_api_to_the_actor(
-    store_actor: tuple[str, Path], api_settings: Settings, capsys: pytest.CaptureFixture[str]
+    store_actor: tuple[str, Path],
+    api_settings: Settings,
+    fresh_logging: None,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     session_id, actor_stderr = store_actor
     given = f"logs-{uuid.uuid4().hex}"
