@@ -4,30 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup web browser run backtest test lint bench clean
+.PHONY: setup run backtest test lint bench clean
 
-setup: $(STAMP) web browser
+setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
-
-# The web dashboard (served by the API at /): npm ci, then the Vite build into web/dist.
-WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.js
-web: web/dist/index.html
-
-web/node_modules/.package-lock.json: web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund
-
-web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
-	cd web && npm run build
-
-# Debian's Chromium for the dashboard's browser tests (a fresh machine has none).
-browser:
-	test -x /usr/bin/chromium || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
 # The main job on the embedded defaults: a finite paper-trading session. 1,000 real
 # BTC/USD hourly bars are replayed at full speed through the Ray actors (agents,
@@ -43,8 +28,15 @@ backtest: setup
 		--strategy sigmax --cash 10000 --fee-bps 10 --slippage-bps 0 \
 		--json reports/backtest.json --report reports/backtest.html
 
+# The whole suite, with line coverage of sigmax, actors and serve_app measured in the
+# test process (code run inside Ray worker processes is not measured); fails under
+# COVERAGE_MIN percent. The goal is 80; the gate sits under the last full measurement
+# (74.7 % on 2026-11-27, in-progress modules without tests included) and is raised as
+# coverage grows. PYTEST_ARGS adds pytest options (CI: --cov-report=xml).
+COVERAGE_MIN ?= 70
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest --cov=sigmax --cov=actors --cov=serve_app --cov-report=term:skip-covered \
+		--cov-fail-under=$(COVERAGE_MIN) $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check sigmax actors serve_app tests bench scripts
@@ -55,4 +47,4 @@ bench: setup
 	$(BIN)/python bench/backtest.py
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
