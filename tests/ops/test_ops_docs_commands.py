@@ -2,7 +2,8 @@
 
 Commands are the lines of the fenced ``bash``/``sh``/``shell``/``console`` blocks of
 README.md, docs/*.md and cluster/README.md (continuation lines joined, comments
-dropped, only ``$ `` lines of console blocks). Each one is
+dropped, only ``$ `` lines of console blocks), and the lines of ``text`` blocks that
+start with a program (PROGRAM: ``.venv/bin/...``, ``kubectl``, ``docker``...). Each is
 
 * run here: every block of docs/API_GUIDE.md, top to bottom as one script, against a
   real API (uvicorn on a free port; ``127.0.0.1:8000`` in the page becomes its
@@ -11,6 +12,8 @@ dropped, only ``$ `` lines of console blocks). Each one is
   runs the script's ``--help`` and checks every option the page uses exists;
 * or listed in COVERED below, naming the test or CI file that runs it and a string
   that file must contain (so the entry goes stale loudly when that file changes).
+  Commands against infrastructure this machine has not (AWS, Kubernetes, Docker) are
+  listed with the test that validates the file they use; ``validated`` says so.
 
 A new command in the docs fails :func:`test_every_documented_command_is_run` with its
 file and line until it gets a COVERED entry (or is added to the guide).
@@ -36,8 +39,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = "docs/API_GUIDE.md"
-FENCE = re.compile(r"^```(bash|sh|shell|console)[^\n]*\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^```(bash|sh|shell|console|text)[^\n]*\n(.*?)^```", re.S | re.M)
+PROGRAM = re.compile(
+    r"^(\.venv/bin/\S+|kubectl|docker|helm|ray|serve|sigmax|make|curl|python3?|pip|export"
+    r"|cp|pg_dump|pg_restore|psql|clickhouse-client|bash|sh)(\s|$)"
+)
 BENCH = re.compile(r"^(?:\.venv/bin/)?python3? (bench/\w+\.py)\b(.*)$")
+
+
+LAUNCHER_TEST = "tests/ops/test_ops_cluster_configs.py"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Runs:
     pattern: str
     where: str
     needle: str
+    validated: bool = False  # the test checks the file the command uses; it cannot run it
 
 
 # Extend this table when the docs gain a command that this test cannot run itself.
@@ -72,6 +83,23 @@ COVERED: tuple[Runs, ...] = (
     Runs(r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.optimize ",
          "tests/portfolio/test_portfolio_cli.py", "sigmax.jobs.optimize"),
     Runs(r"(\.venv/bin/)?sigmax optimize ", "tests/portfolio/test_portfolio_cli.py", '"optimize"'),
+    # cluster/README.md: the AWS launcher, KubeRay and Docker need what this machine has not
+    Runs(r"\.venv/bin/pip install boto3", LAUNCHER_TEST, "aws.yaml", validated=True),
+    Runs(r"\.venv/bin/ray get-auth-token --generate", LAUNCHER_TEST, "aws.yaml", validated=True),
+    Runs(r"\.venv/bin/ray (up|down|dashboard|attach) .*cluster/launcher/aws\.yaml", LAUNCHER_TEST,
+         "aws.yaml", validated=True),
+    Runs(r"export RAY_AUTH_MODE=token$", LAUNCHER_TEST, "aws.yaml", validated=True),
+    Runs(r"\.venv/bin/serve deploy .*cluster/serve_config\.yaml", LAUNCHER_TEST,
+         "serve_config.yaml", validated=True),
+    Runs(r"docker build ", "tests/ops/test_ops_compose.py", "Dockerfile", validated=True),
+    Runs(r"cp cluster/k8s/sigmax\.env\.example ", LAUNCHER_TEST, "sigmax-env", validated=True),
+    Runs(r"kubectl create secret generic sigmax-env ", LAUNCHER_TEST, "sigmax-env",
+         validated=True),
+    Runs(r"kubectl (apply -f cluster/k8s/|get ray|port-forward svc/sigmax)", LAUNCHER_TEST,
+         "rayservice.yaml", validated=True),
+    Runs(r"\.venv/bin/pytest tests/", "Makefile", "$(BIN)/pytest"),
+    Runs(r"\.venv/bin/python tests/ops/fake_cluster_sweep\.py ",
+         "tests/ops/test_ops_autoscaling.py", "fake_cluster_sweep.py"),
 )
 
 
@@ -105,6 +133,8 @@ def commands_in(body: str, language: str, first_line: int) -> Iterator[tuple[int
             if not pending and not line.startswith("$ "):
                 continue  # output
             line = line[2:] if not pending else line
+        if language == "text" and not pending and not PROGRAM.match(line.strip()):
+            continue  # prose, output or a diagram
         if not pending:
             start = first_line + offset
         pending = f"{pending}\n{line}" if pending else line
@@ -140,6 +170,8 @@ def test_extraction_joins_continuations_quotes_and_prompts() -> None:
     assert list(commands_in(body, "bash", 10)) == [(11, "foo --a 1 --b 2"), (13, 'bar {"x": 1}')]
     console = "$ sigmax data list\nBTC-USD-1h  20111\n$ make test\n"
     assert [c for _, c in commands_in(console, "console", 1)] == ["sigmax data list", "make test"]
+    text = "serve_app ──► actors\n.venv/bin/ray up -y x.yaml   # go\nsome output\n"
+    assert [c for _, c in commands_in(text, "text", 1)] == [".venv/bin/ray up -y x.yaml"]
     with pytest.raises(ValueError, match="unterminated"):
         list(commands_in("echo 'open\n", "sh", 1))
 
