@@ -11,6 +11,12 @@ A call that crosses a process boundary (API -> actor) carries a plain
 of the current span and the request id bound in the structlog context. The callee
 continues both with :func:`span`; :func:`traced_actor` does so for every public
 method of a class, which then takes a keyword-only ``trace_context`` argument.
+
+Why not Ray's own tracing (``ray.init(_tracing_startup_hook=...)``): in Ray 2.60 it
+is set once for a whole cluster by whoever starts it (a cluster started by
+``ray start`` or KubeRay, or the test session's, cannot turn it on later), it traces
+every task and actor call, and it carries no request id. An explicit carrier works on
+any cluster, only for calls made on behalf of a request, and carries both.
 """
 
 from __future__ import annotations
