@@ -31,6 +31,7 @@ from actors.market_data import MarketDataActor
 from actors.options import spawn
 from actors.portfolio import PortfolioActor
 from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPort
+from actors.proposals import PROPOSALS, ProposalActor, ProposalActorPort
 from actors.risk import RiskActor
 from actors.timeseries_store import TimeSeriesStoreActor
 from sigmax.agents.roster import default_agents
@@ -80,6 +81,7 @@ class TradingSystem:
     timeseries: Any = None  # the cluster's time-series store actor (bars, equity)
     publisher: EventPublisher | None = None
     owns_publisher: bool = False  # built by start_system: closed by shutdown
+    proposals: Any = None  # approval mode: the proposal desk actor
 
     def shutdown(self) -> None:
         """Stop every actor, after the risk actor has worked off the calls sent to it
@@ -87,6 +89,9 @@ class TradingSystem:
         events still queued."""
         with contextlib.suppress(Exception):  # a dead risk actor must not keep others up
             ray.get(self.risk.status.remote(), timeout=30)
+        if self.proposals is not None:  # its queued proposal events go out first
+            with contextlib.suppress(Exception):
+                ray.get(self.proposals.close.remote(), timeout=30)
         if self.timeseries is not None:  # shared, stays up; but let it store what it got
             with contextlib.suppress(Exception):
                 ray.get(self.timeseries.health.remote(), timeout=60)
@@ -149,6 +154,22 @@ def start_system(
         warmup,
     )
     handles = [*agents.values(), graph, risk, execution, portfolio, market]
+    proposals = None
+    if settings.trading.mode == "approval":
+        if pg is None:
+            raise ValueError("approval mode stores proposals in PostgreSQL: run with persist")
+        proposals = spawn(
+            ProposalActor,
+            PROPOSALS,
+            sid,
+            settings.trading.model_dump_json(),
+            pg,
+            settings.redis.model_dump_json(),
+            EventsConfig().model_dump_json(),  # the driver's, as its own publisher uses
+            account,
+            sid,
+        )
+        handles.append(proposals)
     # One store actor per cluster (chdb: one process per data directory); sessions
     # share it and leave it running.
     timeseries = (
@@ -176,6 +197,7 @@ def start_system(
         timeseries=timeseries,
         publisher=publisher,
         owns_publisher=owns,
+        proposals=proposals,
     )
 
 
@@ -192,14 +214,18 @@ def session_over(
         status: dict[str, Any] = ray.get(risk.status.remote())
         return status
 
+    proposals = ProposalActorPort(system.proposals) if system.proposals is not None else None
     return TradingSession(
-        SessionConfig(symbol=symbol, session_id=session_id),
+        SessionConfig(
+            symbol=symbol, session_id=session_id, mode="approval" if proposals else "auto"
+        ),
         DecisionGraphPort(system.graph),
         RiskPort(system.risk),
         ExecutionPort(system.execution),
         PortfolioPort(system.portfolio),
         publisher=publisher,
         risk_status=risk_status if publisher is not None else None,
+        proposals=proposals,
     )
 
 

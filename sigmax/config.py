@@ -21,6 +21,7 @@ from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
 from sigmax.execution.config import PaperExchangeConfig
 from sigmax.paths import sigmax_home
+from sigmax.proposals.config import ApprovalConfig
 from sigmax.risk.config import RiskConfig
 from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     )
     vault: SecretsConfig = Field(
         default_factory=SecretsConfig, description="Vault/OpenBao secrets; env fallback"
+    )
+    trading: ApprovalConfig = Field(
+        default_factory=ApprovalConfig,
+        description="trading mode (auto, or approval: orders become proposals) and proposal TTL",
     )
 
 

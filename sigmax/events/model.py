@@ -38,6 +38,17 @@ TOPIC_OF_KIND: dict[str, Topic] = {
     "status": "status",
 }
 
+# Approval mode: a proposal's life, published on topic ``proposals`` with ``data["kind"]``.
+PROPOSAL_KINDS: tuple[str, ...] = (
+    "proposal.created",
+    "proposal.approved",
+    "proposal.executed",
+    "proposal.rejected",
+    "proposal.expired",
+    "proposal.failed",
+)
+TOPIC_OF_KIND.update({kind: "proposals" for kind in PROPOSAL_KINDS})
+
 
 def _new_id() -> str:
     return uuid4().hex
@@ -161,6 +172,14 @@ def proposal_data(
         "equity": equity,
         "order": order_request_json(request),
     }
+
+
+def proposal_state_data(kind: str, proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """Topic ``proposals`` in approval mode: ``kind`` (one of PROPOSAL_KINDS) and the
+    proposal's JSON form (``sigmax.proposals.Proposal.to_json``)."""
+    if kind not in PROPOSAL_KINDS:
+        raise ValueError(f"proposal event kind {kind!r}: use one of {list(PROPOSAL_KINDS)}")
+    return {"kind": kind, **proposal}
 
 
 def order_data(

@@ -134,10 +134,12 @@ class ProposalDesk:
             return await self._expire(found, now) or await self.get(proposal_id)
         return found
 
-    async def approve(self, proposal_id: str, by: str, execute: Execute) -> ApprovalOutcome:
+    async def approve(
+        self, proposal_id: str, by: str, execute: Execute, note: str | None = None
+    ) -> ApprovalOutcome:
         """Claim the proposal for ``by``, re-check and send its order; once only."""
         claimed = await self.store.move(
-            self.account, proposal_id, ProposalStatus.APPROVED, self.clock(), by=by
+            self.account, proposal_id, ProposalStatus.APPROVED, self.clock(), by=by, reason=note
         )
         if claimed is None:
             current = await self.get(proposal_id)

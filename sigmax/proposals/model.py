@@ -105,7 +105,8 @@ class Proposal:
 
     def check_move(self, to: ProposalStatus, now: datetime) -> None:
         """Raise when ``to`` is not reachable now (expired proposals included)."""
-        if to in (ProposalStatus.APPROVED, ProposalStatus.REJECTED) and self.is_due(now):
+        expired = self.is_due(now) or self.status is ProposalStatus.EXPIRED
+        if to in (ProposalStatus.APPROVED, ProposalStatus.REJECTED) and expired:
             raise ProposalExpired(
                 f"proposal {self.id} expired at {self.expires_at.isoformat()}: "
                 f"it can no longer be {to.value}",

@@ -46,6 +46,7 @@ from sigmax.trading.planner import SizingRules, plan_order, risk_context, target
 
 if TYPE_CHECKING:
     from sigmax.events.bus import EventPublisher
+    from sigmax.proposals import Proposal, TradingMode
 
 
 class DecisionPort(Protocol):
@@ -76,6 +77,20 @@ class BookPort(Protocol):
     def equity(self, prices: dict[str, Decimal]) -> Decimal: ...
 
 
+class ProposalPort(Protocol):
+    """Approval mode: where orders become proposals (it publishes their events)."""
+
+    def propose(
+        self,
+        decision: Decision,
+        order: OrderRequest,
+        verdict: RiskVerdict,
+        reference_price: Decimal,
+        ttl_s: float | None = None,
+    ) -> Proposal: ...
+    def expire_due(self) -> list[Proposal]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class BarReport:
     """What happened on one bar of a session."""
@@ -98,6 +113,8 @@ class SessionConfig:
     symbol: str
     session_id: str = "paper"
     sizing: SizingRules = field(default_factory=SizingRules)
+    mode: TradingMode = "auto"  # approval: orders that pass risk become proposals
+    proposal_ttl_s: float | None = None  # None: the proposal desk's configured TTL
 
 
 def _ignore(kind: str, payload: dict[str, Any]) -> None:
@@ -126,8 +143,12 @@ class TradingSession:
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         publisher: EventPublisher | None = None,
         risk_status: Callable[[], Mapping[str, Any]] | None = None,
+        proposals: ProposalPort | None = None,
     ) -> None:
+        if config.mode == "approval" and proposals is None:
+            raise ValueError("approval mode needs a proposal port (proposals are stored)")
         self.config = config
+        self.proposals = proposals
         self.decider = decider
         self.risk = risk
         self.venue = venue
@@ -172,6 +193,8 @@ class TradingSession:
         held = self.book.position(symbol).qty
         equity = float(self.book.equity({symbol: price}))
         self.risk.on_equity(int(history.ts[i]), equity)
+        if self.proposals is not None:
+            self.proposals.expire_due()
         decision = self.decider.decide(history)
         self.risk.record_decision(decision)
         self._emit("decision", decision_data(decision))
@@ -238,6 +261,8 @@ class TradingSession:
         )
         if request is None:
             return None, None
+        if self.config.mode == "approval":
+            return self._propose(decision, request, ts, held, price, equity)
         self._emit(
             "proposal", proposal_data(decision, request, held, price, equity, previous_target)
         )
@@ -250,4 +275,23 @@ class TradingSession:
                 self._venue_failed(f"submit {request.client_order_id}", exc)
                 self.acted_target = previous_target
         self._emit("order", order_data(request, verdict, placed))
+        return request, verdict
+
+    def _propose(
+        self,
+        decision: Decision,
+        request: OrderRequest,
+        ts: datetime,
+        held: Decimal,
+        price: Decimal,
+        equity: float,
+    ) -> tuple[OrderRequest, RiskVerdict]:
+        """Approval mode: an order risk passes now becomes a proposal (checked again when
+        approved); one it refuses is not proposed and shows as a refused order."""
+        assert self.proposals is not None
+        verdict = self.risk.check(request, risk_context(ts, request.symbol, price, held, equity))
+        if verdict.approved:
+            self.proposals.propose(decision, request, verdict, price, self.config.proposal_ttl_s)
+        else:
+            self._emit("order", order_data(request, verdict, None))
         return request, verdict

@@ -10,6 +10,7 @@ chain are serialised by a transaction-scoped advisory lock on the stream.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -84,16 +85,17 @@ class ProposalRepository(Repository):
         return None if row is None else proposal_from_row(row)
 
     async def recent(
-        self, account: str, status: ProposalStatus | None = None, limit: int = 100
+        self, account: str, statuses: Sequence[ProposalStatus] | None = None, limit: int = 100
     ) -> list[Proposal]:
-        """The newest ``limit`` proposals (optionally of one stored status), oldest first."""
+        """The newest ``limit`` proposals (optionally in the stored ``statuses``), oldest
+        first."""
         async with self._conn(None) as c:
             rows = await c.fetch(
                 "SELECT * FROM (SELECT * FROM proposals WHERE account = $1"
-                " AND ($2::text IS NULL OR status = $2)"
+                " AND ($2::text[] IS NULL OR status = ANY($2::text[]))"
                 " ORDER BY created_at DESC, id DESC LIMIT $3) p ORDER BY created_at, id",
                 account,
-                None if status is None else status.value,
+                None if statuses is None else [s.value for s in statuses],
                 limit,
             )
         return [proposal_from_row(r) for r in rows]

@@ -41,7 +41,7 @@ async def test_insert_is_idempotent_and_exact(pool: PostgresPool, account: str) 
     assert await repo.get(account, "s-1") == stored
     assert await repo.get(account, "other") is None
     assert [p.id for p in await repo.recent(account)] == ["s-1"]
-    assert await repo.recent(account, S.EXECUTED) == []
+    assert await repo.recent(account, [S.EXECUTED]) == []
 
 
 async def test_concurrent_approvals_claim_exactly_once(
@@ -80,7 +80,7 @@ async def test_expiry_guards_approval_and_sweep(pool: PostgresPool, account: str
     expired = await repo.move(account, "s-1", S.EXPIRED, late, reason="too late")
     assert expired is not None and expired.status is S.EXPIRED and expired.reason == "too late"
     assert await repo.due(account, late) == []
-    assert [p.id for p in await repo.recent(account, S.PENDING)] == ["s-2"]
+    assert [p.id for p in await repo.recent(account, [S.PENDING])] == ["s-2"]
 
 
 async def test_every_step_is_audited_in_one_verified_chain(

@@ -1,0 +1,138 @@
+"""The proposal desk of an approval-mode session as a Ray actor (thin shell).
+
+It owns the session's :class:`~sigmax.proposals.desk.ProposalDesk` over PostgreSQL and
+publishes the proposal events. Approval re-checks and sends the order through the
+session's own risk, execution and portfolio actors (found by name), the same way an
+operator's manual order goes. Every state lives in PostgreSQL, so a restarted actor
+simply goes on; the store's guarded updates make approvals exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import ray
+
+from actors.options import Role
+from actors.persistence import actor_pool
+from sigmax.events import EventsConfig, build_publisher
+from sigmax.events.bus import EventPublisher
+from sigmax.events.model import make_event, proposal_state_data
+from sigmax.model import Decision, OrderRequest, RiskVerdict
+from sigmax.proposals import ApprovalConfig, Proposal
+from sigmax.proposals.desk import ApprovalOutcome, ProposalDesk
+from sigmax.storage.redis_config import RedisConfig
+from sigmax.storage.repos.proposals import ProposalRepository
+from sigmax.trading.manual import ManualResult, ManualTrading, MarketView
+
+PROPOSALS = Role("proposals", num_cpus=0.05, max_restarts=-1, max_task_retries=-1)
+
+
+@ray.remote
+class ProposalActor:
+    """Propose, expire, approve and reject the proposals of one session."""
+
+    def __init__(
+        self,
+        approval_json: str,
+        postgres_json: str,
+        redis_json: str,
+        events_json: str,
+        account: str,
+        session_id: str,
+    ) -> None:
+        self.config = ApprovalConfig.model_validate_json(approval_json)
+        self.postgres = postgres_json
+        self.redis = RedisConfig.model_validate_json(redis_json)
+        self.events = EventsConfig.model_validate_json(events_json)
+        self.account = account
+        self.session_id = session_id
+        self._desk: ProposalDesk | None = None
+        self._publisher: EventPublisher | None = None
+
+    async def _ready(self) -> ProposalDesk:
+        if self._desk is None:
+            repo = ProposalRepository(await actor_pool(self.postgres))
+            self._publisher = build_publisher(self.events, self.redis)
+            self._desk = ProposalDesk(
+                repo, self.account, self.session_id, self.config.proposal_ttl_s, self._publish
+            )
+        return self._desk
+
+    def _publish(self, kind: str, proposal: Proposal) -> None:
+        if self._publisher is not None:
+            data = proposal_state_data(kind, proposal.to_json())
+            self._publisher.publish(make_event("proposals", self.session_id, data))
+
+    async def propose(
+        self,
+        decision: Decision,
+        order: OrderRequest,
+        verdict: RiskVerdict,
+        reference_price: Decimal,
+        ttl_s: float | None = None,
+    ) -> Proposal:
+        return await (await self._ready()).propose(decision, order, verdict, reference_price, ttl_s)
+
+    async def expire_due(self) -> list[Proposal]:
+        return await (await self._ready()).expire_due()
+
+    async def get(self, proposal_id: str) -> Proposal:
+        return await (await self._ready()).get(proposal_id)
+
+    async def approve(
+        self, proposal_id: str, by: str, note: str | None = None
+    ) -> ApprovalOutcome:
+        return await (await self._ready()).approve(proposal_id, by, self._execute, note)
+
+    async def reject(self, proposal_id: str, by: str, reason: str | None = None) -> Proposal:
+        return await (await self._ready()).reject(proposal_id, by, reason)
+
+    async def close(self) -> None:
+        """Send the events still queued (before the actor is killed)."""
+        if self._publisher is not None:
+            await asyncio.to_thread(self._publisher.close)
+            self._publisher = None
+
+    async def _execute(self, order: OrderRequest) -> ManualResult:
+        return await asyncio.to_thread(_execute_in_session, self.session_id, order)
+
+
+def _execute_in_session(session_id: str, order: OrderRequest) -> ManualResult:
+    """Risk check at the session's last price, then the venue (blocking actor calls)."""
+    from actors.ports import ExecutionPort, PortfolioPort, RiskPort
+    from actors.registry import find_session
+
+    session = find_session(session_id)
+    history = ray.get(session.market_data.history.remote())
+    if history is None:
+        raise ValueError(f"session {session_id!r} has no market data yet")
+    trading = ManualTrading(
+        RiskPort(session.risk), ExecutionPort(session.execution), PortfolioPort(session.portfolio)
+    )
+    return trading.submit(order, MarketView.from_history(history))
+
+
+class ProposalActorPort:
+    """The trading session's proposal port over the actor (one ``ray.get`` per call)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def propose(
+        self,
+        decision: Decision,
+        order: OrderRequest,
+        verdict: RiskVerdict,
+        reference_price: Decimal,
+        ttl_s: float | None = None,
+    ) -> Proposal:
+        ref = self.handle.propose.remote(decision, order, verdict, reference_price, ttl_s)
+        proposal: Proposal = ray.get(ref)
+        return proposal
+
+    def expire_due(self) -> list[Proposal]:
+        expired: list[Proposal] = ray.get(self.handle.expire_due.remote())
+        return expired
