@@ -31,6 +31,7 @@ from serve_app._private.routes import API_VERSION, legacy_router, router, versio
 from serve_app._private.routes_control import router as control_router
 from serve_app._private.routes_credentials import router as credentials_router
 from serve_app._private.routes_dashboard import router as dashboard_router
+from serve_app._private.routes_proposals import router as proposals_router
 from serve_app._private.static import mount_dashboard
 from serve_app.config import APIConfig
 from serve_app.exceptions import APIError, PayloadTooLarge
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, config: APIConfig | None = None
     app.include_router(control_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.include_router(credentials_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.include_router(dashboard_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(proposals_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.state.websocket = _mount_websocket(app, backend)
     app.state.web_dist = mount_dashboard(app)  # before the legacy catch-all paths
     app.include_router(legacy_router())

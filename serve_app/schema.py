@@ -302,6 +302,49 @@ class NewKeyOut(KeyOut):
     key: str = Field(description="the API key; shown once, store it now")
 
 
+# ---- proposals (approval mode) ---------------------------------------------------------
+
+ProposalStatusName = Literal["pending", "approved", "executed", "rejected", "expired", "failed"]
+
+
+class ProposalOut(BaseModel):
+    """A proposed order waiting for (or past) an operator's decision."""
+
+    id: str = Field(description="the proposal id; also the client order id of its order")
+    account: str
+    session_id: str
+    symbol: str
+    status: ProposalStatusName = Field(description="a pending one past expires_at shows expired")
+    order: dict[str, Any] = Field(description="the order it sends: client_order_id, side, qty...")
+    reference_price: Decimal = Field(description="the price it was proposed at")
+    decision: dict[str, Any] = Field(
+        description="every agent's signal, bull/bear debate, rationale, the graph's risk verdict"
+    )
+    proposed_verdict: dict[str, Any] | None = Field(
+        None, description="the risk engine's verdict when proposed"
+    )
+    created_at: datetime
+    expires_at: datetime
+    updated_at: datetime | None = None
+    decided_by: str | None = Field(None, description="api-key:<id> (<name>) that approved/rejected")
+    decided_at: datetime | None = None
+    reason: str | None = Field(None, description="why rejected, failed or expired")
+    result: dict[str, Any] | None = Field(
+        None, description="after approval: the approval-time risk verdict and the order's state"
+    )
+
+
+class ProposalReasonIn(_Model):
+    reason: str | None = Field(None, max_length=500, description="why (kept in the audit log)")
+
+
+class ApprovalOut(BaseModel):
+    executed_now: bool = Field(
+        description="false when an earlier approval had already executed it (nothing sent)"
+    )
+    proposal: ProposalOut
+
+
 # ---- control and probes ----------------------------------------------------------------
 
 

@@ -366,6 +366,29 @@ class SigmaxClient:
         result: JSON = self._json("POST", f"/credentials/{credential_id}/test", json=body)
         return result
 
+    # ---- proposals (approval mode) -----------------------------------------------------
+
+    def proposals(self, status: str | None = None, limit: int = 100) -> list[JSON]:
+        result: list[JSON] = self._json(
+            "GET", "/proposals", params={"status": status, "limit": limit}
+        )
+        return result
+
+    def proposal(self, proposal_id: str) -> JSON:
+        result: JSON = self._json("GET", f"/proposals/{proposal_id}")
+        return result
+
+    def approve_proposal(self, proposal_id: str, reason: str | None = None) -> JSON:
+        """``{"executed_now": bool, "proposal": {...}}``; 409 if expired/rejected/failed."""
+        body = {"reason": reason} if reason else None
+        result: JSON = self._json("POST", f"/proposals/{proposal_id}/approve", json=body)
+        return result
+
+    def reject_proposal(self, proposal_id: str, reason: str | None = None) -> JSON:
+        body = {"reason": reason} if reason else None
+        result: JSON = self._json("POST", f"/proposals/{proposal_id}/reject", json=body)
+        return result
+
 
 def _error(response: httpx.Response) -> SigmaxAPIError:
     try:

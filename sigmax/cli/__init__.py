@@ -14,6 +14,7 @@ from sigmax.cli import (
 )
 from sigmax.cli.control_command import app as control_app
 from sigmax.cli.optimize_command import optimize
+from sigmax.cli.proposals_command import app as proposals_app
 from sigmax.cli.train_command import train
 
 app = typer.Typer(
@@ -35,6 +36,9 @@ app.add_typer(
     credentials_command.app,
     name="credentials",
     help="Exchange credentials, stored encrypted: add, list, update, delete, test.",
+)
+app.add_typer(
+    proposals_app, name="proposals", help="Trade proposals (approval mode): list, approve, reject."
 )
 app.command("backtest")(backtest_command.backtest)
 app.command("paper")(paper_command.paper)
