@@ -34,8 +34,15 @@ log = structlog.get_logger(__name__)
 class RiskActor:
     """Every order of the system passes ``check`` here; pause/kill state lives here."""
 
-    def __init__(self, config_json: str, account: str, postgres: str | None = None) -> None:
+    def __init__(
+        self,
+        config_json: str,
+        account: str,
+        postgres: str | None = None,
+        stale_check_s: float = STALE_CHECK_S,
+    ) -> None:
         self.config = RiskConfig.model_validate_json(config_json)
+        self.stale_check_s = stale_check_s
         self.account = account
         self.postgres = postgres
         self._engine: RiskEngine | None = None
@@ -77,7 +84,7 @@ class RiskActor:
     async def _watch_staleness(self) -> None:
         """Trip the stale-data trigger also when no bar (and so no call) arrives."""
         while True:
-            await asyncio.sleep(STALE_CHECK_S)
+            await asyncio.sleep(self.stale_check_s)
             engine = self._engine
             try:
                 if engine is not None and engine.check_staleness():

@@ -8,6 +8,7 @@ the kill switch through /api/v1/control and the probes."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -219,3 +220,32 @@ def test_control_needs_its_scope(http: TestClient, make_key: KeyMaker) -> None:
     with pytest.raises(SigmaxAPIError) as anonymous:
         client_for(http, None).control("stop")
     assert anonymous.value.status_code == 401
+
+
+def test_the_risk_actor_trips_stale_data_while_no_bar_and_no_call_arrives(
+    ray_cluster: Any,
+) -> None:
+    """The actor's own periodic check pauses trading: the session sends nothing more."""
+    from datetime import timedelta
+
+    from actors.risk import RiskActor
+    from sigmax.model import utc_now
+    from sigmax.risk import RiskConfig, RiskStateError
+
+    config = RiskConfig(stale_data_intervals=2).model_dump_json()
+    actor = RiskActor.options(num_cpus=0).remote(config, "stale-test", None, 0.2)  # type: ignore[attr-defined]
+    try:
+        second_ns = 1_000_000_000
+        ray.get(actor.on_market_data.remote(utc_now() - timedelta(seconds=1), 0, second_ns))
+        status = ray.get(actor.status.remote())
+        deadline = time.monotonic() + 60
+        while status["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status = ray.get(actor.status.remote())
+        assert (status["state"], status["cause"]) == ("paused", "stale_data")
+        assert "> 2 bar intervals (2s)" in status["reason"]
+        with pytest.raises(RiskStateError, match="breaker still holds: stale_data: no bar"):
+            ray.get(actor.resume.remote("ops"))
+        assert ray.get(actor.resume.remote("ops", True)) == "running"
+    finally:
+        ray.kill(actor)
