@@ -10,6 +10,7 @@ approving at once → one order; the WebSocket saw every step.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import uuid
@@ -17,6 +18,8 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import nats
+import nats.js.errors
 import pytest
 import ray
 from fastapi.testclient import TestClient
@@ -29,6 +32,7 @@ from sigmax.cli import app as cli
 from sigmax.cli import proposals_command
 from sigmax.client import SigmaxAPIError, SigmaxClient
 from sigmax.config import Settings
+from sigmax.events import EventsConfig
 from sigmax.proposals import ApprovalConfig
 from sigmax.risk.audit import verify_chain
 from sigmax.storage.postgres import PostgresPool
@@ -39,6 +43,7 @@ from tests.serve.conftest import REDIS_URL, KeyMaker, client_for, unique_config
 pytestmark = pytest.mark.slow
 
 SYMBOL = "BTC/USD"
+NATS_URL = "nats://127.0.0.1:4222"
 
 
 class Session:
@@ -57,13 +62,51 @@ class Session:
 
 
 @pytest.fixture(scope="module")
-def events_prefix() -> Iterator[str]:
-    prefix = f"sigmax:test:{uuid.uuid4().hex}:events"
+def events_config() -> Iterator[EventsConfig]:
+    """This module's Redis channels and NATS stream (deleted afterwards), set in the
+    environment the session's publishers and the API's WebSocket read."""
+    tag = uuid.uuid4().hex[:12]
+    config = EventsConfig(
+        nats_url=NATS_URL,
+        redis_channel_prefix=f"sigmax:test:{tag}:events",
+        nats_stream=f"TEST_EVENTS_{tag}",
+        nats_subject_prefix=f"test.{tag}.events",
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SIGMAX_REDIS_URL", REDIS_URL)  # the API's WebSocket reads Redis
-        patch.setenv("SIGMAX_EVENTS_REDIS_CHANNEL_PREFIX", prefix)
+        patch.setenv("SIGMAX_NATS_URL", NATS_URL)
+        patch.setenv("SIGMAX_EVENTS_REDIS_CHANNEL_PREFIX", config.redis_channel_prefix)
+        patch.setenv("SIGMAX_EVENTS_NATS_STREAM", config.nats_stream)
+        patch.setenv("SIGMAX_EVENTS_NATS_SUBJECT_PREFIX", config.nats_subject_prefix)
         patch.setattr(api_events, "_bus", None)  # this module's channels, not another's
-        yield prefix
+        yield config
+    asyncio.run(_drop_stream(config.nats_stream))
+
+
+async def _drop_stream(stream: str) -> None:
+    nc = await nats.connect(NATS_URL, allow_reconnect=False)
+    try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await nc.jetstream().delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+async def _stored_proposal_events(config: EventsConfig) -> set[tuple[str, str]]:
+    """(kind, proposal id) of every event JetStream keeps on the proposals subject."""
+    nc = await nats.connect(NATS_URL, allow_reconnect=False)
+    found = set()
+    try:
+        js = nc.jetstream()
+        state = (await js.stream_info(config.nats_stream)).state
+        for seq in range(state.first_seq, state.last_seq + 1):
+            msg = await js.get_msg(config.nats_stream, seq)
+            if msg.subject == f"{config.nats_subject_prefix}.proposals" and msg.data:
+                data = json.loads(msg.data)["data"]
+                found.add((data["kind"], data["id"]))
+    finally:
+        await nc.close()
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +118,7 @@ def approval_settings(api_settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def session(
-    ray_cluster: Any, approval_settings: Settings, events_prefix: str
+    ray_cluster: Any, approval_settings: Settings, events_config: EventsConfig
 ) -> Iterator[Session]:
     sid = f"appr-{uuid.uuid4().hex[:8]}"
     # From bar 18,350 the decision graph changes its target on bars 0, 4, 9, 12, 19...
@@ -288,8 +331,10 @@ def test_every_step_is_audited_with_the_operator(
     assert any(r.payload["by"].endswith("(alice)") for r in approvals)
 
 
-def test_websocket_streamed_the_proposal_events(session: Session, ws: Any) -> None:
-    ray.get(session.system.proposals.close.remote())  # flush its queued events to Redis
+def test_websocket_and_nats_streamed_the_proposal_events(
+    session: Session, ws: Any, events_config: EventsConfig
+) -> None:
+    ray.get(session.system.proposals.close.remote())  # flush its queued events
     wanted = {
         ("proposal.created", SEEN["approve"]["id"]),
         ("proposal.executed", SEEN["approve"]["id"]),
@@ -308,3 +353,4 @@ def test_websocket_streamed_the_proposal_events(session: Session, ws: Any) -> No
         assert message["session_id"] == session.request.session_id
         seen.add((message["data"]["kind"], message["data"]["id"]))
     assert wanted <= seen
+    assert wanted <= asyncio.run(_stored_proposal_events(events_config))
