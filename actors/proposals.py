@@ -79,9 +79,6 @@ class ProposalActor:
     async def expire_due(self) -> list[Proposal]:
         return await (await self._ready()).expire_due()
 
-    async def get(self, proposal_id: str) -> Proposal:
-        return await (await self._ready()).get(proposal_id)
-
     async def approve(
         self, proposal_id: str, by: str, note: str | None = None
     ) -> ApprovalOutcome:

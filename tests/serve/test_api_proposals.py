@@ -188,6 +188,25 @@ def _signed(order: dict[str, Any]) -> Decimal:
 SEEN: dict[str, dict[str, Any]] = {}  # role in this module -> proposal
 
 
+def test_without_a_session_reads_work_and_decisions_say_why(
+    api: TestClient, make_key: KeyMaker
+) -> None:
+    trader = client_for(api, make_key(["trade"], "no-session-trader"))
+    assert trader.proposals() == []
+    with pytest.raises(SigmaxAPIError) as unknown:
+        trader.proposal("p-1")
+    assert unknown.value.status_code == 404 and "'p-1' not found" in unknown.value.detail
+    with pytest.raises(SigmaxAPIError) as no_session:
+        trader.approve_proposal("p-1")
+    assert no_session.value.status_code == 503 and "sigmax up" in no_session.value.detail
+    bad = trader.request("GET", "/proposals", params={"status": "done"}, ok=(422,))
+    assert bad.status_code == 422
+    long_reason = trader.request(
+        "POST", "/proposals/p-1/reject", json={"reason": "x" * 501}, ok=(422,)
+    )
+    assert long_reason.status_code == 422
+
+
 def test_proposals_appear_instead_of_orders(
     session: Session, ws: Any, reader: SigmaxClient
 ) -> None:
