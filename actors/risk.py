@@ -68,6 +68,7 @@ class RiskActor:
         self._persisted = len(records)
         if snapshot is not None:
             engine.restore(snapshot)
+            engine.restart_data_clock()
         self._engine = engine
         await self._save()
         return engine

@@ -177,6 +177,11 @@ class RiskEngine:
         self._set_state(TradingState.PAUSED, reason, "stale_data", "system", now)
         return True
 
+    def restart_data_clock(self, now: datetime | None = None) -> None:
+        """Count the data silence from ``now`` (a process restored from a snapshot: no
+        session fed it meanwhile, so the old arrival time says nothing about the feed)."""
+        self._stale.rearm(datetime_to_ns(now if now is not None else utc_now()))
+
     def triggers_status(self, now: datetime | None = None) -> dict[str, Any]:
         """Each auto-pause trigger's limit (None: off) and where it stands now."""
         now_ns = datetime_to_ns(now if now is not None else utc_now())

@@ -373,3 +373,14 @@ def test_a_session_counts_venue_errors_until_a_burst_pauses_it() -> None:
     assert "(last: fetch fills: VenueNetworkError: binance fetch_my_trades" in risk.state_reason
     stale = risk.triggers_status(T0 + timedelta(seconds=45))["stale_data"]  # last bar at 40 s
     assert stale == {"limit_intervals": 2, "interval_s": 3600.0, "seconds_since_last_bar": 5.0}
+
+
+def test_a_restored_engine_counts_the_data_silence_from_its_restart() -> None:
+    engine = RiskEngine(RiskConfig(stale_data_intervals=1))
+    engine.on_market_data(T0, T0_NS, HOUR_NS)
+    rebuilt = RiskEngine(RiskConfig())
+    rebuilt.restore(engine.snapshot())
+    restarted = T0 + timedelta(days=1)
+    rebuilt.restart_data_clock(restarted)
+    assert rebuilt.check_staleness(restarted + timedelta(minutes=59)) is False
+    assert rebuilt.check_staleness(restarted + timedelta(hours=1, seconds=1)) is True
