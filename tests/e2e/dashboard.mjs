@@ -1,7 +1,8 @@
 // Drives the web dashboard in Debian's Chromium (headless) against a running paper
-// session: enters the key, sees the overview and live fills, pauses and resumes
-// trading, visits every screen and saves one screenshot per screen (plus one of the
-// paused overview). Exit 0 when every step passed.
+// session: a wrong key is refused, the right one opens the overview, live fills arrive,
+// a cut WebSocket is reconnected, trading is paused and resumed, every screen is
+// visited and saved as a screenshot (plus the paused overview). Exit 0 when every
+// step passed.
 //
 // env: DASHBOARD_URL, API_KEY, ARTEFACTS (screenshot dir), CHROMIUM (default
 // /usr/bin/chromium), WEB_DIR (where node_modules/playwright-core is).
@@ -56,6 +57,29 @@ async function liveFills(page) {
     { timeout: 2 * MINUTE },
   );
   log(`fills grew from ${before} to ${await number(page, 'fills-count')}, live fills streamed`);
+}
+
+// Every WebSocket the page opens to the API, passed through to the real server, so a
+// test can cut one and watch the page open another.
+function watchSockets(page) {
+  const sockets = [];
+  const ready = page.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+  return { sockets, ready };
+}
+
+async function reconnects(page, watched) {
+  const before = watched.sockets.length;
+  await watched.sockets[before - 1].close({ code: 1012, reason: 'e2e: connection cut' });
+  const deadline = Date.now() + MINUTE;
+  while (watched.sockets.length === before) {
+    if (Date.now() > deadline) throw new Error('the page did not reconnect its WebSocket');
+    await page.waitForTimeout(200);
+  }
+  await page.waitForFunction(() => document.querySelector('[data-testid=live-status]')?.textContent === 'live: open');
+  log(`WebSocket cut; the page reconnected (${watched.sockets.length} sockets so far)`);
 }
 
 async function tradingState(page, state) {
@@ -127,9 +151,12 @@ async function main() {
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (m) => m.type() === 'error' && log(`console: ${m.text()}`));
+  const watched = watchSockets(page);
   try {
+    await watched.ready;
     await logIn(page);
     await liveFills(page);
+    await reconnects(page, watched);
     await pauseAndResume(page);
     await visitScreens(page);
     if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join(' | ')}`);

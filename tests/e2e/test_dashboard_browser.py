@@ -179,6 +179,7 @@ def test_dashboard_shows_a_live_paper_session(
             "WEB_DIR": str(WEB),
         }
         code, output = _drive_browser(env, paper_session)
+        print(output)  # the script's step log, shown with -s or on failure
         headers = {"Authorization": f"Bearer {key}"}
         curve = httpx.get(f"{base}/api/v1/dashboard/equity", headers=headers, timeout=60).json()
     assert code == 0, f"browser script failed:\n{output[-6000:]}"
