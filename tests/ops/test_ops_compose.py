@@ -78,9 +78,9 @@ def test_every_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
         assert check and check.get("test") and not check.get("disable"), name
 
 
-def test_api_healthcheck_uses_health_endpoint(compose: dict[str, Any]) -> None:
+def test_api_healthcheck_uses_liveness_probe(compose: dict[str, Any]) -> None:
     test = compose["services"]["ray-head"]["healthcheck"]["test"]
-    assert "/api/v1/health" in " ".join(test)
+    assert "/health/live" in " ".join(test)
 
 
 def test_stateful_services_use_named_volumes(compose: dict[str, Any]) -> None:

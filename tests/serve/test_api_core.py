@@ -14,7 +14,10 @@ from sigmax.config import Settings
 from sigmax.storage.redis_config import RedisConfig
 from tests.serve.conftest import KeyMaker, client_for, unique_config
 
-PUBLIC = {"/api/v1/health", "/api/versions", "/api/v1/openapi.json", "/api/v1/docs"}
+PUBLIC = {
+    "/api/v1/health", "/api/versions", "/api/v1/openapi.json", "/api/v1/docs",
+    "/health/live", "/health/ready",
+}
 
 
 def _bearer(key: str) -> dict[str, str]:
