@@ -4,15 +4,30 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run backtest test lint bench clean
+.PHONY: setup web browser run backtest test lint bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) web browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The web dashboard (served by the API at /): npm ci, then the Vite build into web/dist.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.js
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
+# Debian's Chromium for the dashboard's browser tests (a fresh machine has none).
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
 # The main job on the embedded defaults: a finite paper-trading session. 1,000 real
 # BTC/USD hourly bars are replayed at full speed through the Ray actors (agents,
@@ -47,4 +62,4 @@ bench: setup
 	$(BIN)/python bench/backtest.py
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
