@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import ray
 
@@ -83,6 +84,10 @@ class ExecutionActor:
         fills = self.exchange.on_bar(bar) if self.exchange.has_open_orders(bar.symbol) else []
         await self._persist({f.client_order_id for f in fills}, fills)
         return fills
+
+    async def activity(self) -> dict[str, Any]:
+        await self._ready()
+        return self.exchange.activity()
 
     async def events(self) -> list[OrderEvent]:
         await self._ready()

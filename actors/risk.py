@@ -173,6 +173,9 @@ class RiskActor:
             "triggers": engine.triggers_status(),
         }
 
+    async def verdict_counts(self) -> dict[str, Any]:
+        return (await self._ready()).verdict_counts()
+
     async def snapshot(self) -> dict[str, Any]:
         return (await self._ready()).snapshot()
 

@@ -38,3 +38,21 @@ RISK_STATE = Gauge(
     registry=REGISTRY,
 )
 RISK_STATES = ("running", "paused", "killed")
+# Counts the session's actors keep since they started; gauges because each scrape
+# copies the actors' totals (every replica sees the same ones: aggregate with max).
+ORDERS = Gauge(
+    "sigmax_trading_orders",
+    "orders of the session by current status",
+    ["status"],
+    registry=REGISTRY,
+)
+FILLS = Gauge("sigmax_trading_fills", "fills of the session so far", registry=REGISTRY)
+RISK_APPROVED = Gauge(
+    "sigmax_trading_risk_approved", "orders the risk engine approved so far", registry=REGISTRY
+)
+RISK_REJECTIONS = Gauge(
+    "sigmax_trading_risk_rejections",
+    "orders the risk engine refused so far, by failed rule",
+    ["rule"],
+    registry=REGISTRY,
+)

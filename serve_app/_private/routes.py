@@ -315,7 +315,19 @@ async def prometheus_metrics(backend: BackendDep, _: ReadKey) -> PlainTextRespon
             state = (await backend.call(session.risk, "status"))["state"]
             for s in metrics.RISK_STATES:
                 metrics.RISK_STATE.labels(s).set(1 if s == state else 0)
+            await _activity_metrics(backend, session)
     return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _activity_metrics(backend: Backend, session: Session) -> None:
+    activity = await backend.call(session.execution, "activity")
+    for status, count in activity["orders_by_status"].items():
+        metrics.ORDERS.labels(status).set(count)
+    metrics.FILLS.set(activity["fills"])
+    verdicts = await backend.call(session.risk, "verdict_counts")
+    metrics.RISK_APPROVED.set(verdicts["approved"])
+    for rule, count in verdicts["rejected_by_rule"].items():
+        metrics.RISK_REJECTIONS.labels(rule).set(count)
 
 
 # ---- decisions, orders, fills, positions, portfolio -------------------------------------

@@ -17,11 +17,13 @@ including the creation of an order (``from_status=None``), appends an
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from sigmax.execution.errors import (
     IllegalTransitionError,
@@ -177,6 +179,11 @@ class OrderManager:
     def has_fill(self, fill_id: str) -> bool:
         """Whether a fill with this id was already applied."""
         return fill_id in self._fill_ids
+
+    def activity(self) -> dict[str, Any]:
+        """How many orders are in each status, and how many fills were applied."""
+        by_status = Counter(o.status.value for o in self._orders.values())
+        return {"orders_by_status": dict(sorted(by_status.items())), "fills": len(self._fill_ids)}
 
     def accept(
         self, client_order_id: str, ts: datetime, venue_order_id: str | None = None

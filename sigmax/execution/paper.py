@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
 from sigmax.execution.config import PaperExchangeConfig
 from sigmax.execution.orders import OrderEvent, OrderManager
@@ -159,6 +160,10 @@ class PaperExchange:
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return self._orders.open_orders(symbol)
+
+    def activity(self) -> dict[str, Any]:
+        """Orders by status and the number of fills (see OrderManager.activity)."""
+        return self._orders.activity()
 
     def has_open_orders(self, symbol: str) -> bool:
         """Whether ``on_bar`` could do anything for this symbol (O(1))."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime
 from typing import Any
 
@@ -48,11 +48,18 @@ class RiskEngine:
         self._slippage: deque[float] = deque(maxlen=_SLIPPAGE_HISTORY)
         self._streak = LosingStreak()
         self._errors = ErrorBurst()
+        self._verdicts: Counter[str] = Counter()
         self._stale = StaleData()
 
     @property
     def config(self) -> RiskConfig:
         return self._config
+
+    def verdict_counts(self) -> dict[str, Any]:
+        """Checks since this engine started: approved, and refusals by failed rule (an
+        order failing two rules counts once under each)."""
+        rejected = {rule: n for rule, n in sorted(self._verdicts.items()) if rule != "approved"}
+        return {"approved": self._verdicts["approved"], "rejected_by_rule": rejected}
 
     @property
     def state(self) -> TradingState:
@@ -89,6 +96,8 @@ class RiskEngine:
         verdict = RiskVerdict(all(c.passed for c in checks), tuple(checks))
         if verdict.approved:
             self._rate.record(ts_ns)
+        outcome = ["approved"] if verdict.approved else [c.rule for c in verdict.failed]
+        self._verdicts.update(outcome)
         self.audit.append("risk_check", check_payload(order, ctx, verdict), ctx.ts)
         return verdict
 

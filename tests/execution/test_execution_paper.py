@@ -302,3 +302,17 @@ def test_non_positive_reference_price_is_refused_before_anything_is_created() ->
     with pytest.raises(ValueError, match="reference_price"):
         ex.submit(req("m", Side.BUY, "1"), close_of(0), reference_price=D(0))
     assert ex.events == ()
+
+
+def test_activity_counts_orders_by_status_and_fills() -> None:
+    ex = PaperExchange()
+    assert ex.activity() == {"orders_by_status": {}, "fills": 0}
+    ex.submit(req("m", Side.BUY, "1"), close_of(0), reference_price=D("100"))
+    ex.submit(req("l", Side.BUY, "1", OrderType.LIMIT, limit="1"), close_of(0))
+    ex.submit(req("c", Side.BUY, "1", OrderType.LIMIT, limit="1"), close_of(0))
+    ex.cancel("c", close_of(0))
+    ex.on_bar(bar(1, 100, 101, 99, 100))
+    assert ex.activity() == {
+        "orders_by_status": {"accepted": 1, "cancelled": 1, "filled": 1},
+        "fills": 1,
+    }

@@ -100,6 +100,8 @@ def test_the_four_dashboard_themes() -> None:
     for metric in ("sigmax_trading_realized_pnl", "sigmax_trading_unrealized_pnl"):
         assert metric in trading  # P&L
     assert "sigmax_trading_exposure" in trading
+    assert "sigmax_trading_orders" in trading and "sigmax_trading_fills" in trading
+    assert "max by (rule) (delta(sigmax_trading_risk_rejections" in trading
     assert 'state="killed"' in trading and 'state="paused"' in trading
     api = _exprs("api")
     assert "sum by (endpoint_class) (rate(sigmax_api_requests_total" in api  # rate

@@ -36,6 +36,11 @@ def test_rejection_names_every_failed_rule(order, ctx):
     assert verdict.reason == "max_order_notional: order notional 12,345.00 > limit 10,000.00"
     two = engine.check(order(qty="200", limit_price="120"), ctx(last="100"))
     assert [c.rule for c in two.failed] == ["max_order_notional", "price_band"]
+    engine.check(order(qty="1"), ctx(last="100"))
+    assert engine.verdict_counts() == {
+        "approved": 1,
+        "rejected_by_rule": {"max_order_notional": 2, "price_band": 1},
+    }
 
 
 def test_paused_allows_only_shrinking_reduce_only(order, ctx):

@@ -194,12 +194,17 @@ def test_metrics_show_trading_gauges(trader: SigmaxClient) -> None:
     text = trader.metrics()
     assert "sigmax_trading_session_up 1.0" in text
     assert 'sigmax_trading_risk_state{state="killed"} 1.0' in text
-    equity = next(
-        float(line.split()[1])
-        for line in text.splitlines()
-        if line.startswith("sigmax_trading_equity ")
-    )
-    assert equity > 0
+    assert _sample(text, "sigmax_trading_equity") > 0
+    # by now the killed session refused "op-killed" on the trading_state rule
+    assert _sample(text, 'sigmax_trading_risk_rejections{rule="trading_state"}') >= 1
+    assert _sample(text, "sigmax_trading_risk_approved") >= 1
+    assert _sample(text, "sigmax_trading_fills") >= 1
+    orders = [line for line in text.splitlines() if line.startswith("sigmax_trading_orders{")]
+    assert sum(float(line.split()[1]) for line in orders) >= 1
+
+
+def _sample(text: str, name: str) -> float:
+    return next(float(line.split()[1]) for line in text.splitlines() if line.startswith(name + " "))
 
 
 def test_backtest_job_runs_on_ray(trader: SigmaxClient) -> None:
