@@ -25,9 +25,11 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 	cd web && npm run build
 
 # Debian's Chromium for the dashboard's browser tests (a fresh machine has none).
+# Root here and in .ci/run; sudo on a CI runner that is not root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	test -x /usr/bin/chromium || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver)
 
 # The main job on the embedded defaults: a finite paper-trading session. 1,000 real
 # BTC/USD hourly bars are replayed at full speed through the Ray actors (agents,

@@ -7,7 +7,8 @@
 * Body size: a declared or streamed body over ``max_body_bytes`` answers 413.
 * Rate limit headers on every response: from the route's own limit decision, or,
   for responses no route limited (404, 405, 308, 403...), from a hit on the caller's
-  address in the ``general`` class (never refused after the fact).
+  address in the ``general`` class (never refused after the fact); probes and the
+  dashboard's static files are not counted.
 * Metrics (count, latency by endpoint class) and one access log line per request.
   The ``Authorization`` header is never logged. The API's log lines are JSON.
 * Tracing: one server span per request (continuing a W3C ``traceparent`` the caller
@@ -120,7 +121,7 @@ class APIMiddleware:
                 status_holder["started"] = True
                 extra = {"X-Request-ID": request_id}
                 result: RateLimitResult | None = state.get(STATE_KEY)
-                if result is None:
+                if result is None and not _uncounted(scope["path"]):
                     result = await self._fallback_hit(scope, backend)
                 if result is not None:
                     extra.update(headers(result))
@@ -211,6 +212,12 @@ class APIMiddleware:
             log.warning("rate limit headers unavailable", error=f"{type(exc).__name__}: {exc}")
             return None
         return result
+
+
+def _uncounted(path: str) -> bool:
+    """Kubernetes probes (hit every few seconds) and the dashboard's static files do not
+    count against the caller's address: only API requests do."""
+    return path == "/" or path.startswith(("/health/", "/assets/"))
 
 
 def _route_template(path: str, route: str | None) -> str | None:

@@ -60,3 +60,12 @@ def test_probes_are_in_the_openapi_document(api: TestClient) -> None:
     paths = api.get("/api/v1/openapi.json").json()["paths"]
     assert {"/health/live", "/health/ready"} <= set(paths)
     assert {f"/api/v1/control/{a}" for a in ("start", "pause", "stop", "panic")} <= set(paths)
+
+
+def test_probes_do_not_use_up_the_callers_rate_limit(api_settings: Settings) -> None:
+    app = create_app(api_settings, unique_config(rate_general=3))
+    with TestClient(app) as http:
+        for _ in range(10):  # a kubelet probing every few seconds
+            assert http.get("/health/live").status_code == 200
+        codes = [http.get("/api/v1/health").status_code for _ in range(4)]
+    assert codes[:3] == [200, 200, 200] and codes[3] == 429
