@@ -16,21 +16,9 @@ from fastapi.testclient import TestClient
 
 from sigmax.config import Settings
 from sigmax.storage.clickhouse_config import ClickHouseConfig
-from sigmax.storage.redis_config import RedisConfig
-from tests.serve.conftest import REDIS_URL, unique_config
-from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
+from tests.serve.conftest import unique_config
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def api_settings() -> Iterator[Settings]:
-    """The API's stores: a throwaway PostgreSQL schema (migrated on first use), Redis."""
-    schema = new_schema()
-    try:
-        yield Settings(postgres=make_config(schema, pool_size=2), redis=RedisConfig(url=REDIS_URL))
-    finally:
-        drop_schema(schema)
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ from sigmax.credentials.manager import CredentialManager, SecretFields
 from sigmax.credentials.model import CredentialConflictError
 from sigmax.credentials.transit_cipher import TransitCipher
 from sigmax.secrets_config import SecretsConfig
-from sigmax.storage.migrations import migrate
 from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
 from tests.execution.test_execution_ccxt import RecordedBinance
-from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
+from tests.storage.pg.pg_fixtures import make_config, migrated_schema
 
 API_KEY = "transitTestApiKey0123456789abcdefWXYZ"
 SECRET = "transitTestSecret9876543210zyxwvuQRST"
@@ -39,17 +38,8 @@ class PermittedBinance(RecordedBinance):
 
 @pytest.fixture(scope="module")
 def pg_schema() -> Iterator[str]:
-    name = new_schema()
-
-    async def run() -> None:
-        async with PostgresPool(make_config(name, pool_size=1, max_overflow=0)) as pool:
-            await migrate(pool)
-
-    try:
-        asyncio.run(run())
+    with migrated_schema() as name:
         yield name
-    finally:
-        drop_schema(name)
 
 
 @pytest.fixture

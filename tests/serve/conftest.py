@@ -15,11 +15,10 @@ from serve_app.api import create_app
 from serve_app.config import APIConfig
 from sigmax.client import SigmaxClient
 from sigmax.config import Settings
-from sigmax.storage.migrations import migrate
 from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.redis_config import RedisConfig
 from sigmax.storage.repos.keys import ApiKeyRepository
-from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
+from tests.storage.pg.pg_fixtures import make_config, migrated_schema
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -27,17 +26,8 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 @pytest.fixture(scope="module")
 def api_schema() -> Iterator[str]:
     """A migrated schema for one test module, dropped afterwards."""
-    name = new_schema()
-
-    async def run() -> None:
-        async with PostgresPool(make_config(name, pool_size=1, max_overflow=0)) as pool:
-            await migrate(pool)
-
-    try:
-        asyncio.run(run())
+    with migrated_schema() as name:
         yield name
-    finally:
-        drop_schema(name)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,26 +12,16 @@ import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
 from sigmax.storage.embedded_postgres import EmbeddedPostgres
-from sigmax.storage.migrations import migrate
 from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.postgres_config import PostgresConfig
-from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
+from tests.storage.pg.pg_fixtures import drop_schema, make_config, migrated_schema, new_schema
 
 
 @pytest.fixture(scope="session")
 def pg_schema() -> Iterator[str]:
     """A migrated schema shared by the session's repository tests."""
-    name = new_schema()
-
-    async def run() -> None:
-        async with PostgresPool(make_config(name), registry=CollectorRegistry()) as pool:
-            await migrate(pool)
-
-    try:
-        asyncio.run(run())
+    with migrated_schema() as name:
         yield name
-    finally:
-        drop_schema(name)
 
 
 @pytest.fixture

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
+from prometheus_client import CollectorRegistry
 
+from sigmax.storage.migrations import migrate
+from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.postgres_config import PostgresConfig
 
 ADMIN_DSN = os.environ.get("SIGMAX_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -46,3 +51,20 @@ def make_config(schema: str, **overrides: object) -> PostgresConfig:
     }
     values.update(overrides)
     return PostgresConfig(**values)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def migrated_schema() -> Iterator[str]:
+    """A throwaway schema with every migration applied, dropped on exit."""
+    name = new_schema()
+
+    async def run() -> None:
+        config = make_config(name, pool_size=1, max_overflow=0)
+        async with PostgresPool(config, registry=CollectorRegistry()) as pool:
+            await migrate(pool)
+
+    try:
+        asyncio.run(run())
+        yield name
+    finally:
+        drop_schema(name)
