@@ -5,23 +5,7 @@ import { Table } from '../components/Table.jsx';
 import { num, signClass, time } from '../format.js';
 import { usePoll } from '../usePoll.js';
 import { DecisionDetail } from './DecisionDetail.jsx';
-
-// The stream and the REST answer spell times differently (+00:00 / Z): compare instants.
-const keyOf = (d) => `${d.symbol}@${new Date(d.ts).getTime()}`;
-
-// Live decisions (WebSocket) on top of the stored ones, newest first, without repeats.
-function merged(stored, live) {
-  const seen = new Set();
-  const out = [];
-  for (const d of [...live.map((e) => e.data), ...[...(stored || [])].reverse()]) {
-    const k = keyOf(d);
-    if (!seen.has(k)) {
-      seen.add(k);
-      out.push(d);
-    }
-  }
-  return out.slice(0, 100);
-}
+import { keyOf, merged } from '../decisionList.js';
 
 export function Decisions({ live }) {
   const stored = usePoll(() => api('/decisions?limit=50'), 30000);
