@@ -13,7 +13,9 @@ export function Overview({ me, live, equity }) {
   const book = usePoll(() => api('/portfolio'), 5000);
   const positions = usePoll(() => api('/positions'), 10000);
   const fills = live.events.fills || [];
+  // a fill changes the book and the positions: both refresh with it, so they agree
   useThrottledRefresh(fills.length, book.refresh);
+  useThrottledRefresh(fills.length, positions.refresh);
   useThrottledRefresh((live.events.risk || []).length, status.refresh, 500);
 
   const state = status.data?.risk?.state ?? (status.data && !status.data.session_running ? 'no session' : '…');
