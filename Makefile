@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup web browser run backtest test lint bench clean
 
+# Everything the tests need: Python packages, the dashboard build, Chromium.
 setup: $(STAMP) web browser
 
 $(STAMP): pyproject.toml
@@ -35,12 +36,12 @@ browser:
 # BTC/USD hourly bars are replayed at full speed through the Ray actors (agents,
 # decision graph, risk, execution, portfolio), orders and fills persisted in an
 # embedded PostgreSQL under ~/.sigmax; ends with a summary and an HTML report.
-run: setup
+run: $(STAMP) web
 	$(BIN)/sigmax paper --data bundled:BTC-USD-1h --symbol BTC/USD --timeframe 1h \
 		--bars 1000 --json reports/paper.json --report reports/paper.html
 
 # The multi-agent strategy backtested over all 20,111 bundled hourly bars.
-backtest: setup
+backtest: $(STAMP)
 	$(BIN)/sigmax backtest --data bundled:BTC-USD-1h --symbol BTC/USD --timeframe 1h \
 		--strategy sigmax --cash 10000 --fee-bps 10 --slippage-bps 0 \
 		--json reports/backtest.json --report reports/backtest.html
@@ -54,12 +55,12 @@ test: setup
 	$(BIN)/pytest --cov=sigmax --cov=actors --cov=serve_app --cov-report=term:skip-covered \
 		--cov-fail-under=$(COVERAGE_MIN) $(PYTEST_ARGS)
 
-lint: setup
+lint: $(STAMP)
 	$(BIN)/ruff check sigmax actors serve_app tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/bandit -r sigmax actors serve_app -ll -q
 
-bench: setup
+bench: $(STAMP)
 	$(BIN)/python bench/backtest.py
 
 clean:
