@@ -77,6 +77,10 @@ class ExecutionActor:
         await self._ready()
         return self.exchange.order(client_order_id)
 
+    async def find_order(self, client_order_id: str) -> Order | None:
+        await self._ready()
+        return self.exchange.find_order(client_order_id)
+
     async def on_bar(self, bar: Bar) -> list[Fill]:
         await self._ready()
         if bar.ts in self._restored_fills:  # a retried call: this bar was filled before

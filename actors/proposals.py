@@ -20,7 +20,7 @@ from actors.persistence import actor_pool
 from sigmax.events import EventsConfig, build_publisher
 from sigmax.events.bus import EventPublisher
 from sigmax.events.model import make_event, proposal_state_data
-from sigmax.model import Decision, OrderRequest, RiskVerdict
+from sigmax.model import Decision, Order, OrderRequest, RiskVerdict
 from sigmax.proposals import ApprovalConfig, Proposal
 from sigmax.proposals.desk import ApprovalOutcome, ProposalDesk
 from sigmax.storage.redis_config import RedisConfig
@@ -82,7 +82,8 @@ class ProposalActor:
     async def approve(
         self, proposal_id: str, by: str, note: str | None = None
     ) -> ApprovalOutcome:
-        return await (await self._ready()).approve(proposal_id, by, self._execute, note)
+        desk = await self._ready()
+        return await desk.approve(proposal_id, by, self._execute, note, self._find_sent)
 
     async def reject(self, proposal_id: str, by: str, reason: str | None = None) -> Proposal:
         return await (await self._ready()).reject(proposal_id, by, reason)
@@ -95,6 +96,13 @@ class ProposalActor:
 
     async def _execute(self, order: OrderRequest) -> ManualResult:
         return await asyncio.to_thread(_execute_in_session, self.session_id, order)
+
+    async def _find_sent(self, client_order_id: str) -> Order | None:
+        from actors.registry import find_session
+
+        session = await asyncio.to_thread(find_session, self.session_id)
+        found: Order | None = await session.execution.find_order.remote(client_order_id)
+        return found
 
 
 def _execute_in_session(session_id: str, order: OrderRequest) -> ManualResult:

@@ -158,6 +158,10 @@ class PaperExchange:
     def order(self, client_order_id: str) -> Order:
         return self._orders.order(client_order_id)
 
+    def find_order(self, client_order_id: str) -> Order | None:
+        """The order submitted under this client order id, or None if there is none."""
+        return self._orders.order(client_order_id) if client_order_id in self._orders else None
+
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return self._orders.open_orders(symbol)
 

@@ -7,20 +7,24 @@ engine at the current price and sends it through the venue in one step (``execut
 the same path as an operator's manual order); a refusal marks the proposal failed.
 
 Answers to approving a proposal that is not pending: executed already → the proposal
-(the same outcome, nothing sent again); expired → :class:`ProposalExpired`; approved
-(still executing), rejected or failed → :class:`IllegalProposalTransition`.
+(the same outcome, nothing sent again); expired → :class:`ProposalExpired`; rejected or
+failed → :class:`IllegalProposalTransition`; approved (still executing) → the same,
+unless the approval is stuck (older than ``stuck_after_s``: the approving process died
+between the claim and the venue), which a later approve recovers: an order found at the
+venue under the proposal's id makes it executed without sending again; otherwise, before
+its expiry, it is re-checked and sent, and after its expiry it fails.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from sigmax.events.model import jsonable, order_state_data
-from sigmax.model import Decision, OrderRequest, RiskVerdict, utc_now
+from sigmax.model import Decision, Order, OrderRequest, RiskCheck, RiskVerdict, utc_now
 from sigmax.proposals.model import (
     IllegalProposalTransition,
     Proposal,
@@ -52,6 +56,8 @@ class ProposalStore(Protocol):
 
 # Risk check at the current price, then the venue: what an operator's order goes through.
 Execute = Callable[[OrderRequest], Awaitable[ManualResult]]
+# The order the venue holds under a client order id, if any (recovery of a stuck approval).
+FindSent = Callable[[str], Awaitable[Order | None]]
 # (event kind, proposal): e.g. ("proposal.executed", p).
 Publish = Callable[[str, Proposal], None]
 
@@ -80,6 +86,7 @@ class ProposalDesk:
         ttl_s: float,
         publish: Publish | None = None,
         clock: Callable[[], datetime] = utc_now,
+        stuck_after_s: float = 60.0,
     ) -> None:
         self.store = store
         self.account = account
@@ -87,6 +94,7 @@ class ProposalDesk:
         self.ttl_s = ttl_s
         self.publish = publish or _no_publish
         self.clock = clock
+        self.stuck_after = timedelta(seconds=stuck_after_s)
 
     async def propose(
         self,
@@ -135,9 +143,15 @@ class ProposalDesk:
         return found
 
     async def approve(
-        self, proposal_id: str, by: str, execute: Execute, note: str | None = None
+        self,
+        proposal_id: str,
+        by: str,
+        execute: Execute,
+        note: str | None = None,
+        find_sent: FindSent | None = None,
     ) -> ApprovalOutcome:
-        """Claim the proposal for ``by``, re-check and send its order; once only."""
+        """Claim the proposal for ``by``, re-check and send its order; once only. With
+        ``find_sent``, a stuck approval is recovered (see the module's docstring)."""
         claimed = await self.store.move(
             self.account, proposal_id, ProposalStatus.APPROVED, self.clock(), by=by, reason=note
         )
@@ -145,6 +159,8 @@ class ProposalDesk:
             current = await self.get(proposal_id)
             if current.status is ProposalStatus.EXECUTED:
                 return ApprovalOutcome(current, executed_now=False)
+            if find_sent is not None and self._stuck(current):
+                return await self._recover(current, execute, find_sent)
             current.check_move(ProposalStatus.APPROVED, self.clock())
             raise IllegalProposalTransition(f"proposal {proposal_id} changed; try again", current)
         self.publish("proposal.approved", claimed)
@@ -172,6 +188,46 @@ class ProposalDesk:
         self.publish("proposal.rejected", moved)
         return moved
 
+    def _stuck(self, proposal: Proposal) -> bool:
+        decided = proposal.decided_at
+        return (
+            proposal.status is ProposalStatus.APPROVED
+            and decided is not None
+            and self.clock() - decided >= self.stuck_after
+        )
+
+    async def _recover(
+        self, stuck: Proposal, execute: Execute, find_sent: FindSent
+    ) -> ApprovalOutcome:
+        sent = await find_sent(stuck.id)
+        if sent is not None:  # it reached the venue: record it, send nothing
+            check = RiskCheck("already_sent", True, f"order {stuck.id} found at the venue")
+            result = ManualResult(stuck.order, RiskVerdict(True, (check,)), sent)
+            return ApprovalOutcome(await self._finish(stuck, result), executed_now=False)
+        if stuck.expires_at <= self.clock():
+            reason = "the approved order never reached the venue before the proposal expired"
+            return ApprovalOutcome(await self._fail(stuck, reason, None), executed_now=False)
+        result = await execute(stuck.order)
+        return ApprovalOutcome(await self._finish(stuck, result), executed_now=True)
+
+    async def _fail(self, claimed: Proposal, reason: str, outcome: Any) -> Proposal:
+        moved = await self.store.move(
+            self.account, claimed.id, ProposalStatus.FAILED, self.clock(),
+            by=claimed.decided_by, reason=reason, result=outcome,
+        )
+        return await self._published(claimed, ProposalStatus.FAILED, moved)
+
+    async def _published(
+        self, claimed: Proposal, to: ProposalStatus, moved: Proposal | None
+    ) -> Proposal:
+        if moved is None:  # a concurrent recovery finished it first
+            current = await self.get(claimed.id)
+            if current.status.is_terminal:
+                return current
+            raise IllegalProposalTransition(f"proposal {claimed.id} left approved elsewhere")
+        self.publish(f"proposal.{to.value}", moved)
+        return moved
+
     async def _finish(self, claimed: Proposal, result: ManualResult) -> Proposal:
         verdict = verdict_json(result.verdict)
         if result.approved and result.order is not None:
@@ -185,10 +241,7 @@ class ProposalDesk:
             self.account, claimed.id, to, self.clock(), by=claimed.decided_by, reason=reason,
             result=outcome,
         )
-        if moved is None:  # only the claimer moves an approved proposal on
-            raise IllegalProposalTransition(f"proposal {claimed.id} left approved elsewhere")
-        self.publish(f"proposal.{to.value}", moved)
-        return moved
+        return await self._published(claimed, to, moved)
 
     async def _expire(self, due: Proposal, now: datetime) -> Proposal | None:
         target = expire(due, now)

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from sigmax.execution import PaperExchange
 from sigmax.execution.errors import UnknownOrderError
 from sigmax.ledger import Ledger
-from sigmax.model import Decision, OrderRequest, RiskCheck, RiskVerdict, Side
+from sigmax.model import Decision, Order, OrderRequest, RiskCheck, RiskVerdict, Side
 from sigmax.proposals import (
     IllegalProposalTransition,
     Proposal,
@@ -83,11 +83,23 @@ class Rig:
         market = MarketView("BTC/USD", self.clock.now, PRICE)
         return self.trading.submit(order, market)
 
-    async def propose(self, pid: str, qty: str = "0.1") -> Proposal:
+    async def find_sent(self, client_order_id: str) -> Order | None:
+        return self.venue.find_order(client_order_id)
+
+    async def crash_before_venue(self, order: OrderRequest) -> ManualResult:
+        """The approving process dies between the claim and the venue."""
+        raise ConnectionError("approver lost before the venue")
+
+    async def crash_after_venue(self, order: OrderRequest) -> ManualResult:
+        """The approving process dies after the venue took the order."""
+        await self.execute(order)
+        raise ConnectionError("approver lost after the venue")
+
+    async def propose(self, pid: str, qty: str = "0.1", ttl_s: float | None = None) -> Proposal:
         decision = Decision(T0, "BTC/USD", 0.1, (), "bull", "bear", "buy a little")
         order = OrderRequest(pid, "BTC/USD", Side.BUY, Decimal(qty))
         verdict = RiskVerdict(True, (RiskCheck("price_band", True, "ok"),))
-        return await self.desk.propose(decision, order, verdict, PRICE)
+        return await self.desk.propose(decision, order, verdict, PRICE, ttl_s)
 
 
 @pytest.fixture
@@ -173,3 +185,46 @@ async def test_reject_is_final_and_unknown_ids_are_named(rig: Rig) -> None:
         await rig.desk.approve("p-no", "api-key:1 (alice)", rig.execute)
     with pytest.raises(ProposalNotFound, match="'p-nothing' not found"):
         await rig.desk.approve("p-nothing", "api-key:1 (alice)", rig.execute)
+
+
+async def test_a_stuck_approval_is_recovered_and_sends_once(rig: Rig) -> None:
+    await rig.propose("p-lost", ttl_s=600)
+    with pytest.raises(ConnectionError):
+        await rig.desk.approve("p-lost", "api-key:1 (alice)", rig.crash_before_venue)
+    assert (await rig.desk.get("p-lost")).status is S.APPROVED
+    rig.clock.now += timedelta(seconds=10)  # maybe still executing: not touched
+    with pytest.raises(IllegalProposalTransition, match="is approved"):
+        await rig.desk.approve("p-lost", "api-key:2 (bob)", rig.execute, None, rig.find_sent)
+    rig.clock.now += timedelta(seconds=50)  # stuck: recovered, checked and sent now
+    outcome = await rig.desk.approve("p-lost", "api-key:2 (bob)", rig.execute, None, rig.find_sent)
+    assert outcome.executed_now and outcome.proposal.status is S.EXECUTED
+    assert outcome.proposal.decided_by == "api-key:1 (alice)"
+    assert [o.client_order_id for o in rig.venue.open_orders()] == ["p-lost"]
+
+
+async def test_a_stuck_approval_whose_order_reached_the_venue_is_not_sent_again(
+    rig: Rig,
+) -> None:
+    await rig.propose("p-sent", ttl_s=600)
+    with pytest.raises(ConnectionError):
+        await rig.desk.approve("p-sent", "api-key:1 (alice)", rig.crash_after_venue)
+    rig.clock.now += timedelta(seconds=61)
+    rig.risk.pause("prices moved", operator="test")  # a re-check would refuse it now
+    outcome = await rig.desk.approve("p-sent", "api-key:2 (bob)", rig.execute, None, rig.find_sent)
+    assert not outcome.executed_now and outcome.proposal.status is S.EXECUTED
+    assert outcome.proposal.result is not None
+    assert outcome.proposal.result["order"]["client_order_id"] == "p-sent"
+    assert len(rig.risk.audit.records("risk_check")) == 1  # checked once, at the approval
+    assert len(rig.venue.events) == 2  # submitted and accepted, once
+
+
+async def test_a_stuck_approval_past_its_expiry_fails_without_sending(rig: Rig) -> None:
+    await rig.propose("p-stale")
+    with pytest.raises(ConnectionError):
+        await rig.desk.approve("p-stale", "api-key:1 (alice)", rig.crash_before_venue)
+    rig.clock.now += timedelta(seconds=120)  # past the 60 s expiry
+    outcome = await rig.desk.approve("p-stale", "api-key:2 (bob)", rig.execute, None, rig.find_sent)
+    assert outcome.proposal.status is S.FAILED and not outcome.executed_now
+    assert "never reached the venue" in str(outcome.proposal.reason)
+    assert rig.venue.find_order("p-stale") is None
+    assert ("proposal.failed", "p-stale") in rig.events
