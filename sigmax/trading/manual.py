@@ -10,12 +10,15 @@ an operator's order passes the same single-writer risk actor as the session's ow
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from sigmax.execution.errors import VenueError
 from sigmax.model import (
     BarSeries,
     Order,
@@ -24,6 +27,7 @@ from sigmax.model import (
     RiskVerdict,
     to_decimal,
     ts_from_ns,
+    utc_now,
 )
 from sigmax.risk import RiskContext
 from sigmax.trading.planner import risk_context
@@ -37,6 +41,7 @@ class ManualOrderError(ValueError):
 
 class OrderRiskPort(Protocol):
     def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict: ...
+    def on_venue_error(self, ts: datetime, error: str) -> None: ...
 
 
 class OrderVenuePort(Protocol):
@@ -116,9 +121,21 @@ class ManualTrading:
         verdict = self.risk.check(request, ctx)
         order = None
         if verdict.approved:
-            order = self.venue.submit(request, market.ts, reference_price=market.price)
+            with self._venue_errors_reported("operator order"):
+                order = self.venue.submit(request, market.ts, reference_price=market.price)
         return ManualResult(request, verdict, order)
 
     def cancel(self, client_order_id: str, market: MarketView) -> Order:
         """Cancel a working order (a terminal one raises IllegalTransitionError)."""
-        return self.venue.cancel(client_order_id, market.ts)
+        with self._venue_errors_reported("operator cancel"):
+            return self.venue.cancel(client_order_id, market.ts)
+
+    @contextlib.contextmanager
+    def _venue_errors_reported(self, action: str) -> Iterator[None]:
+        """An exchange-side error counts towards risk's error burst, as the session's own
+        do (wall clock); the caller still gets the error."""
+        try:
+            yield
+        except VenueError as exc:
+            self.risk.on_venue_error(utc_now(), f"{action}: {type(exc).__name__}: {exc}")
+            raise

@@ -19,6 +19,7 @@ from sigmax.model import (
     BarSeries,
     Fill,
     Liquidity,
+    Order,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -28,6 +29,7 @@ from sigmax.risk import RiskConfig, RiskEngine, RiskStateError, TradingState
 from sigmax.risk.controls import panic, stop_trading
 from sigmax.risk.triggers import LosingStreak
 from sigmax.trading.adapters import GraphDecider, PaperVenue
+from sigmax.trading.manual import ManualTrading, MarketView
 from sigmax.trading.session import SessionConfig, TradingSession
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -384,3 +386,30 @@ def test_a_restored_engine_counts_the_data_silence_from_its_restart() -> None:
     rebuilt.restart_data_clock(restarted)
     assert rebuilt.check_staleness(restarted + timedelta(minutes=59)) is False
     assert rebuilt.check_staleness(restarted + timedelta(hours=1, seconds=1)) is True
+
+
+class RejectingGateway(PaperExchange):
+    """Test double of a live exchange whose order gateway times out (no live venue can
+    run here): submit and cancel fail with the ccxt adapter's network error."""
+
+    def submit(
+        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
+    ) -> Order:
+        raise VenueNetworkError("binance create_order: RequestTimeout")
+
+    def cancel(self, client_order_id: str, ts: datetime) -> Order:
+        raise VenueNetworkError("binance cancel_order: RequestTimeout")
+
+
+def test_operator_order_venue_errors_count_towards_the_burst() -> None:
+    risk = RiskEngine(RiskConfig(max_venue_errors_per_minute=2))
+    trading = ManualTrading(risk, RejectingGateway(), Ledger(Decimal(10_000)))
+    market = MarketView("BTC/USD", T0, Decimal("50000"))
+    order = OrderRequest("op-1", "BTC/USD", Side.BUY, Decimal("0.01"))
+    with pytest.raises(VenueNetworkError):
+        trading.submit(order, market)
+    assert risk.state is TradingState.RUNNING
+    with pytest.raises(VenueNetworkError):
+        trading.cancel("op-1", market)
+    assert risk.pause_cause == "venue_errors"
+    assert "operator cancel: VenueNetworkError: binance cancel_order" in risk.state_reason
