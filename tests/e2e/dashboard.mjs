@@ -99,6 +99,19 @@ async function pauseAndResume(page) {
   log('resumed');
 }
 
+async function killAndRelease(page) {
+  await page.getByTestId('kill').click();
+  await page.getByTestId('kill-confirm').click();
+  await tradingState(page, 'killed');
+  log('killed');
+  await shot(page, 'overview-killed');
+  await page.getByTestId('release').click(); // released into paused: resume is explicit
+  await tradingState(page, 'paused');
+  await page.getByTestId('resume').click();
+  await tradingState(page, 'running');
+  log('kill switch released, resumed');
+}
+
 async function visitScreens(page) {
   await open(page, 'decisions');
   await page.getByTestId('decisions').locator('tbody tr').first().click();
@@ -158,6 +171,7 @@ async function main() {
     await liveFills(page);
     await reconnects(page, watched);
     await pauseAndResume(page);
+    await killAndRelease(page);
     await visitScreens(page);
     if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join(' | ')}`);
     log('all steps passed');

@@ -183,6 +183,7 @@ def test_dashboard_shows_a_live_paper_session(
         headers = {"Authorization": f"Bearer {key}"}
         curve = httpx.get(f"{base}/api/v1/dashboard/equity", headers=headers, timeout=60).json()
     assert code == 0, f"browser script failed:\n{output[-6000:]}"
+    assert "kill switch released, resumed" in output
     for screen in SCREENS:
         picture = ARTEFACTS / f"{screen}.png"
         assert picture.is_file(), f"no screenshot of {screen}:\n{output[-3000:]}"
