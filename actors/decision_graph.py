@@ -8,6 +8,7 @@ from typing import Any
 import ray
 
 from actors.options import NAMESPACE
+from sigmax import tracing
 from sigmax.agents.base import Agent
 from sigmax.agents.config import GraphConfig
 from sigmax.graph import DecisionGraph, GraphNodes
@@ -50,7 +51,8 @@ class DecisionGraphActor:
             raise ValueError(f"decision graph actor: no agent actor for {sorted(unknown)}")
 
     def _remote_analyse(self, agent: Agent, history: BarSeries) -> Signal | None:
-        call: Any = self.handles[agent.name].analyze.remote(self._history_ref)
+        handle = self.handles[agent.name]
+        call: Any = handle.analyze.remote(self._history_ref, trace_context=tracing.carrier())
         result: Signal | None = ray.get(call, timeout=self.config.agent_timeout_s)
         return result
 

@@ -10,6 +10,7 @@ risk gate and decision code is the same for both, so ``run_bar(bars[: i + 1])`` 
 
 from __future__ import annotations
 
+import contextvars
 import operator
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -235,7 +236,10 @@ class DecisionGraph:
 
     def _bar_signal(self, agent: Agent, history: BarSeries) -> dict[str, Any]:
         timeout = self.config.agent_timeout_s
-        future = self._pool.submit(self.nodes.analyse_bar, agent, history)
+        # The caller's context (trace span, request id) goes with the work: pool threads
+        # do not inherit context variables.
+        run_in_context = contextvars.copy_context().run
+        future = self._pool.submit(run_in_context, self.nodes.analyse_bar, agent, history)
         reason = None
         signal: Signal | None = None
         try:

@@ -181,6 +181,50 @@ def test_a_callers_traceparent_is_continued(
     assert actor.trace_id == trace_id and actor.parent_span_id == api.span_id
 
 
+def test_a_decision_traces_into_every_agent_actor(
+    ray_cluster: Any, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actors import options
+    from actors.agent import AgentActor
+    from actors.decision_graph import DecisionGraphActor
+    from sigmax.agents.roster import default_agents
+    from sigmax.data import load_bars
+    from sigmax.graph import DecisionGraph
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+    graph_config = Settings().graph
+    sid, config = f"trace-{uuid.uuid4().hex[:8]}", graph_config.model_dump_json()
+    agents = {
+        a.name: options.spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, config)
+        for a in default_agents(graph_config)
+    }
+    names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
+    graph = options.spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, config, names)
+    warmup = DecisionGraph(graph_config).warmup
+    history = load_bars("bundled:BTC-USD-1h")[6_000 : 6_000 + warmup + 1]
+    try:
+        assert tracing.configure_tracing("sigmax-test")
+        with tracing.span("operator request") as root:
+            carrier = tracing.carrier()
+        ray_cluster.get(graph.decide.remote(history, trace_context=carrier), timeout=300)
+        trace_id = format(root.get_span_context().trace_id, "032x")
+        spans = receiver.wait_for({"DecisionGraphActor.decide", "AgentActor.analyze"})
+        decide = spans["DecisionGraphActor.decide"]
+        assert decide.trace_id == trace_id
+        analyses = [s for s in receiver.spans if s.name == "AgentActor.analyze"]
+        deadline = time.monotonic() + 30
+        while len(analyses) < len(agents) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            analyses = [s for s in receiver.spans if s.name == "AgentActor.analyze"]
+        assert len(analyses) == len(agents)
+        assert {(s.trace_id, s.parent_span_id) for s in analyses} == {(trace_id, decide.span_id)}
+    finally:
+        for handle in [graph, *agents.values()]:
+            ray_cluster.kill(handle)
+        tracing.shutdown_tracing()
+
+
 def create_api(settings: Settings, session_id: str) -> Any:
     from serve_app.api import create_app
 
