@@ -22,6 +22,7 @@ from typing import Any
 import ray
 
 from actors.options import NAMESPACE
+from sigmax.tracing import traced_actor
 
 BOARD_NAME = "api-jobs"
 
@@ -94,6 +95,7 @@ def _optimise_job(optimiser: Any, config: Any) -> dict[str, Any]:
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
+@traced_actor
 class JobBoard:
     """Jobs by id: submitted task, status, result and report."""
 
