@@ -51,8 +51,7 @@ class DecisionGraphActor:
             raise ValueError(f"decision graph actor: no agent actor for {sorted(unknown)}")
 
     def _remote_analyse(self, agent: Agent, history: BarSeries) -> Signal | None:
-        handle = self.handles[agent.name]
-        call: Any = handle.analyze.remote(self._history_ref, trace_context=tracing.carrier())
+        call: Any = tracing.remote_call(self.handles[agent.name].analyze, self._history_ref)
         result: Signal | None = ray.get(call, timeout=self.config.agent_timeout_s)
         return result
 

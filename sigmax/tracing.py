@@ -248,6 +248,16 @@ def _with_trace_context(sig: inspect.Signature) -> inspect.Signature:
     return sig.replace(parameters=[*params[:at], extra, *params[at:]])
 
 
+def remote_call(bound: Any, *args: Any) -> Any:
+    """``bound.remote(*args)`` for an actor method ``bound``, carrying this context's
+    trace and request id when the method takes ``trace_context`` (:func:`traced_actor`;
+    Ray keeps each method's parameters on it as ``_signature``); other actors are
+    called as they are."""
+    if accepts_trace_context(getattr(bound, "_signature", None)):
+        return bound.remote(*args, trace_context=carrier())
+    return bound.remote(*args)
+
+
 def accepts_trace_context(signature: Any) -> bool:
     """Whether a method signature (a Signature or a list of its Parameters, as Ray keeps
     it on an actor method) takes ``trace_context``."""

@@ -24,7 +24,7 @@ from sigmax.model import BarSeries, utc_now
 from sigmax.storage.postgres import PostgresPool, get_pool
 from sigmax.storage.rate_limit import RateLimiter
 from sigmax.storage.repos.keys import ApiKeyRepository, hash_key
-from sigmax.tracing import accepts_trace_context, carrier
+from sigmax.tracing import remote_call
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -142,13 +142,7 @@ class Backend:
         session is gone (NoSession), a slow one is 503 naming it."""
         from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
-        bound = getattr(handle, method)
-        # the request's trace and request id go along to actors that take them
-        # (sigmax.tracing.traced_actor); Ray keeps each method's parameters on it
-        if accepts_trace_context(getattr(bound, "_signature", None)):
-            ref = bound.remote(*args, trace_context=carrier())
-        else:
-            ref = bound.remote(*args)
+        ref = remote_call(getattr(handle, method), *args)  # with the request's trace
         limit = timeout if timeout is not None else self.config.actor_timeout_s
         try:
             return await asyncio.wait_for(_awaitable(ref), limit)
