@@ -58,7 +58,8 @@ class Ledger:
             raise ValueError(f"ledger: fill {fill.fill_id} was already booked")
         old = self.position(fill.symbol)
         signed_qty = fill.qty if fill.side is Side.BUY else -fill.qty
-        new_qty, new_avg, realized = _roll_position(old.qty, old.avg_price, signed_qty, fill.price)
+        rolled = roll_position(old.qty, old.avg_price, signed_qty, fill.price)
+        new_qty, new_avg, _, realized = rolled
         self.cash -= signed_qty * fill.price + fill.fee
         self.fees_paid += fill.fee
         self.realized_pnl += realized
@@ -81,19 +82,20 @@ class Ledger:
         return sum((p.unrealized_pnl(prices[s]) for s, p in self.positions.items()), start=ZERO)
 
 
-def _roll_position(
+def roll_position(
     qty: Decimal, avg: Decimal, delta: Decimal, price: Decimal
-) -> tuple[Decimal, Decimal, Decimal]:
-    """New (qty, avg_price, realised P&L) after trading ``delta`` at ``price``."""
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """New (qty, avg_price, closed qty, realised P&L) after trading ``delta`` at
+    ``price`` (average cost; the closed qty is the part of the old position traded off)."""
     if qty == 0 or (qty > 0) == (delta > 0):
         new_qty = qty + delta
-        return new_qty, (qty * avg + delta * price) / new_qty, ZERO
+        return new_qty, (qty * avg + delta * price) / new_qty, ZERO, ZERO
     closed = min(abs(qty), abs(delta))
     direction = Decimal(1) if qty > 0 else Decimal(-1)
     realized = (price - avg) * closed * direction
     new_qty = qty + delta
     if new_qty == 0:
-        return ZERO, ZERO, realized
+        return ZERO, ZERO, closed, realized
     if (new_qty > 0) == (qty > 0):
-        return new_qty, avg, realized
-    return new_qty, price, realized
+        return new_qty, avg, closed, realized
+    return new_qty, price, closed, realized

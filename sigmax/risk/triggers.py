@@ -22,6 +22,7 @@ from collections import deque
 from decimal import Decimal
 from typing import Any
 
+from sigmax.ledger import roll_position
 from sigmax.model import Fill, Side
 
 ZERO = Decimal(0)
@@ -49,7 +50,7 @@ class LosingStreak:
         self._recent.append(fill.fill_id)
         qty, avg = self._positions.get(fill.symbol, (ZERO, ZERO))
         delta = fill.qty if fill.side is Side.BUY else -fill.qty
-        new_qty, new_avg, closed, realised = _roll(qty, avg, delta, fill.price)
+        new_qty, new_avg, closed, realised = roll_position(qty, avg, delta, fill.price)
         if new_qty == 0:
             self._positions.pop(fill.symbol, None)
         else:
@@ -93,23 +94,6 @@ class LosingStreak:
         self._order, self._pnl = order, Decimal(data["pnl"])
         self._positions = positions
         self._recent = deque((str(f) for f in data["recent_fills"]), maxlen=_RECENT_FILL_IDS)
-
-
-def _roll(
-    qty: Decimal, avg: Decimal, delta: Decimal, price: Decimal
-) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """(new qty, new average price, closed qty, realised P&L) after trading ``delta``."""
-    if qty == 0 or (qty > 0) == (delta > 0):
-        new_qty = qty + delta
-        return new_qty, (qty * avg + delta * price) / new_qty, ZERO, ZERO
-    closed = min(abs(qty), abs(delta))
-    realised = (price - avg) * closed * (1 if qty > 0 else -1)
-    new_qty = qty + delta
-    if new_qty == 0:
-        return ZERO, ZERO, closed, realised
-    if (new_qty > 0) == (qty > 0):
-        return new_qty, avg, closed, realised
-    return new_qty, price, closed, realised
 
 
 class ErrorBurst:
