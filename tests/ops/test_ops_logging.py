@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 
 from sigmax.config import Settings
@@ -44,21 +45,9 @@ def store_actor(
 
 
 @pytest.fixture
-def fresh_logging() -> Iterator[None]:
+def fresh_logging(saved_logging: None) -> None:
     """structlog as a new API process finds it (unconfigured); restored afterwards."""
-    import logging
-
-    import structlog
-
-    saved, root = structlog.get_config(), logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     structlog.reset_defaults()
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:

@@ -257,23 +257,6 @@ def test_traced_methods_take_trace_context_and_keep_their_own_parameters() -> No
     assert inspect.iscoroutinefunction(_Echo.current_trace)
 
 
-@pytest.fixture
-def saved_logging() -> Iterator[None]:
-    """A traced class's __init__ sets up this process's logging (as in an actor): undo."""
-    import logging
-
-    import structlog
-
-    saved, root = structlog.get_config(), logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
 def test_a_carrier_continues_trace_and_request_id_in_the_callee(
     receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, saved_logging: None
 ) -> None:
