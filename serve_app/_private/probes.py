@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Response
 
 from serve_app._private.backend import Backend
 from serve_app._private.deps import backend_of
+from serve_app._private.routes import elapsed_ms
 from serve_app.schema import LiveOut, ProbeCheck, ReadyOut
 
 BackendDep = Annotated[Backend, Depends(backend_of)]
@@ -72,7 +73,7 @@ async def _postgres(backend: Backend) -> dict[str, ProbeCheck]:
         return {"postgres": failed}
     if not found.get("reachable"):
         return {"postgres": ProbeCheck(ok=False, detail=str(found.get("error", "unreachable")))}
-    return {"postgres": ProbeCheck(ok=True, latency_ms=_ms(started))}
+    return {"postgres": ProbeCheck(ok=True, latency_ms=elapsed_ms(started))}
 
 
 async def _redis(backend: Backend) -> dict[str, ProbeCheck]:
@@ -107,7 +108,7 @@ async def _session(backend: Backend) -> dict[str, ProbeCheck]:
         _timed("risk", limit, backend.call(session.risk, "status", timeout=limit)), *pings
     )
     down = [check.detail or "" for _, check in answers if check is not None]
-    actors = ProbeCheck(ok=True, latency_ms=_ms(started))
+    actors = ProbeCheck(ok=True, latency_ms=elapsed_ms(started))
     if down:
         actors = ProbeCheck(ok=False, detail="; ".join(down))
     status = answers[0][0]
@@ -116,7 +117,3 @@ async def _session(backend: Backend) -> dict[str, ProbeCheck]:
     killed = status["state"] == "killed"
     detail = f"{status['state']}: {status.get('reason') or ''}".strip(": ")
     return {"actors": actors, "trading": ProbeCheck(ok=not killed, detail=detail)}
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)

@@ -116,7 +116,8 @@ async def api_versions() -> VersionsOut:
     )
 
 
-def _ms(started: float) -> float:
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since ``started`` (a perf_counter reading), to the microsecond."""
     return round((time.perf_counter() - started) * 1000, 3)
 
 
@@ -131,7 +132,7 @@ async def _postgres_health(backend: Backend) -> ComponentHealth:
         )
     if not found.get("reachable"):
         return ComponentHealth(status="down", required=True, detail=found)
-    return ComponentHealth(status="ok", required=True, latency_ms=_ms(started), detail=found)
+    return ComponentHealth(status="ok", required=True, latency_ms=elapsed_ms(started), detail=found)
 
 
 async def _redis_health(backend: Backend) -> ComponentHealth:
@@ -186,7 +187,9 @@ async def _clickhouse_health(backend: Backend) -> ComponentHealth:
             found = await backend.call(handle, "health", timeout=5)
             ok = found.get("reachable")
             return ComponentHealth(
-                status="ok" if ok else "down", latency_ms=_ms(started), detail={**detail, **found}
+                status="ok" if ok else "down",
+                latency_ms=elapsed_ms(started),
+                detail={**detail, **found},
             )
         except (SessionNotRunning, ServiceUnavailable):
             pass
@@ -229,7 +232,7 @@ async def _actors_health(backend: Backend) -> dict[str, ComponentHealth]:
             await backend.call(getattr(session, role), "__ray_ready__", timeout=5)
         except Exception as exc:  # health reports every failure
             return role, ComponentHealth(status="down", detail={"error": type(exc).__name__})
-        return role, ComponentHealth(status="ok", latency_ms=_ms(started))
+        return role, ComponentHealth(status="ok", latency_ms=elapsed_ms(started))
 
     return dict(await asyncio.gather(*(ping(r) for r in roles)))
 
