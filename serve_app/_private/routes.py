@@ -55,7 +55,7 @@ from serve_app.schema import (
     VersionsOut,
 )
 from sigmax.execution.errors import IllegalTransitionError, OrderConflictError, UnknownOrderError
-from sigmax.model import OrderRequest, OrderType, Side, TimeInForce, to_decimal
+from sigmax.model import OrderRequest, OrderStatus, OrderType, Side, TimeInForce, to_decimal
 from sigmax.risk.state import RiskStateError
 from sigmax.storage.repos.keys import ApiKeyError, ApiKeyRepository
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
@@ -324,8 +324,9 @@ async def prometheus_metrics(backend: BackendDep, _: ReadKey) -> PlainTextRespon
 
 async def _activity_metrics(backend: Backend, session: Session) -> None:
     activity = await backend.call(session.execution, "activity")
-    for status, count in activity["orders_by_status"].items():
-        metrics.ORDERS.labels(status).set(count)
+    by_status = activity["orders_by_status"]
+    for status in OrderStatus:  # every status, so one that empties reads 0
+        metrics.ORDERS.labels(status.value).set(by_status.get(status.value, 0))
     metrics.FILLS.set(activity["fills"])
     verdicts = await backend.call(session.risk, "verdict_counts")
     metrics.RISK_APPROVED.set(verdicts["approved"])

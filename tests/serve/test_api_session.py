@@ -20,6 +20,7 @@ from actors.system import PaperRequest, TradingSystem, run_paper, start_system
 from serve_app.api import create_app
 from sigmax.client import SigmaxAPIError, SigmaxClient
 from sigmax.config import Settings
+from sigmax.model import OrderStatus
 from tests.serve.conftest import KeyMaker, client_for, unique_config
 
 pytestmark = pytest.mark.slow
@@ -201,6 +202,7 @@ def test_metrics_show_trading_gauges(trader: SigmaxClient) -> None:
     assert _sample(text, "sigmax_trading_fills") >= 1
     orders = [line for line in text.splitlines() if line.startswith("sigmax_trading_orders{")]
     assert sum(float(line.split()[1]) for line in orders) >= 1
+    assert len(orders) == len(OrderStatus)  # a status with no orders reads 0, not stale
 
 
 def _sample(text: str, name: str) -> float:
