@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
+
+from sigmax.risk.config import RiskConfig
 
 Scope = Literal["read", "trade", "admin"]
 
@@ -23,7 +25,7 @@ class _Model(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
-        texts = value if isinstance(value, list | tuple) else [value]
+        texts = value if isinstance(value, list | tuple | set | frozenset) else [value]
         if isinstance(value, dict):
             texts = [*value.keys(), *value.values()]
         if any(isinstance(t, str) and _CONTROL.search(t) for t in texts):
@@ -191,17 +193,36 @@ class PortfolioOut(BaseModel):
 # ---- risk ------------------------------------------------------------------------------
 
 
-class LimitsIn(_Model):
-    max_order_notional: Decimal | None = Field(None, gt=0)
-    max_position_notional: Decimal | None = Field(None, gt=0)
-    max_gross_exposure: Decimal | None = Field(None, gt=0)
-    max_leverage: Decimal | None = Field(None, gt=0)
-    price_band_pct: Decimal | None = Field(None, gt=0)
-    max_orders_per_minute: int | None = Field(None, ge=1)
-    daily_loss_limit_pct: float | None = Field(None, gt=0, lt=1)
-    max_drawdown_pct: float | None = Field(None, gt=0, lt=1)
-    max_slippage_pct: float | None = Field(None, gt=0, lt=1)
-    allow_short: bool | None = None
+def _every_field_optional(config: type[BaseModel]) -> dict[str, Any]:
+    """``config``'s fields with their types, bounds and descriptions, none required.
+
+    A field left out is unset (the route sends only the fields given); an explicit
+    null is validated like any value, so it disables a limit only where ``config``
+    allows None.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in config.model_fields.items():
+        bounds = tuple(info.metadata)
+        annotation = Annotated[(info.annotation, *bounds)] if bounds else info.annotation
+        fields[name] = (annotation, Field(None, description=info.description))
+    return fields
+
+
+def _config_validators(config: type[BaseModel]) -> dict[str, Any]:
+    """``config``'s field validators, to run on the same fields of another model."""
+    return {
+        name: field_validator(*d.info.fields, mode=d.info.mode)(classmethod(d.func.__func__))
+        for name, d in config.__pydantic_decorators__.field_validators.items()
+    }
+
+
+LimitsIn = create_model(
+    "LimitsIn",
+    __base__=_Model,
+    __doc__="Risk limits to change: any of RiskConfig's fields, validated as RiskConfig does.",
+    __validators__=_config_validators(RiskConfig),
+    **_every_field_optional(RiskConfig),
+)
 
 
 class ReasonIn(_Model):
