@@ -3,10 +3,37 @@ storage and events (Decimals as strings, datetimes as ISO 8601)."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sigmax.model import Decision, OrderRequest, RiskVerdict, Signal
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON-able")
+
+
+def canonical_json(value: Any, where: str = "payload") -> str:
+    """Canonical (sorted keys, compact) JSON of ``value``; Decimals and datetimes become
+    strings, enums their value, sets sorted lists. Non-finite floats and other types
+    raise ``ValueError`` naming ``where``."""
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_default
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from exc
 
 
 def _money(value: Decimal | None) -> str | None:

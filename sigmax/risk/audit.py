@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sigmax.model import utc_now
-from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, canonical_json, record_hash
+from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, record_hash
 from sigmax.risk.audit_sinks import AuditSink, InMemoryAuditSink
+from sigmax.serialize import canonical_json
 
 
 class AuditIntegrityError(ValueError):

@@ -29,7 +29,7 @@ import asyncpg
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from sigmax.risk.audit_record import canonical_json
+from sigmax.serialize import canonical_json
 from sigmax.storage.pool_metrics import PoolInstruments
 from sigmax.storage.postgres_config import PostgresConfig, redact_dsn
 

@@ -21,7 +21,8 @@ from sigmax.credentials.model import (
     StoredCredential,
 )
 from sigmax.model import utc_now
-from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, canonical_json, record_hash
+from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, record_hash
+from sigmax.serialize import canonical_json
 from sigmax.storage.postgres import Connection
 from sigmax.storage.repos._base import Repository
 from sigmax.storage.repos.audit import AuditRepository

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from sigmax.proposals.model import SOURCES, Proposal, ProposalStatus, order_request_from_json
-from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, canonical_json, record_hash
-from sigmax.serialize import order_request_json
+from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, record_hash
+from sigmax.serialize import canonical_json, order_request_json
 from sigmax.storage.postgres import Connection
 from sigmax.storage.repos._base import Repository
 from sigmax.storage.repos.audit import AuditRepository

@@ -237,7 +237,7 @@ async def test_pg_backtest_runs(pool: PostgresPool) -> None:
 
 
 def _record(seq: int, prev: str, kind: str = "risk_check") -> AuditRecord:
-    from sigmax.risk.audit_record import canonical_json
+    from sigmax.serialize import canonical_json
 
     payload = {"n": seq, "qty": "1.5"}
     ts = (T0 + timedelta(seconds=seq)).isoformat()
