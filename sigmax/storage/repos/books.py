@@ -101,6 +101,14 @@ def _decision(row: Any) -> Decision:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    """A decision as stored, with the id the API names it by."""
+
+    id: int
+    decision: Decision
+
+
 class DecisionRepository(Repository):
     """Every decision with all agent signals (JSONB), debate, rationale and verdict.
 
@@ -134,6 +142,12 @@ class DecisionRepository(Repository):
         self, account: str, symbol: str | None = None, limit: int = 1000
     ) -> list[Decision]:
         """Most recent decisions, oldest first."""
+        return [stored.decision for stored in await self.recent(account, symbol, limit)]
+
+    async def recent(
+        self, account: str, symbol: str | None = None, limit: int = 1000
+    ) -> list[StoredDecision]:
+        """Most recent decisions with their ids, oldest first."""
         async with self._conn(None) as c:
             rows = await c.fetch(
                 "SELECT * FROM (SELECT * FROM decisions WHERE account = $1"
@@ -143,7 +157,14 @@ class DecisionRepository(Repository):
                 symbol,
                 limit,
             )
-        return [_decision(r) for r in rows]
+        return [StoredDecision(r["id"], _decision(r)) for r in rows]
+
+    async def get(self, account: str, decision_id: int) -> StoredDecision | None:
+        async with self._conn(None) as c:
+            row = await c.fetchrow(
+                "SELECT * FROM decisions WHERE account = $1 AND id = $2", account, decision_id
+            )
+        return None if row is None else StoredDecision(row["id"], _decision(row))
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,12 @@ class ApiKeyRepository(Repository):
             row = await c.fetchrow("SELECT * FROM api_keys WHERE id = $1", key_id)
         return None if row is None else _key(row)
 
+    async def all(self) -> list[ApiKey]:
+        """Every key, revoked and expired ones included, by id."""
+        async with self._conn(None) as c:
+            rows = await c.fetch("SELECT * FROM api_keys ORDER BY id")
+        return [_key(r) for r in rows]
+
     async def revoke(self, key_id: int, conn: Connection | None = None) -> ApiKey:
         """Revoke a key (idempotent: the first revocation time is kept)."""
         async with self._conn(conn) as c:
