@@ -28,8 +28,8 @@ from sigmax.agents.config import (
     ArbitratorConfig,
     DebateConfig,
     GraphConfig,
-    OptimiserConfig,
     RiskGateConfig,
+    SizingConfig,
 )
 from sigmax.agents.debate import DebateResult, SignalMatrix, run_debate
 from sigmax.agents.risk_gate import RiskOutcome, cap_leverage
@@ -59,7 +59,7 @@ class GraphNodes:
     debate: Callable[[SignalMatrix, DebateConfig, ArbitratorConfig], DebateResult] = run_debate
     arbitrate: Callable[[DebateResult, ArbitratorConfig], Arbitration] = arbitrate
     optimise: Callable[
-        [BarSeries, np.ndarray, np.ndarray, float, OptimiserConfig, ArbitratorConfig], Sizing
+        [BarSeries, np.ndarray, np.ndarray, float, SizingConfig, ArbitratorConfig], Sizing
     ] = vol_target
     risk_gate: Callable[[np.ndarray, RiskGateConfig], RiskOutcome] = cap_leverage
 

@@ -253,8 +253,12 @@ class ArbitratorConfig(BaseModel):
         return self
 
 
-class OptimiserConfig(BaseModel):
-    """Volatility-targeting position sizer."""
+class SizingConfig(BaseModel):
+    """Position sizing by volatility target: the decision graph's ``optimiser`` node.
+
+    Not the portfolio optimiser (:class:`sigmax.portfolio.OptimiserConfig`), which
+    chooses weights across assets.
+    """
 
     model_config = _FROZEN
 
@@ -342,8 +346,8 @@ class GraphConfig(BaseModel):
     arbitrator: ArbitratorConfig = Field(
         default_factory=ArbitratorConfig, description="Arbitrator."
     )
-    optimiser: OptimiserConfig = Field(
-        default_factory=OptimiserConfig, description="Position sizer."
+    optimiser: SizingConfig = Field(
+        default_factory=SizingConfig, description="Position sizer (volatility target)."
     )
     risk: RiskGateConfig = Field(default_factory=RiskGateConfig, description="Default risk gate.")
     llm: LLMConfig = Field(default_factory=LLMConfig, description="Optional LLM analyst.")

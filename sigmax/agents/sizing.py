@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sigmax.agents.arbitrator import quantise_with_hysteresis
-from sigmax.agents.config import ArbitratorConfig, OptimiserConfig
+from sigmax.agents.config import ArbitratorConfig, SizingConfig
 from sigmax.agents.indicators import realized_vol
 from sigmax.model import BarSeries
 
@@ -25,7 +25,7 @@ class Sizing:
     scale: np.ndarray
     target: np.ndarray
 
-    def rationale(self, j: int, config: OptimiserConfig) -> str:
+    def rationale(self, j: int, config: SizingConfig) -> str:
         return (
             f"Vol targeting: realised vol {self.vol[j]:.1%} vs target {config.target_vol:.0%} "
             f"-> scale {self.scale[j]:.2f} -> sized target {self.target[j]:+.2f}."
@@ -37,7 +37,7 @@ def vol_target(
     rows: np.ndarray,
     raw: np.ndarray,
     previous: float,
-    optimiser: OptimiserConfig,
+    optimiser: SizingConfig,
     arbitrator: ArbitratorConfig,
 ) -> Sizing:
     """Scale ``raw`` (the arbitrator's unquantised target at ``rows``) down when the

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sigmax.agents.config import ArbitratorConfig, OptimiserConfig
+from sigmax.agents.config import ArbitratorConfig, SizingConfig
 from sigmax.agents.sizing import Sizing, vol_target
 from sigmax.model import BarSeries
 
 OptimiseNode = Callable[
-    [BarSeries, np.ndarray, np.ndarray, float, OptimiserConfig, ArbitratorConfig], Sizing
+    [BarSeries, np.ndarray, np.ndarray, float, SizingConfig, ArbitratorConfig], Sizing
 ]
 
 
@@ -55,7 +55,7 @@ class AllocatedSizing(Sizing):
 
     weight: float = 1.0
 
-    def rationale(self, j: int, config: OptimiserConfig) -> str:
+    def rationale(self, j: int, config: SizingConfig) -> str:
         return (
             f"Portfolio optimiser weight {self.weight:.0%} caps the conviction; "
             + super().rationale(j, config)
@@ -70,7 +70,7 @@ def allocated_optimiser(weight: float, node: OptimiseNode = vol_target) -> Optim
         rows: np.ndarray,
         raw: np.ndarray,
         previous: float,
-        optimiser: OptimiserConfig,
+        optimiser: SizingConfig,
         arbitrator: ArbitratorConfig,
     ) -> Sizing:
         sized = node(bars, rows, raw * weight, previous, optimiser, arbitrator)

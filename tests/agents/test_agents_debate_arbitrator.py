@@ -10,8 +10,8 @@ import pytest
 from sigmax.agents import (
     ArbitratorConfig,
     DebateConfig,
-    OptimiserConfig,
     SignalMatrix,
+    SizingConfig,
     arbitrate,
     quantise,
     quantise_with_hysteresis,
@@ -119,12 +119,12 @@ def test_vol_target_scales_down_never_up(make_bars: Callable[..., BarSeries]) ->
     close = 100.0 * np.cumprod(1.0 + 0.02 * np.where(np.arange(400) % 2, 1.0, -1.0))
     bars = make_bars(close)
     rows = np.arange(len(bars))
-    sizing = vol_target(bars, rows, np.ones(len(bars)), 0.0, OptimiserConfig(), ArbitratorConfig())
+    sizing = vol_target(bars, rows, np.ones(len(bars)), 0.0, SizingConfig(), ArbitratorConfig())
     vol = sizing.vol[-1]
     assert vol == pytest.approx(0.02 * np.sqrt(8760), rel=0.01)
     assert sizing.scale[-1] == pytest.approx(0.6 / vol)
     assert sizing.target[-1] == quantise(np.array([0.6 / vol]), 0.25)[0]
     assert sizing.scale[0] == 1.0 and sizing.vol[0] == 0.0  # unknown vol: no scaling
     calm = make_bars(np.linspace(100, 101, 400))
-    calm_sizing = vol_target(calm, rows, np.ones(400), 0.0, OptimiserConfig(), ArbitratorConfig())
+    calm_sizing = vol_target(calm, rows, np.ones(400), 0.0, SizingConfig(), ArbitratorConfig())
     assert calm_sizing.scale.max() == 1.0 and calm_sizing.target[-1] == 1.0
