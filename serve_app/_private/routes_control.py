@@ -1,7 +1,7 @@
 """POST /api/v1/control/{start,pause,stop,panic}: an operator acts on the served session.
 
 ``start`` resumes trading of the running session (``sigmax up`` starts sessions);
-``pause`` is POST /risk/pause; ``stop`` and ``panic`` run :mod:`sigmax.risk.controls`
+``pause`` is POST /risk/pause; ``stop`` and ``panic`` run :mod:`sigmax.trading.controls`
 through the actor ports. Scopes: start, pause and stop need ``trade``; panic
 ``admin``. Every action, refused ones included, is audited on the risk actor (kind
 ``control``) with the key's id and name.
@@ -23,7 +23,7 @@ from serve_app._private.deps import backend_of, guard
 from serve_app._private.routes import domain_errors
 from serve_app.exceptions import APIError
 from serve_app.schema import ControlOut, ControlReasonIn, RefusedOut, StartIn
-from sigmax.risk.controls import ControlResult, panic, stop_trading
+from sigmax.trading.controls import ControlResult, panic, stop_trading
 from sigmax.trading.manual import MarketView
 
 BackendDep = Annotated[Backend, Depends(backend_of)]

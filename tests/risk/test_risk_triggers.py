@@ -26,9 +26,9 @@ from sigmax.model import (
     Side,
 )
 from sigmax.risk import RiskConfig, RiskEngine, RiskStateError, TradingState
-from sigmax.risk.controls import panic, stop_trading
 from sigmax.risk.triggers import LosingStreak
 from sigmax.trading.adapters import GraphDecider, PaperVenue
+from sigmax.trading.controls import panic, stop_trading
 from sigmax.trading.manual import ManualTrading, MarketView
 from sigmax.trading.session import SessionConfig, TradingSession
 
