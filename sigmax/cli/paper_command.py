@@ -221,8 +221,8 @@ def _summarise(
     json_out: Path | None,
     report: Path | None,
 ) -> None:
+    from sigmax.backtest.session_summary import session_counts, session_result
     from sigmax.config import get_settings
-    from sigmax.trading.summary import session_counts, session_result
 
     if not reports or system.last_history is None:
         console.print("no bars were traded")
