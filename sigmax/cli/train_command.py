@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sigmax.data import DataError
+from sigmax.rl.checkpoint import CheckpointError, read_meta, resolve_checkpoint
 from sigmax.rl.config import EnvConfig, TrainConfig
-from sigmax.rl.train import SUMMARY_KEYS, CheckpointError, read_meta, resolve_checkpoint
+from sigmax.rl.train import SUMMARY_KEYS
 
 console = Console()
 err_console = Console(stderr=True)

@@ -3,7 +3,8 @@ training through Ray RLlib (``sigmax train``), policy loading and held-out evalu
 
 Submodules import gymnasium, torch and RLlib only where they need them:
 ``sigmax.rl.env`` (gymnasium), ``sigmax.rl.train`` (Ray RLlib, inside its functions),
-``sigmax.rl.policy`` (torch and the RLModule), ``sigmax.rl.evaluate``.
+``sigmax.rl.policy`` (torch and the RLModule), ``sigmax.rl.evaluate``;
+``sigmax.rl.checkpoint`` (finding checkpoints and their SIGMAX record) needs none.
 """
 
 from sigmax.rl.config import EnvConfig, TrainConfig

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from sigmax.model import BarSeries
+from sigmax.rl.checkpoint import CheckpointError, read_meta, resolve_checkpoint
 from sigmax.rl.config import EnvConfig
 from sigmax.rl.env import Book, action_to_target, build_observation, first_decision
 from sigmax.rl.features import Features, compute_features
-from sigmax.rl.train import CheckpointError, read_meta, resolve_checkpoint
 
 MODULE_PATH = ("learner_group", "learner", "rl_module", "default_policy")
 

@@ -2,9 +2,7 @@
 
 Ray and RLlib are imported inside the functions (``sigmax`` never imports Ray at module
 level). Checkpoints are RLlib's (``Algorithm.save_to_path``), one folder per save,
-``checkpoint_000010`` etc., with ``sigmax_rl.json`` beside the algorithm state: the
-env settings the policy was trained with, which inference needs to rebuild its
-observations.
+with the SIGMAX record beside it (``sigmax.rl.checkpoint``).
 """
 
 from __future__ import annotations
@@ -17,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sigmax.rl.checkpoint import checkpoint_name, read_meta, resolve_checkpoint, write_meta
 from sigmax.rl.config import EnvConfig, TrainConfig
 
-META_FILE = "sigmax_rl.json"
 METRICS_FILE = "metrics.jsonl"
-CHECKPOINT_PREFIX = "checkpoint_"
 
 #: (column, path in RLlib's result dict) shown in the per-iteration table.
 SUMMARY_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -34,10 +31,6 @@ SUMMARY_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entropy", ("learners", "default_policy", "entropy")),
     ("iter_s", ("time_this_iter_s",)),
 )
-
-
-class CheckpointError(FileNotFoundError):
-    """A checkpoint path is missing or is not a SIGMAX RL checkpoint."""
 
 
 @dataclass
@@ -84,34 +77,6 @@ def build_ppo_config(env: EnvConfig, train: TrainConfig) -> Any:
         .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=list(train.hidden)))
         .debugging(seed=train.seed)
     )
-
-
-def checkpoint_name(iteration: int) -> str:
-    return f"{CHECKPOINT_PREFIX}{iteration:06d}"
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """``path`` itself when it is a checkpoint, else its newest ``checkpoint_*`` folder.
-
-    Raises CheckpointError naming the path when there is none.
-    """
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise CheckpointError(f"RL checkpoint not found: {path} does not exist")
-    if (path / META_FILE).is_file() and (path / "algorithm_state.pkl").exists():
-        return path
-    found = sorted(p for p in path.glob(f"{CHECKPOINT_PREFIX}*") if (p / META_FILE).is_file())
-    if not found:
-        raise CheckpointError(
-            f"RL checkpoint not found: {path} holds no {CHECKPOINT_PREFIX}* folder with "
-            f"{META_FILE} (train one with `sigmax train --checkpoint-dir {path}`)"
-        )
-    return found[-1]
-
-
-def read_meta(checkpoint: Path) -> dict[str, Any]:
-    meta: dict[str, Any] = json.loads((checkpoint / META_FILE).read_text())
-    return meta
 
 
 def flatten_result(result: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
@@ -225,8 +190,7 @@ def _build_or_restore(env: EnvConfig, config: TrainConfig, resume: Path | None) 
 def _save(algo: Any, directory: Path, iteration: int, meta: dict[str, Any]) -> Path:
     path = directory / checkpoint_name(iteration)
     algo.save_to_path(str(path.resolve()))
-    meta = {**meta, "iteration": iteration}
-    (path / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+    write_meta(path, {**meta, "iteration": iteration})
     return path
 
 

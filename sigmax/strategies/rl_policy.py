@@ -27,8 +27,8 @@ class RLPolicyStrategy(Strategy):
     Params = RLPolicyParams
 
     def targets(self, bars: BarSeries) -> np.ndarray:
+        from sigmax.rl.checkpoint import CheckpointError
         from sigmax.rl.policy import TrainedPolicy
-        from sigmax.rl.train import CheckpointError
 
         params = self.params
         assert isinstance(params, RLPolicyParams)
