@@ -1,7 +1,7 @@
 """The proposal desk of an approval-mode session as a Ray actor (thin shell).
 
-It owns the session's :class:`~sigmax.proposals.desk.ProposalDesk` over PostgreSQL and
-publishes the proposal events. Approval re-checks and sends the order through the
+It owns the session's :class:`~sigmax.trading.proposal_desk.ProposalDesk` over PostgreSQL
+and publishes the proposal events. Approval re-checks and sends the order through the
 session's own risk, execution and portfolio actors (found by name), the same way an
 operator's manual order goes. Every state lives in PostgreSQL, so a restarted actor
 simply goes on; the store's guarded updates make approvals exactly-once.
@@ -22,10 +22,10 @@ from sigmax.events.bus import EventPublisher
 from sigmax.events.model import make_event, proposal_state_data
 from sigmax.model import Decision, Order, OrderRequest, RiskVerdict
 from sigmax.proposals import ApprovalConfig, Proposal
-from sigmax.proposals.desk import ApprovalOutcome, ProposalDesk
 from sigmax.storage.redis_config import RedisConfig
 from sigmax.storage.repos.proposals import ProposalRepository
 from sigmax.trading.manual import ManualResult, ManualTrading, MarketView
+from sigmax.trading.proposal_desk import ApprovalOutcome, ProposalDesk
 
 PROPOSALS = Role("proposals", num_cpus=0.05, max_restarts=-1, max_task_retries=-1)
 

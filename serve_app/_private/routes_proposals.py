@@ -3,7 +3,7 @@
 Reads come from PostgreSQL (they work without a running session; a pending proposal
 past its expiry shows as expired). Approve and reject go to the session's proposal
 actor, which claims the proposal atomically, re-checks it with the risk actor and
-sends it through the execution actor (``sigmax.proposals.desk``); nothing here decides.
+sends it through the execution actor (``sigmax.trading.proposal_desk``); nothing here decides.
 
 Approve answers 200 with ``executed_now`` true when this call executed it, or false when
 an earlier approval already had (nothing sent twice); 200 with status ``failed`` when

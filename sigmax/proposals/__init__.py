@@ -1,7 +1,8 @@
 """Approval mode: the decision graph's orders become proposals an operator approves.
 
 ``model`` holds the proposal and its state machine, ``config`` the trading mode and
-time to live, ``desk`` the approval flow (claim, re-check with risk, execute once).
+time to live. The approval flow (claim, re-check with risk, execute once) is
+:mod:`sigmax.trading.proposal_desk`: it executes through the trading path.
 """
 
 from sigmax.proposals.config import ApprovalConfig, TradingMode

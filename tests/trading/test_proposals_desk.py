@@ -24,12 +24,12 @@ from sigmax.proposals import (
     ProposalNotFound,
     ProposalStatus,
 )
-from sigmax.proposals.desk import ProposalDesk
 from sigmax.risk import RiskConfig, RiskEngine
 from sigmax.storage.migrations import migrate
 from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.repos.proposals import ProposalRepository
 from sigmax.trading.manual import ManualResult, ManualTrading, MarketView
+from sigmax.trading.proposal_desk import ProposalDesk
 from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
 
 pytestmark = pytest.mark.asyncio
