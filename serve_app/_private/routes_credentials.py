@@ -14,8 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from serve_app._private.auth import Principal
-from serve_app._private.deps import admin, backend_of
+from serve_app._private.deps import AdminKey, backend_of, operator_of
 from serve_app.exceptions import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from serve_app.schema import CredentialIn, CredentialOut, CredentialTestIn, CredentialUpdateIn
 from sigmax.credentials.cipher import Cipher, CipherError
@@ -27,10 +26,9 @@ from sigmax.credentials.model import (
     CredentialNotFoundError,
     StoredCredential,
 )
-from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
+from sigmax.credentials.repository import ExchangeCredentialRepository
 
 router = APIRouter(tags=["credentials"])
-AdminKey = Annotated[Principal, Depends(admin)]
 CredentialId = Annotated[int, Path(ge=1, le=2**62)]
 
 
@@ -76,10 +74,6 @@ def credential_errors() -> Iterator[None]:
         raise ServiceUnavailable(f"credential encryption is unavailable: {exc}") from None
 
 
-def _actor(principal: Principal) -> str:
-    return f"api-key:{principal.key_id} ({principal.name})"
-
-
 def _out(stored: StoredCredential) -> CredentialOut:
     return CredentialOut.model_validate(stored.public())
 
@@ -98,7 +92,7 @@ async def create_credential(
     )
     with credential_errors():
         created = await manager.create(
-            body.name, body.exchange, fields, sandbox=body.sandbox, actor=_actor(principal)
+            body.name, body.exchange, fields, sandbox=body.sandbox, actor=operator_of(principal)
         )
     return _out(created)
 
@@ -133,7 +127,7 @@ async def update_credential(
     with credential_errors():
         updated = await manager.update(
             credential_id,
-            actor=_actor(principal),
+            actor=operator_of(principal),
             name=body.name,
             fields=fields,
             sandbox=body.sandbox,
@@ -146,7 +140,7 @@ async def delete_credential(
     principal: AdminKey, manager: Manager, credential_id: CredentialId
 ) -> Response:
     with credential_errors():
-        await manager.delete(credential_id, actor=_actor(principal))
+        await manager.delete(credential_id, actor=operator_of(principal))
     return Response(status_code=204)
 
 
@@ -158,6 +152,6 @@ async def test_credential(
     withdrawal rights is refused (status 'refused') unless ``allow_withdraw``."""
     with credential_errors():
         tested = await manager.test(
-            credential_id, allow_withdraw=body.allow_withdraw, actor=_actor(principal)
+            credential_id, allow_withdraw=body.allow_withdraw, actor=operator_of(principal)
         )
     return _out(tested)

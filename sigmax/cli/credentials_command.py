@@ -24,11 +24,11 @@ from sigmax.credentials.cipher import CipherError
 from sigmax.credentials.cipher_choice import open_cipher
 from sigmax.credentials.manager import CredentialManager, SecretFields
 from sigmax.credentials.model import CredentialError, StoredCredential
+from sigmax.credentials.repository import ExchangeCredentialRepository
 from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.migrations import MigrationError, migrate
 from sigmax.storage.postgres import PostgresPool, StorageError
 from sigmax.storage.postgres_config import PostgresConfig
-from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
 
 T = TypeVar("T")
 NO_ARGV = (

@@ -29,9 +29,9 @@ from sigmax.credentials.model import (
     mask,
 )
 from sigmax.credentials.permission_check import PermissionCheckError, check_permissions
+from sigmax.credentials.repository import ExchangeCredentialRepository
 from sigmax.execution.credentials import ExchangeCredentials
 from sigmax.model import utc_now
-from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,12 @@ from sigmax.credentials.cipher import CipherError
 from sigmax.credentials.cipher_choice import open_cipher
 from sigmax.credentials.manager import CredentialManager
 from sigmax.credentials.model import CredentialError
+from sigmax.credentials.repository import ExchangeCredentialRepository
 from sigmax.execution.credentials import ExchangeCredentials
 from sigmax.execution.errors import CredentialsError
 from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.postgres_config import PostgresConfig
-from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
 
 T = TypeVar("T")
 

@@ -15,10 +15,10 @@ from sigmax.credentials.cipher import CipherError
 from sigmax.credentials.cipher_choice import cipher_health, open_cipher
 from sigmax.credentials.manager import CredentialManager, SecretFields
 from sigmax.credentials.model import CredentialConflictError
+from sigmax.credentials.repository import ExchangeCredentialRepository
 from sigmax.credentials.transit_cipher import TransitCipher
 from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.postgres import PostgresPool
-from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
 from tests.execution.test_execution_ccxt import RecordedBinance
 from tests.storage.pg.pg_fixtures import make_config, migrated_schema
 

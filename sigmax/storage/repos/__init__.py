@@ -15,7 +15,6 @@ from sigmax.storage.repos.books import (
     RiskEvent,
     RiskEventRepository,
 )
-from sigmax.storage.repos.exchange_credentials import ExchangeCredentialRepository
 from sigmax.storage.repos.keys import ApiKey, ApiKeyError, ApiKeyRepository, hash_key
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 
@@ -27,7 +26,6 @@ __all__ = [
     "BacktestRun",
     "BacktestRunRepository",
     "DecisionRepository",
-    "ExchangeCredentialRepository",
     "FillRepository",
     "OrderRepository",
     "PersistedBacktest",
