@@ -1,11 +1,13 @@
 """One call from a backtest request to its result, metrics and reports.
 
 The CLI, Ray jobs and the API all go through :func:`run_backtest`, so a backtest
-means the same thing wherever it is started.
+means the same thing wherever it is started: the same data, strategy, costs and risk
+profile (the backtest profile with the request's overrides) for the same request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +17,7 @@ from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestEngine, BacktestResult
 from sigmax.backtest.metrics import compute_metrics
 from sigmax.backtest.report import report_json, write_html, write_json
+from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.data import load_bars
 from sigmax.execution import PaperExchange, PaperExchangeConfig
 from sigmax.model import BarSeries
@@ -24,7 +27,8 @@ from sigmax.strategies import Strategy, make_strategy
 
 @dataclass(frozen=True)
 class BacktestRequest:
-    """What to backtest: data, strategy and costs (the CLI contract's arguments)."""
+    """What to backtest: data, strategy, costs and risk overrides (the CLI contract's
+    arguments)."""
 
     data: str
     symbol: str | None = None
@@ -36,6 +40,23 @@ class BacktestRequest:
     slippage_bps: Decimal = Decimal(0)
     fill_gaps: bool = False
     progress: bool = True
+    risk: dict[str, str] = field(default_factory=dict)  # overrides of the backtest profile
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> BacktestRequest:
+        """A request from plain data (an API job's body); absent keys keep the defaults."""
+        given = {k: v for k, v in params.items() if v is not None}
+        for money in ("cash", "fee_bps", "slippage_bps"):
+            if money in given:
+                given[money] = Decimal(str(given[money]))
+        for mapping in ("params", "risk"):
+            if mapping in given:
+                given[mapping] = {str(k): str(v) for k, v in dict(given[mapping]).items()}
+        return cls(**given)
+
+    def risk_config(self) -> RiskConfig:
+        """The backtest risk profile with this request's overrides."""
+        return backtest_risk_config(self.risk)
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,10 @@ def run_backtest(
     risk_config: RiskConfig | None = None,
     bars: BarSeries | None = None,
 ) -> BacktestOutcome:
-    """Load the data (unless given), run the strategy, compute metrics, build the JSON."""
+    """Load the data (unless given), run the strategy, compute metrics, build the JSON.
+
+    The risk limits are the request's (:meth:`BacktestRequest.risk_config`) unless
+    ``risk_config`` is given."""
     if bars is None:
         bars = load_bars(
             request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
@@ -62,7 +86,7 @@ def run_backtest(
         request.cash,
         request.fee_bps,
         request.slippage_bps,
-        risk_config or RiskConfig(),
+        risk_config or request.risk_config(),
         progress=request.progress,
     )
     metrics = compute_metrics(result, float(request.fee_bps))

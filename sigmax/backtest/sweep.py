@@ -42,6 +42,7 @@ import plotly.graph_objects as go
 from sigmax.backtest.metrics import compute_metrics, curve_metrics
 from sigmax.backtest.report import STYLE, write_atomic
 from sigmax.backtest.runner import BacktestRequest, run_engine
+from sigmax.errors import InvalidInputError
 from sigmax.model import BarSeries
 from sigmax.risk import RiskConfig
 from sigmax.strategies import make_strategy
@@ -57,7 +58,7 @@ LOWER_IS_BETTER = frozenset(
 Phase = Literal["grid", "train", "test"]
 
 
-class SweepError(ValueError):
+class SweepError(InvalidInputError):
     """A sweep or walk-forward was specified wrongly, or no case of it succeeded."""
 
 
@@ -179,15 +180,15 @@ def case_setup(
 ) -> dict[str, Any]:
     """The settings shared by every case, as plain data (strings, dicts) for any worker.
 
-    The risk config is resolved here, in the driver, so workers do not depend on
-    their own environment's settings.
+    The risk config (``risk``, else the request's backtest profile) is resolved here,
+    in the driver, so workers do not depend on their own environment's settings.
     """
     return {
         "strategy": strategy or request.strategy,
         "cash": str(request.cash),
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
-        "risk": (risk or RiskConfig()).model_dump(mode="json"),
+        "risk": (risk or request.risk_config()).model_dump(mode="json"),
     }
 
 

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest, save_reports
 from sigmax.cli.params import parse_pairs
 from sigmax.data import DataError
@@ -98,6 +97,7 @@ def backtest(
         slippage_bps=_decimal(slippage_bps, "--slippage-bps"),
         fill_gaps=fill_gaps,
         progress=progress,
+        risk=parse_pairs(risk or [], "--risk"),
     )
     if sweep or walk_forward is not None:
         from sigmax.cli.sweep_command import run_sweep_command
@@ -115,8 +115,7 @@ def backtest(
         )
         return
     try:
-        risk_config = backtest_risk_config(parse_pairs(risk or [], "--risk"))
-        outcome = run_backtest(request, risk_config)
+        outcome = run_backtest(request)
         save_reports(outcome, json_out, report, float(request.fee_bps))
     except (DataError, StrategyError, ValidationError, ValueError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
