@@ -5,7 +5,7 @@ from __future__ import annotations
 import ray
 
 from sigmax.agents.config import GraphConfig
-from sigmax.agents.roster import default_agents
+from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries, Signal
 from sigmax.tracing import traced_actor
 
@@ -17,7 +17,7 @@ class AgentActor:
 
     def __init__(self, agent_name: str, config_json: str) -> None:
         config = GraphConfig.model_validate_json(config_json)
-        agents = {a.name: a for a in default_agents(config)}
+        agents = {a.name: a for a in graph_agents(config)}
         if agent_name not in agents:
             raise ValueError(f"agent actor: unknown agent {agent_name!r}; known: {sorted(agents)}")
         self.agent = agents[agent_name]

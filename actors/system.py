@@ -34,11 +34,11 @@ from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPo
 from actors.proposals import PROPOSALS, ProposalActor, ProposalActorPort
 from actors.risk import RiskActor
 from actors.timeseries_store import TimeSeriesStoreActor
-from sigmax.agents.roster import default_agents
 from sigmax.config import Settings
 from sigmax.events import EventPublisher, EventsConfig, build_publisher
 from sigmax.events.model import make_event, status_data
 from sigmax.graph import DecisionGraph
+from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries
 from sigmax.portfolio.allocation import weight_from_result
 from sigmax.risk.state import STOPPED
@@ -126,7 +126,7 @@ def start_system(
     sid = request.session_id
     agents = {
         a.name: spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, graph_json)
-        for a in default_agents(settings.graph)
+        for a in graph_agents(settings.graph)
     }
     warmup = DecisionGraph(settings.graph).warmup
     agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}

@@ -33,8 +33,8 @@ from sigmax.agents.config import (
 )
 from sigmax.agents.debate import DebateResult, SignalMatrix, run_debate
 from sigmax.agents.risk_gate import RiskOutcome, cap_leverage
-from sigmax.agents.roster import default_agents
 from sigmax.agents.sizing import Sizing, vol_target
+from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries, Decision, Signal, ts_from_ns
 
 log = structlog.get_logger(__name__)
@@ -155,7 +155,7 @@ class DecisionGraph:
     ) -> None:
         self.config = config or GraphConfig()
         self.nodes = nodes or GraphNodes()
-        self.agents = tuple(agents) if agents is not None else tuple(default_agents(self.config))
+        self.agents = tuple(agents) if agents is not None else tuple(graph_agents(self.config))
         names = [a.name for a in self.agents]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"decision graph: agent names must be unique and non-empty: {names}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sigmax.agents.base import Agent
 from sigmax.agents.config import GraphConfig
 from sigmax.agents.mean_reversion import MeanReversionAgent
@@ -11,20 +13,19 @@ from sigmax.agents.trend import TrendAgent
 from sigmax.agents.volatility import VolatilityAgent
 
 
-def default_agents(config: GraphConfig) -> list[Agent]:
-    """The five market-data analysts, plus the LLM analyst when ``config.llm.enabled``
-    (which needs the optional ``llm`` extra for its provider)."""
+def default_agents(config: GraphConfig, extra: Sequence[Agent] = ()) -> list[Agent]:
+    """The five market-data analysts, then ``extra`` (analysts built outside this
+    package: the trained RL policy's, see ``sigmax.graph_agents``), then the LLM analyst
+    when ``config.llm.enabled``, which sees all of them as peers (it needs the optional
+    ``llm`` extra for its provider). ``config.rl`` is not read here."""
     agents: list[Agent] = [
         TrendAgent(config.trend),
         MomentumAgent(config.momentum),
         MeanReversionAgent(config.mean_reversion),
         VolatilityAgent(config.volatility),
         SentimentAgent(config.sentiment),
+        *extra,
     ]
-    if config.rl.checkpoint is not None:
-        from sigmax.agents.rl_agent import RLPolicyAgent
-
-        agents.append(RLPolicyAgent(config.rl))
     if config.llm.enabled:
         from sigmax.agents.llm import LLMAnalyst, make_chat_model
 

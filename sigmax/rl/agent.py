@@ -1,4 +1,8 @@
-"""The trained reinforcement-learning policy as an analyst of the decision graph."""
+"""The trained reinforcement-learning policy as an analyst of the decision graph.
+
+The roster (``sigmax.agents.roster``) knows nothing of RL; ``sigmax.graph_agents`` adds
+this analyst when ``graph.rl.checkpoint`` is set.
+"""
 
 from __future__ import annotations
 

@@ -187,9 +187,9 @@ def test_a_decision_traces_into_every_agent_actor(
     from actors import options
     from actors.agent import AgentActor
     from actors.decision_graph import DecisionGraphActor
-    from sigmax.agents.roster import default_agents
     from sigmax.data import load_bars
     from sigmax.graph import DecisionGraph
+    from sigmax.graph_agents import graph_agents
 
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
@@ -197,7 +197,7 @@ def test_a_decision_traces_into_every_agent_actor(
     sid, config = f"trace-{uuid.uuid4().hex[:8]}", graph_config.model_dump_json()
     agents = {
         a.name: options.spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, config)
-        for a in default_agents(graph_config)
+        for a in graph_agents(graph_config)
     }
     names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
     graph = options.spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, config, names)

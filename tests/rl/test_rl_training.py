@@ -132,9 +132,9 @@ def test_env_config_round_trips_through_meta() -> None:
 
 
 def test_rl_agent_needs_an_existing_checkpoint(tmp_path: Path) -> None:
-    from sigmax.agents.roster import default_agents
+    from sigmax.graph_agents import graph_agents
 
-    assert "rl_policy" not in {a.name for a in default_agents(GraphConfig())}
+    assert "rl_policy" not in {a.name for a in graph_agents(GraphConfig())}
     missing = GraphConfig(rl=RLAgentConfig(checkpoint=str(tmp_path / "nothing")))
     with pytest.raises(ValueError, match="does not exist"):
-        default_agents(missing)
+        graph_agents(missing)
