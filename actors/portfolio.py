@@ -49,6 +49,11 @@ class PortfolioActor:
         await self._ready()
         return self.ledger.position(symbol)
 
+    async def positions(self) -> list[Position]:
+        """Every open position, by symbol: one call for the whole book."""
+        await self._ready()
+        return [self.ledger.positions[s] for s in sorted(self.ledger.positions)]
+
     async def equity(self, prices: dict[str, Decimal]) -> Decimal:
         await self._ready()
         return self.ledger.equity(prices)
