@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from types import MethodType
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 
@@ -210,10 +211,12 @@ def _every_field_optional(config: type[BaseModel]) -> dict[str, Any]:
 
 def _config_validators(config: type[BaseModel]) -> dict[str, Any]:
     """``config``'s field validators, to run on the same fields of another model."""
-    return {
-        name: field_validator(*d.info.fields, mode=d.info.mode)(classmethod(d.func.__func__))
-        for name, d in config.__pydantic_decorators__.field_validators.items()
-    }
+    validators: dict[str, Any] = {}
+    for name, decorator in config.__pydantic_decorators__.field_validators.items():
+        function = cast(MethodType, decorator.func).__func__  # unbound from config
+        info = decorator.info
+        validators[name] = field_validator(*info.fields, mode=info.mode)(classmethod(function))
+    return validators
 
 
 LimitsIn = create_model(
