@@ -27,11 +27,19 @@ from serve_app._private.auth import authenticator
 from serve_app._private.backend import Backend
 from serve_app._private.middleware import APIMiddleware
 from serve_app._private.probes import router as probes_router
-from serve_app._private.routes import API_VERSION, legacy_router, router, versions_router
+from serve_app._private.routes_analysis import router as analysis_router
 from serve_app._private.routes_control import router as control_router
 from serve_app._private.routes_credentials import router as credentials_router
 from serve_app._private.routes_dashboard import router as dashboard_router
+from serve_app._private.routes_health import router as health_router
+from serve_app._private.routes_jobs import router as jobs_router
+from serve_app._private.routes_keys import router as keys_router
+from serve_app._private.routes_meta import legacy_router, versions_router
+from serve_app._private.routes_meta import router as meta_router
 from serve_app._private.routes_proposals import router as proposals_router
+from serve_app._private.routes_quantum import router as quantum_router
+from serve_app._private.routes_risk import router as risk_router
+from serve_app._private.routes_trading import router as trading_router
 from serve_app._private.static import mount_dashboard
 from serve_app.config import APIConfig
 from serve_app.exceptions import APIError, PayloadTooLarge
@@ -57,6 +65,22 @@ _ERRORS = {
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()
 }
+
+# Every router under /api/v1, one per topic, in the order the API document lists them.
+VERSIONED_ROUTERS = (
+    health_router,
+    meta_router,
+    trading_router,
+    analysis_router,
+    risk_router,
+    jobs_router,
+    quantum_router,
+    keys_router,
+    control_router,
+    credentials_router,
+    dashboard_router,
+    proposals_router,
+)
 
 DESCRIPTION = """
 SIGMAX trading system API. Send `Authorization: Bearer <key>` (create keys with
@@ -142,7 +166,7 @@ def create_app(settings: Settings | None = None, config: APIConfig | None = None
 
     app = FastAPI(
         title="SIGMAX API",
-        version=API_VERSION,
+        version=versioning.API_VERSION,
         description=DESCRIPTION,
         openapi_url=f"{versioning.PREFIX}/openapi.json",
         docs_url=f"{versioning.PREFIX}/docs",
@@ -152,12 +176,9 @@ def create_app(settings: Settings | None = None, config: APIConfig | None = None
     app.state.backend = backend
     _install_handlers(app)
     app.include_router(versions_router, responses=ERROR_RESPONSES)
-    app.include_router(router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
+    for router in VERSIONED_ROUTERS:
+        app.include_router(router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.include_router(probes_router)  # /health/live, /health/ready: before legacy paths
-    app.include_router(control_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
-    app.include_router(credentials_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
-    app.include_router(dashboard_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
-    app.include_router(proposals_router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)
     app.state.websocket = _mount_websocket(app, backend)
     app.state.web_dist = mount_dashboard(app)  # before the legacy catch-all paths
     app.include_router(legacy_router())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
 
 from serve_app.schema import (
     DecisionOut,
@@ -10,10 +10,12 @@ from serve_app.schema import (
     KeyOut,
     OrderOut,
     OrderResultOut,
+    PositionOut,
     RiskCheckOut,
     SignalOut,
 )
-from sigmax.model import Decision, Fill, Order
+from sigmax.model import Decision, Fill, Order, Position
+from sigmax.serialize import verdict_json
 from sigmax.storage.repos.keys import ApiKey
 from sigmax.trading.manual import ManualResult
 
@@ -54,6 +56,18 @@ def fill_out(fill: Fill) -> FillOut:
     )
 
 
+def position_out(position: Position, mark: Decimal | None) -> PositionOut:
+    """A position marked at ``mark`` (None when the symbol has no price)."""
+    return PositionOut(
+        symbol=position.symbol,
+        qty=position.qty,
+        avg_price=position.avg_price,
+        realized_pnl=position.realized_pnl,
+        mark_price=mark,
+        notional=None if mark is None else position.qty * mark,
+    )
+
+
 def decision_out(d: Decision, decision_id: int | None = None) -> DecisionOut:
     verdict = d.risk_verdict
     return DecisionOut(
@@ -76,30 +90,7 @@ def decision_out(d: Decision, decision_id: int | None = None) -> DecisionOut:
         rationale=d.rationale,
         missing=list(d.missing),
         approved=None if verdict is None else verdict.approved,
-        risk_verdict=None
-        if verdict is None
-        else {
-            "approved": verdict.approved,
-            "checks": [
-                {"rule": c.rule, "passed": c.passed, "detail": c.detail} for c in verdict.checks
-            ],
-        },
-    )
-
-
-def decision_row_out(row: Any) -> DecisionOut:
-    return DecisionOut(
-        id=row["id"],
-        ts=row["ts"],
-        symbol=row["symbol"],
-        target_position=row["target_position"],
-        signals=[SignalOut.model_validate(s) for s in row["signals"]],
-        bull_case=row["bull_case"],
-        bear_case=row["bear_case"],
-        rationale=row["rationale"],
-        missing=list(row["missing"]),
-        approved=row["approved"],
-        risk_verdict=row["risk_verdict"],
+        risk_verdict=None if verdict is None else verdict_json(verdict),
     )
 
 

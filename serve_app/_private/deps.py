@@ -1,12 +1,13 @@
-"""FastAPI dependencies: the backend, authentication with scope, and rate limiting."""
+"""FastAPI dependencies: the backend, authentication with scope, and rate limiting;
+the annotated parameter types every router uses, and how the audit names the caller."""
 
 # No `from __future__ import annotations`: Serve pickles nested dependency functions by
 # value, and FastAPI must find real annotation objects on them, not strings.
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from serve_app._private.auth import Principal
@@ -90,3 +91,20 @@ trade = guard("trade", "trading")
 analysis = guard("read", "analysis")
 submit_job = guard("trade", "analysis")
 admin = guard("admin")
+
+
+BackendDep = Annotated[Backend, Depends(backend_of)]
+ReadKey = Annotated[Principal, Depends(read)]
+TradeKey = Annotated[Principal, Depends(trade)]
+AnalysisKey = Annotated[Principal, Depends(analysis)]
+JobKey = Annotated[Principal, Depends(submit_job)]
+AdminKey = Annotated[Principal, Depends(admin)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # ids and symbols: no control characters
+Limit = Annotated[int, Query(ge=1, le=1000, description="most items returned, newest last")]
+
+
+def operator_of(principal: Principal) -> str:
+    """How every audit record names the caller: the key's id and name,
+    ``api-key:7 (alice)``."""
+    name = f" ({principal.name})" if principal.name else ""
+    return f"api-key:{principal.key_id}{name}"

@@ -12,17 +12,14 @@ kubelet calls them every few seconds); ``/api/v1/health`` stays the detailed rep
 import asyncio
 import time
 from collections.abc import Awaitable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from serve_app._private.backend import Backend
-from serve_app._private.deps import backend_of
-from serve_app._private.routes import elapsed_ms
+from serve_app._private.deps import BackendDep
+from serve_app._private.health import ROLES, elapsed_ms
 from serve_app.schema import LiveOut, ProbeCheck, ReadyOut
-
-BackendDep = Annotated[Backend, Depends(backend_of)]
-ROLES = ("risk", "execution", "portfolio", "decision_graph", "market_data")
 
 router = APIRouter(tags=["probes"])
 

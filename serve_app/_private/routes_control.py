@@ -19,24 +19,16 @@ from fastapi import APIRouter, Depends
 from serve_app._private import convert
 from serve_app._private.auth import Principal
 from serve_app._private.backend import Backend, Session
-from serve_app._private.deps import backend_of, guard
-from serve_app._private.routes import domain_errors
+from serve_app._private.deps import BackendDep, TradeKey, guard, operator_of
+from serve_app._private.errors import domain_errors
+from serve_app._private.session_views import market_view
 from serve_app.exceptions import APIError
 from serve_app.schema import ControlOut, ControlReasonIn, RefusedOut, StartIn
 from sigmax.trading.controls import ControlResult, panic, stop_trading
-from sigmax.trading.manual import MarketView
 
-BackendDep = Annotated[Backend, Depends(backend_of)]
-TradeKey = Annotated[Principal, Depends(guard("trade", "trading"))]
 PanicKey = Annotated[Principal, Depends(guard("admin", "trading"))]
 
 router = APIRouter(prefix="/control", tags=["control"])
-
-
-def operator_of(principal: Principal) -> str:
-    """How the audit names the caller: the key's id and name."""
-    name = f" ({principal.name})" if principal.name else ""
-    return f"api-key:{principal.key_id}{name}"
 
 
 @router.post("/start", response_model=ControlOut)
@@ -66,7 +58,7 @@ async def stop(backend: BackendDep, principal: TradeKey, body: ControlReasonIn) 
 
     session = await backend.session()
     operator = operator_of(principal)
-    market = await _market(backend, session)
+    market = await market_view(backend, session)
     with domain_errors():
         result = await backend.in_thread(
             stop_trading,
@@ -88,7 +80,7 @@ async def panic_now(backend: BackendDep, principal: PanicKey, body: ControlReaso
 
     session = await backend.session()
     operator = operator_of(principal)
-    market = await _market(backend, session)
+    market = await market_view(backend, session)
     prices = {market.symbol: market.price}
     book = await backend.call(session.portfolio, "summary", prices)
     positions = {symbol: Decimal(qty) for symbol, qty in book["positions"].items()}
@@ -105,11 +97,6 @@ async def panic_now(backend: BackendDep, principal: PanicKey, body: ControlReaso
             f"panic-{time.time_ns()}",
         )
     return await _answer(backend, session, "panic", operator, result, {"reason": body.reason})
-
-
-async def _market(backend: Backend, session: Session) -> MarketView:
-    with domain_errors():
-        return MarketView.from_history(await backend.history(session))
 
 
 async def _risk_call(

@@ -12,18 +12,15 @@ from typing import Annotated, Any
 
 import numpy as np
 import structlog
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from serve_app._private.auth import Principal
 from serve_app._private.backend import Backend, Session
-from serve_app._private.deps import backend_of, read
+from serve_app._private.deps import BackendDep, ReadKey
 from serve_app.schema import EquityOut, EquityPointOut, KeyInfoOut
 from sigmax.backtest.metrics import drawdown_series
 
 router = APIRouter()
 log = structlog.get_logger(__name__)
-BackendDep = Annotated[Backend, Depends(backend_of)]
-ReadKey = Annotated[Principal, Depends(read)]
 
 
 @router.get("/dashboard/me", response_model=KeyInfoOut, tags=["dashboard"])

@@ -19,11 +19,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from serve_app._private.auth import Principal
 from serve_app._private.backend import Backend
-from serve_app._private.deps import backend_of, read, trade
+from serve_app._private.deps import BackendDep, ReadKey, TradeKey, operator_of
 from serve_app.exceptions import Conflict, NotFound, Unprocessable
 from serve_app.schema import ApprovalOut, ProposalOut, ProposalReasonIn, ProposalStatusName
 from sigmax.model import utc_now
@@ -35,9 +34,6 @@ from sigmax.proposals import (
 )
 from sigmax.storage.repos.proposals import ProposalRepository
 
-BackendDep = Annotated[Backend, Depends(backend_of)]
-ReadKey = Annotated[Principal, Depends(read)]
-TradeKey = Annotated[Principal, Depends(trade)]
 ProposalId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 ]
@@ -47,10 +43,6 @@ router = APIRouter(tags=["proposals"])
 
 def _out(proposal: Proposal) -> ProposalOut:
     return ProposalOut.model_validate(proposal.to_json())
-
-
-def _operator(principal: Principal) -> str:
-    return f"api-key:{principal.key_id} ({principal.name})"
 
 
 @contextlib.contextmanager
@@ -123,7 +115,7 @@ async def approve_proposal(
     note = body.reason if body is not None else None
     with proposal_errors():
         outcome = await backend.call(
-            desk, "approve", proposal_id, _operator(principal), note, timeout=60
+            desk, "approve", proposal_id, operator_of(principal), note, timeout=60
         )
     return ApprovalOut(executed_now=outcome.executed_now, proposal=_out(outcome.proposal))
 
@@ -139,5 +131,5 @@ async def reject_proposal(
     desk = await _desk(backend)
     reason = body.reason if body is not None else None
     with proposal_errors():
-        rejected = await backend.call(desk, "reject", proposal_id, _operator(principal), reason)
+        rejected = await backend.call(desk, "reject", proposal_id, operator_of(principal), reason)
     return _out(rejected)

@@ -12,6 +12,7 @@ from email.utils import format_datetime
 
 from fastapi import Response
 
+API_VERSION = "1.0.0"  # the OpenAPI document's version
 CURRENT = "v1"
 PREFIX = f"/api/{CURRENT}"
 # version -> (status, sunset); a retired version is listed but refused

@@ -1,0 +1,127 @@
+"""The API about itself: its versions, the served session's status, Prometheus metrics,
+and the unversioned legacy paths that redirect to the current version."""
+
+# No `from __future__ import annotations`: Serve pickles nested dependency functions by
+# value, and FastAPI must find real annotation objects on them, not strings.
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from serve_app._private import metrics, versioning
+from serve_app._private.backend import Backend, Session
+from serve_app._private.deps import BackendDep, ReadKey, public
+from serve_app._private.session_views import portfolio_out
+from serve_app.exceptions import NotFound
+from serve_app.schema import StatusOut, VersionInfo, VersionsOut
+from sigmax.model import OrderStatus
+
+REPLICA = f"{socket.gethostname()}:{os.getpid()}"
+
+router = APIRouter(tags=["meta"])
+versions_router = APIRouter(tags=["meta"])
+
+
+@versions_router.get("/api/versions", response_model=VersionsOut, dependencies=[Depends(public())])
+async def api_versions() -> VersionsOut:
+    """Every API version and its status (no key needed)."""
+    return VersionsOut(
+        current=versioning.CURRENT,
+        versions=[
+            VersionInfo(
+                version=v,
+                status=status,
+                path=f"/api/{v}",
+                sunset=sunset.isoformat() if sunset else None,
+            )
+            for v, (status, sunset) in versioning.VERSIONS.items()
+        ],
+    )
+
+
+@router.get("/status", response_model=StatusOut)
+async def status(backend: BackendDep, _: ReadKey) -> StatusOut:
+    """The served session: running or not, risk state, bars left to replay."""
+    session = await backend.session_or_none()
+    risk, remaining = None, None
+    if session is not None:
+        risk, remaining = await asyncio.gather(
+            backend.call(session.risk, "status"), backend.call(session.market_data, "remaining")
+        )
+    return StatusOut(
+        version=versioning.API_VERSION,
+        session_id=backend.config.session_id,
+        account=backend.account,
+        session_running=session is not None,
+        risk=risk,
+        remaining_bars=remaining,
+        rate_limit_backend="memory" if backend.limiter.degraded_reason else "redis",
+        replica=REPLICA,
+        uptime_s=round(time.monotonic() - backend.started, 3),
+    )
+
+
+@router.get(
+    "/metrics",
+    response_model=None,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def prometheus_metrics(backend: BackendDep, _: ReadKey) -> PlainTextResponse:
+    """Prometheus text: API requests/latency/429s by endpoint class, pool and trading gauges."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    session = await backend.session_or_none()
+    metrics.SESSION_UP.set(0 if session is None else 1)
+    if session is not None:
+        with contextlib.suppress(Exception):  # a scrape never fails on the session
+            await _trading_metrics(backend, session)
+    return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _trading_metrics(backend: Backend, session: Session) -> None:
+    book = await portfolio_out(backend, session)
+    metrics.EQUITY.set(float(book.equity))
+    metrics.CASH.set(float(book.cash))
+    metrics.REALIZED.set(float(book.realized_pnl))
+    metrics.UNREALIZED.set(float(book.unrealized_pnl))
+    metrics.EXPOSURE.set(float(book.exposure))
+    state = (await backend.call(session.risk, "status"))["state"]
+    for s in metrics.RISK_STATES:
+        metrics.RISK_STATE.labels(s).set(1 if s == state else 0)
+    await _activity_metrics(backend, session)
+
+
+async def _activity_metrics(backend: Backend, session: Session) -> None:
+    activity = await backend.call(session.execution, "activity")
+    by_status = activity["orders_by_status"]
+    for status in OrderStatus:  # every status, so one that empties reads 0
+        metrics.ORDERS.labels(status.value).set(by_status.get(status.value, 0))
+    metrics.FILLS.set(activity["fills"])
+    verdicts = await backend.call(session.risk, "verdict_counts")
+    metrics.RISK_APPROVED.set(verdicts["approved"])
+    for rule, count in verdicts["rejected_by_rule"].items():
+        metrics.RISK_REJECTIONS.labels(rule).set(count)
+
+
+def legacy_router() -> APIRouter:
+    """Unversioned legacy paths → 308 to /api/v1/..., marked deprecated."""
+    legacy = APIRouter(include_in_schema=False)
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+
+    @legacy.api_route("/{root}", methods=methods)
+    @legacy.api_route("/{root}/{rest:path}", methods=methods)
+    async def redirect(request: Request, root: str, rest: str = "") -> Response:
+        if root not in versioning.LEGACY_ROOTS:
+            raise NotFound(f"no route {request.url.path}; the API lives under {versioning.PREFIX}")
+        target = f"{versioning.PREFIX}/{root}" + (f"/{rest}" if rest else "")
+        if request.url.query:
+            target += f"?{request.url.query}"
+        headers = {"Location": target, **versioning.deprecation_headers(target)}
+        return Response(status_code=308, headers=headers)
+
+    return legacy
