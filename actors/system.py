@@ -35,7 +35,7 @@ from actors.proposals import PROPOSALS, ProposalActor, ProposalActorPort
 from actors.risk import RiskActor
 from actors.timeseries_store import TimeSeriesStoreActor
 from sigmax.config import Settings
-from sigmax.events import EventPublisher, EventsConfig, build_publisher
+from sigmax.events import EventPublisher, build_publisher
 from sigmax.events.model import make_event, status_data
 from sigmax.graph import DecisionGraph
 from sigmax.graph_agents import graph_agents
@@ -165,7 +165,7 @@ def start_system(
             settings.trading.model_dump_json(),
             pg,
             settings.redis.model_dump_json(),
-            EventsConfig().model_dump_json(),  # the driver's, as its own publisher uses
+            settings.events.model_dump_json(),  # the driver's, as its own publisher uses
             account,
             sid,
         )
@@ -184,7 +184,7 @@ def start_system(
     )
     owns = publisher is None
     if publisher is None:
-        publisher = build_publisher(EventsConfig(), settings.redis)
+        publisher = build_publisher(settings.events, settings.redis)
     return TradingSystem(
         agents,
         graph,

@@ -5,10 +5,10 @@
 
 The generator walks ``Settings`` and every nested pydantic model. Plain models nested
 in ``Settings`` are read from ``SIGMAX_<SECTION>__<FIELD>`` (``__`` per level); the
-sections that are ``BaseSettings`` of their own (postgres, redis, clickhouse, vault)
-read their own variables: their ``env_prefix`` plus the field name, or the names in a
-field's ``validation_alias``. ``EventsConfig`` and ``APIConfig`` are not part of
-``Settings`` but are read from the environment the same way, so they are listed too.
+sections that are ``BaseSettings`` of their own (postgres, redis, clickhouse, vault,
+events) read their own variables: their ``env_prefix`` plus the field name, or the names
+in a field's ``validation_alias``. ``APIConfig`` is not part of ``Settings`` but is read
+from the environment the same way, so it is listed too.
 
 Defaults are rendered without touching the environment: ``BaseSettings`` sections are
 never instantiated, and paths under the data directory are shown as ``$SIGMAX_HOME/...``.
@@ -50,9 +50,9 @@ case-insensitive.
 - Sections that are plain models nested in `Settings` use the prefix `SIGMAX_` and `__`
   per nesting level, e.g. `SIGMAX_RISK__MAX_DRAWDOWN_PCT=0.15` or
   `SIGMAX_GRAPH__TREND__FAST_PERIOD=10`.
-- The store and secrets sections (PostgreSQL, Redis, ClickHouse, Vault/OpenBao) read their
-  own variables, listed in their tables. Where several names are given, the first one that
-  is set wins, in the order shown.
+- The store, secrets and events sections (PostgreSQL, Redis, ClickHouse, Vault/OpenBao,
+  event buses) read their own variables, listed in their tables. Where several names
+  are given, the first one that is set wins, in the order shown.
 - Lists, sets and mappings are given as JSON, e.g.
   `SIGMAX_RISK__RESTRICTED_SYMBOLS='["DOGE/USD"]'`.
 - `unset` means `None`: the feature is off, or the embedded/in-process fallback is used.
@@ -243,10 +243,9 @@ def _walk(
 
 
 def collect() -> list[Section]:
-    """Every section of ``Settings``, then the events and API sections."""
+    """Every section of ``Settings``, then the API's."""
     from serve_app.config import APIConfig
     from sigmax.config import Settings
-    from sigmax.events.config import EventsConfig
 
     sections = _walk(
         Settings,
@@ -255,14 +254,12 @@ def collect() -> list[Section]:
         "general",
         "Top-level settings (`sigmax.config.Settings`); variables `SIGMAX_<FIELD>`.",
     )
-    for cls, title in ((EventsConfig, "events"), (APIConfig, "api")):
-        prefix = cls.model_config.get("env_prefix") or ""
-        intro = (
-            f"{(cls.__doc__ or '').strip().splitlines()[0]} Not part of `Settings`: read "
-            f"by `{cls.__module__}.{cls.__name__}` from variables `{prefix}<FIELD>`."
-        )
-        sections.extend(_walk(cls, None, None, title, intro))
-    return sections
+    prefix = APIConfig.model_config.get("env_prefix") or ""
+    intro = (
+        f"{(APIConfig.__doc__ or '').strip().splitlines()[0]} Not part of `Settings`: read "
+        f"by `{APIConfig.__module__}.{APIConfig.__name__}` from variables `{prefix}<FIELD>`."
+    )
+    return sections + _walk(APIConfig, None, None, "api", intro)
 
 
 def _cell(text: str) -> str:

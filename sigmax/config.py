@@ -5,7 +5,8 @@ composes them and fills them from the environment (prefix ``SIGMAX_``, nested
 fields with ``__``, e.g. ``SIGMAX_RISK__MAX_DRAWDOWN_PCT=0.15``) and from a
 ``.env`` file in the working directory. The store and secrets sections read their
 own documented variables (``SIGMAX_POSTGRES_DSN``, ``POSTGRES_POOL_SIZE``,
-``SIGMAX_REDIS_URL``, ``SIGMAX_CLICKHOUSE_URL``, ``SIGMAX_VAULT_ADDR``, ...).
+``SIGMAX_REDIS_URL``, ``SIGMAX_CLICKHOUSE_URL``, ``SIGMAX_VAULT_ADDR``, ...), and so do
+the events section (``SIGMAX_EVENTS_<FIELD>``, ``SIGMAX_NATS_URL``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
+from sigmax.events.config import EventsConfig
 from sigmax.execution.config import PaperExchangeConfig
 from sigmax.paths import sigmax_home
 from sigmax.proposals.config import ApprovalConfig
@@ -81,7 +83,10 @@ class Settings(BaseSettings):
         default_factory=ApprovalConfig,
         description="trading mode (auto, or approval: orders become proposals) and proposal TTL",
     )
-
+    events: EventsConfig = Field(
+        default_factory=EventsConfig,
+        description="live-event buses: Redis channels, NATS JetStream (SIGMAX_NATS_URL), queues",
+    )
 
     @field_validator("paper", mode="before")
     @classmethod

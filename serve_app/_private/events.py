@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sigmax.events import EventsConfig, EventSubscriber, build_subscriber
-from sigmax.storage.redis_config import RedisConfig
+from sigmax.config import Settings
+from sigmax.events import EventSubscriber, build_subscriber
 
 _bus: EventSubscriber | None = None
 _lock = threading.Lock()
@@ -23,7 +23,8 @@ def event_bus() -> EventSubscriber:
     global _bus
     with _lock:
         if _bus is None:
-            _bus = build_subscriber(EventsConfig(), RedisConfig())
+            settings = Settings()  # the environment at first use (not the cached get_settings)
+            _bus = build_subscriber(settings.events, settings.redis)
         return _bus
 
 

@@ -25,8 +25,8 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from sigmax.config import Settings
 from sigmax.events import TOPICS, EventSubscriber, SubscriberOverflow, Subscription
-from sigmax.events.config import EventsConfig
 
 _log = structlog.get_logger(__name__)
 
@@ -170,7 +170,7 @@ def websocket_router(
     process's bus from the environment (:func:`serve_app._private.events.event_bus`).
     """
     router = APIRouter()
-    interval = ping_interval_s or EventsConfig().ws_ping_interval_s
+    interval = ping_interval_s or Settings().events.ws_ping_interval_s
     resolved: list[EventSubscriber] = []
 
     def bus() -> EventSubscriber:

@@ -1,6 +1,7 @@
-"""Configuration of the live-event buses (env prefix ``SIGMAX_EVENTS_``).
+"""Configuration of the live-event buses: the ``events`` section of ``Settings``.
 
-Redis comes from :class:`~sigmax.storage.redis_config.RedisConfig`
+It reads its own variables, ``SIGMAX_EVENTS_<FIELD>`` (e.g. ``SIGMAX_EVENTS_QUEUE_SIZE``),
+like the store sections. Redis comes from :class:`~sigmax.storage.redis_config.RedisConfig`
 (``SIGMAX_REDIS_URL``); NATS is off unless ``SIGMAX_NATS_URL`` is set.
 """
 

@@ -7,11 +7,8 @@ from sigmax.events.config import EventsConfig
 from sigmax.storage.redis_config import RedisConfig
 
 
-def build_subscriber(
-    events: EventsConfig | None = None, redis: RedisConfig | None = None
-) -> EventSubscriber:
-    """Redis pub/sub when ``SIGMAX_REDIS_URL`` is set, else this process's memory bus."""
-    events, redis = events or EventsConfig(), redis or RedisConfig()
+def build_subscriber(events: EventsConfig, redis: RedisConfig) -> EventSubscriber:
+    """Redis pub/sub when ``redis`` has a URL, else this process's memory bus."""
     if redis.url is None:
         return memory_bus()
     from sigmax.events.redis_bus import RedisEventBus
@@ -19,12 +16,9 @@ def build_subscriber(
     return RedisEventBus(events, redis)
 
 
-def build_publisher(
-    events: EventsConfig | None = None, redis: RedisConfig | None = None
-) -> EventPublisher:
-    """Redis (or the memory bus without it), plus NATS JetStream when ``SIGMAX_NATS_URL``
-    is set. Close it when done: that sends what is still queued."""
-    events, redis = events or EventsConfig(), redis or RedisConfig()
+def build_publisher(events: EventsConfig, redis: RedisConfig) -> EventPublisher:
+    """Redis (or the memory bus without it), plus NATS JetStream when ``events`` has a
+    NATS URL. Close it when done: that sends what is still queued."""
     base: EventPublisher
     if redis.url is None:
         base = memory_bus()

@@ -20,6 +20,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, StorageType, StreamConfig
 
+from sigmax.errors import UnavailableError
 from sigmax.events.bus import EventsHealth, LazySender
 from sigmax.events.config import EventsConfig
 from sigmax.events.model import Event
@@ -40,15 +41,15 @@ RETRYABLE: tuple[type[BaseException], ...] = (
 )
 
 
-class NatsPublishError(RuntimeError):
+class NatsPublishError(UnavailableError, RuntimeError):
     """An event could not be stored in JetStream after every retry."""
 
 
 class NatsEventPublisher:
     """Publishes events to JetStream from a background thread (see :mod:`sigmax.events.bus`)."""
 
-    def __init__(self, config: EventsConfig | None = None) -> None:
-        self.config = config or EventsConfig()
+    def __init__(self, config: EventsConfig) -> None:
+        self.config = config
         if not self.config.nats_url:
             raise ValueError("NatsEventPublisher needs a NATS URL (SIGMAX_NATS_URL)")
         self._nc: Client | None = None

@@ -54,9 +54,9 @@ class RedisEventBus:
     ``redis`` must have a URL (use :class:`~sigmax.events.bus.MemoryEventBus` without).
     """
 
-    def __init__(self, events: EventsConfig | None = None, redis: RedisConfig | None = None):
-        self.events = events or EventsConfig()
-        self.redis = redis or RedisConfig()
+    def __init__(self, events: EventsConfig, redis: RedisConfig):
+        self.events = events
+        self.redis = redis
         if self.redis.url is None:
             raise ValueError("RedisEventBus needs a Redis URL (SIGMAX_REDIS_URL)")
         self._guard = RedisGuard("events", FALLBACK, self.redis)

@@ -123,7 +123,7 @@ def session(
     sid = f"appr-{uuid.uuid4().hex[:8]}"
     # From bar 18,350 the decision graph changes its target on bars 0, 4, 9, 12, 19...
     request = PaperRequest(start=18_350, bars=60, session_id=sid, persist=True)
-    system = start_system(approval_settings, request)
+    system = start_system(approval_settings.model_copy(update={"events": events_config}), request)
     try:
         yield Session(system, request)
     finally:
