@@ -1,9 +1,11 @@
-"""Walk-forward evaluation of a trained policy on the held-out (later) bars.
+"""Walk-forward evaluation of a trained RL policy on the held-out (later) bars.
 
 The policy (deterministic actions, ``rl_policy`` strategy), the rule-based decision
 graph (``sigmax`` strategy) and buy-and-hold run on the same held-out window through the
 same backtest engine, fees and risk limits (``run_backtest``); each strategy warms up
-inside that window from the bars it is given, so none sees the training bars.
+inside that window from the bars it is given, so none sees the training bars. It lives
+in the backtest package, which builds on ``sigmax.rl`` (the ``rl_policy`` strategy), not
+in ``sigmax.rl``, which the backtest's strategies import.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def _run_training(
 
 
 def _evaluate(checkpoint: Path, checkpoint_dir: Path) -> None:
-    from sigmax.rl.evaluate import evaluate
+    from sigmax.backtest.rl_evaluation import evaluate
 
     result = evaluate(checkpoint)
     table = Table(

@@ -13,13 +13,13 @@ import pytest
 
 from sigmax.agents.config import GraphConfig, RLAgentConfig
 from sigmax.backtest.risk_profile import backtest_risk_config
+from sigmax.backtest.rl_evaluation import evaluate, held_out
 from sigmax.backtest.runner import BacktestRequest, run_backtest
 from sigmax.data import load_bars
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
 from sigmax.rl.checkpoint import META_FILE, CheckpointError, resolve_checkpoint
 from sigmax.rl.config import EnvConfig
-from sigmax.rl.evaluate import evaluate, held_out
 from sigmax.rl.policy import TrainedPolicy
 from sigmax.rl.train import iter_metrics
 from sigmax.strategies import StrategyError, make_strategy
