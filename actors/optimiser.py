@@ -16,20 +16,26 @@ from typing import Any
 
 import ray
 
-from actors.options import Role, spawn
+from actors.options import OPTIMISE_TASK, OPTIMISER, spawn
 from actors.sweep import ray_session
 from sigmax.portfolio import OptimisationResult, OptimiserConfig, optimise
 
-OPTIMISER = Role("optimiser", num_cpus=0.1, max_restarts=3, max_task_retries=0)
+__all__ = [
+    "OPTIMISER",  # the role (from actors.options), for existing importers
+    "OptimiserActor",
+    "optimise_on_ray",
+    "optimise_remote",
+    "spawn_optimiser",
+]
 
 
-@ray.remote(num_cpus=1)
+@ray.remote(**OPTIMISE_TASK.options())
 def _optimise_task(config: OptimiserConfig) -> OptimisationResult:
     return optimise(config)
 
 
 def _prepared(config: OptimiserConfig, gpu: bool) -> tuple[OptimiserConfig, dict[str, Any]]:
-    options: dict[str, Any] = {"num_cpus": 1}
+    options = OPTIMISE_TASK.options()
     if gpu:
         gpus = ray.cluster_resources().get("GPU", 0.0)
         if gpus < 1:

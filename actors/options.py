@@ -1,4 +1,4 @@
-"""Placement, naming and restart policy of every SIGMAX actor, in one place."""
+"""Placement, naming and restart policy of every SIGMAX actor and Ray task, in one place."""
 
 from __future__ import annotations
 
@@ -45,11 +45,35 @@ EXECUTION = Role("execution", num_cpus=0.1, max_restarts=-1, max_task_retries=-1
 PORTFOLIO = Role("portfolio", num_cpus=0.1, max_restarts=-1, max_task_retries=-1, max_concurrency=1)
 MARKET_DATA = Role("market-data", num_cpus=0.1, max_restarts=3, max_task_retries=2)
 TIMESERIES_STORE = Role("timeseries-store", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
+PROPOSALS = Role("proposals", num_cpus=0.05, max_restarts=-1, max_task_retries=-1)
+# Services of the cluster, detached and found by name: the optimiser keeps the last
+# result for the API; the job board tracks the API's jobs for every replica.
+OPTIMISER = Role("optimiser", num_cpus=0.1, max_restarts=3, max_task_retries=0)
+JOB_BOARD = Role("api-jobs", num_cpus=0, max_restarts=-1, max_task_retries=0)
 
 
-def spawn(
-    actor_class: Any, role: Role, suffix: str, *args: Any, detached: bool = False
-) -> Any:
+@dataclass(frozen=True)
+class TaskPolicy:
+    """How one kind of Ray task is placed and retried."""
+
+    num_cpus: float
+    max_retries: int
+
+    def options(self, **extra: Any) -> dict[str, Any]:
+        """``@ray.remote(...)`` / ``task.options(...)`` keyword arguments for this task."""
+        return {"num_cpus": self.num_cpus, "max_retries": self.max_retries, **extra}
+
+
+# A job's failure is its result (the board reports it): never rerun a job.
+BACKTEST_JOB = TaskPolicy(num_cpus=1, max_retries=0)
+TRAINING_JOB = TaskPolicy(num_cpus=1, max_retries=0)
+OPTIMISE_JOB = TaskPolicy(num_cpus=0, max_retries=0)  # waits on the optimiser actor
+# Pure computations: rerun when their worker dies (Ray's default of 3 retries).
+OPTIMISE_TASK = TaskPolicy(num_cpus=1, max_retries=3)
+SWEEP_CASE = TaskPolicy(num_cpus=1, max_retries=3)
+
+
+def spawn(actor_class: Any, role: Role, suffix: str, *args: Any, detached: bool = False) -> Any:
     """Create (or find by name) one actor of ``role``; returns its handle. A detached
     actor outlives its creator (a service others look up by name)."""
     extra: dict[str, Any] = {"lifetime": "detached"} if detached else {}

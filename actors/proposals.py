@@ -15,7 +15,7 @@ from typing import Any
 
 import ray
 
-from actors.options import Role
+from actors.options import PROPOSALS
 from actors.persistence import actor_pool
 from sigmax.events import EventsConfig, build_publisher
 from sigmax.events.bus import EventPublisher
@@ -27,7 +27,11 @@ from sigmax.storage.repos.proposals import ProposalRepository
 from sigmax.trading.manual import ManualResult, ManualTrading, MarketView
 from sigmax.trading.proposal_desk import ApprovalOutcome, ProposalDesk
 
-PROPOSALS = Role("proposals", num_cpus=0.05, max_restarts=-1, max_task_retries=-1)
+__all__ = [
+    "PROPOSALS",  # the role (from actors.options), for existing importers
+    "ProposalActor",
+    "ProposalActorPort",
+]
 
 
 @ray.remote
@@ -79,9 +83,7 @@ class ProposalActor:
     async def expire_due(self) -> list[Proposal]:
         return await (await self._ready()).expire_due()
 
-    async def approve(
-        self, proposal_id: str, by: str, note: str | None = None
-    ) -> ApprovalOutcome:
+    async def approve(self, proposal_id: str, by: str, note: str | None = None) -> ApprovalOutcome:
         desk = await self._ready()
         return await desk.approve(proposal_id, by, self._execute, note, self._find_sent)
 

@@ -17,6 +17,7 @@ from typing import Any
 import ray
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from actors.options import SWEEP_CASE
 from sigmax.backtest.runner import BacktestRequest
 from sigmax.backtest.sweep import (
     CaseResult,
@@ -33,7 +34,7 @@ from sigmax.model import BarSeries
 from sigmax.risk import RiskConfig
 
 
-@ray.remote(num_cpus=1)
+@ray.remote(**SWEEP_CASE.options())
 def _case_task(
     bars: BarSeries,
     setup: dict[str, Any],

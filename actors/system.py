@@ -31,7 +31,7 @@ from actors.market_data import MarketDataActor
 from actors.options import spawn
 from actors.portfolio import PortfolioActor
 from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPort
-from actors.proposals import PROPOSALS, ProposalActor, ProposalActorPort
+from actors.proposals import ProposalActor, ProposalActorPort
 from actors.risk import RiskActor
 from actors.timeseries_store import TimeSeriesStoreActor
 from sigmax.config import Settings
@@ -160,7 +160,7 @@ def start_system(
             raise ValueError("approval mode stores proposals in PostgreSQL: run with persist")
         proposals = spawn(
             ProposalActor,
-            PROPOSALS,
+            options.PROPOSALS,
             sid,
             settings.trading.model_dump_json(),
             pg,
