@@ -8,10 +8,12 @@ from typing import Any
 import ray
 
 from actors import options
+from sigmax.errors import UnavailableError
 
 
-class SessionNotRunning(LookupError):
-    """No actor of that role and session is alive in the cluster."""
+class SessionNotRunning(UnavailableError, LookupError):
+    """No actor of that role and session is alive in the cluster: for a caller, the
+    session is unavailable (start it, or try again); still a LookupError for old callers."""
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,16 @@ from typing import Any, Literal
 
 import httpx
 
+from sigmax.errors import SigmaxError, UnavailableError
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 PREFIX = "/api/v1"
 
 JSON = dict[str, Any]
 
 
-class SigmaxAPIError(RuntimeError):
-    """The API answered with an error status."""
+class SigmaxAPIError(SigmaxError, RuntimeError):
+    """The API answered with an error status; the status, not this class, tells the category."""
 
     def __init__(
         self,
@@ -47,7 +49,7 @@ class SigmaxAPIError(RuntimeError):
         self.headers = headers
 
 
-class RateLimitedError(SigmaxAPIError):
+class RateLimitedError(SigmaxAPIError, UnavailableError):
     """429: come back after :attr:`retry_after_s` seconds."""
 
     @property

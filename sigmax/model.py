@@ -17,6 +17,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from sigmax.errors import InvalidInputError
+
 OHLCV = ("open", "high", "low", "close", "volume")
 
 
@@ -178,25 +180,29 @@ class OrderRequest:
 
     def __post_init__(self) -> None:
         if not self.client_order_id:
-            raise ValueError("order: client_order_id must not be empty")
+            raise InvalidInputError("order: client_order_id must not be empty")
         if self.qty <= 0:
-            raise ValueError(f"order {self.client_order_id}: qty must be > 0, got {self.qty}")
+            raise InvalidInputError(
+                f"order {self.client_order_id}: qty must be > 0, got {self.qty}"
+            )
         needs_limit = self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = self.type in (OrderType.STOP, OrderType.STOP_LIMIT)
         if needs_limit != (self.limit_price is not None):
-            raise ValueError(
+            raise InvalidInputError(
                 f"order {self.client_order_id}: {self.type} order "
                 f"{'needs' if needs_limit else 'takes no'} limit_price"
             )
         if needs_stop != (self.stop_price is not None):
-            raise ValueError(
+            raise InvalidInputError(
                 f"order {self.client_order_id}: {self.type} order "
                 f"{'needs' if needs_stop else 'takes no'} stop_price"
             )
         for name in ("limit_price", "stop_price"):
             price = getattr(self, name)
             if price is not None and price <= 0:
-                raise ValueError(f"order {self.client_order_id}: {name} must be > 0, got {price}")
+                raise InvalidInputError(
+                    f"order {self.client_order_id}: {name} must be > 0, got {price}"
+                )
 
 
 @dataclass(slots=True)

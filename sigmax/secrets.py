@@ -42,6 +42,7 @@ import requests
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from sigmax.errors import NotFoundError, SigmaxError, UnavailableError
 from sigmax.execution.credentials import EnvCredentialsProvider, ExchangeCredentials
 from sigmax.execution.errors import CredentialsError
 from sigmax.secrets_config import SecretsConfig
@@ -84,11 +85,11 @@ def _log() -> Any:
 # ---- errors -----------------------------------------------------------------------------
 
 
-class SecretsError(Exception):
-    """Base class of every error the secrets manager raises."""
+class SecretsError(SigmaxError):
+    """Base class of every error the secrets manager raises; each subclass is in one category."""
 
 
-class SecretNotFoundError(SecretsError, LookupError):
+class SecretNotFoundError(SecretsError, NotFoundError):
     """A secret is absent; the message names where it was looked for, never a value."""
 
     def __init__(
@@ -107,7 +108,7 @@ class ExchangeCredentialsNotFoundError(SecretNotFoundError, CredentialsError):
     """Exchange credentials are absent; also a CredentialsError, as the execution layer expects."""
 
 
-class SecretsBackendError(SecretsError):
+class SecretsBackendError(SecretsError, UnavailableError):
     """Vault answered, but with an error (bad request, server error, write without Vault)."""
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sigmax.config import get_settings
+from sigmax.errors import InvalidInputError
 from sigmax.risk import RiskConfig
 
 OFF_IN_BACKTESTS: dict[str, Any] = {
@@ -34,6 +35,6 @@ def backtest_risk_config(overrides: dict[str, str] | None = None) -> RiskConfig:
     for key, value in (overrides or {}).items():
         if key not in RiskConfig.model_fields:
             known = ", ".join(sorted(RiskConfig.model_fields))
-            raise ValueError(f"--risk: unknown limit {key!r}; known: {known}")
+            raise InvalidInputError(f"--risk: unknown limit {key!r}; known: {known}")
         base[key] = None if value.lower() in ("none", "off") else value
     return RiskConfig.model_validate(base)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, runtime_checkable
 
+from sigmax.errors import UnavailableError
+
 CipherKind = Literal["transit", "local"]
 
 
-class CipherError(Exception):
+class CipherError(UnavailableError):
     """Encryption or decryption failed; the message never holds plaintext or key material."""
 
 

@@ -19,7 +19,7 @@ import ccxt
 from sigmax.credentials.cipher import Cipher, CipherError
 from sigmax.credentials.model import (
     CredentialConflictError,
-    CredentialError,
+    InvalidCredentialError,
     Permissions,
     Status,
     StoredCredential,
@@ -103,7 +103,9 @@ class CredentialManager:
         if fields is not None:
             changes.update(await self._encrypt(fields.checked()))
         if not changes:
-            raise CredentialError("nothing to change: give a new name, new secrets or sandbox")
+            raise InvalidCredentialError(
+                "nothing to change: give a new name, new secrets or sandbox"
+            )
         if fields is not None or "sandbox" in changes:
             changes.update(
                 status="untested", permissions=None, allow_withdraw=False,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sigmax.credentials.cipher import CipherKind
+from sigmax.errors import ConflictError, InvalidInputError, NotFoundError, SigmaxError
 
 Status = Literal["untested", "ok", "refused", "failed"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -17,15 +18,20 @@ _SECRET_MAX = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class CredentialError(ValueError):
-    """A credential request is invalid; the message names the field, never a secret value."""
+class CredentialError(SigmaxError, ValueError):
+    """Base of the managed-credential errors; the message names the field, never a secret
+    value. Each subclass is in one category (a ValueError still, as callers expect)."""
 
 
-class CredentialNotFoundError(CredentialError, LookupError):
+class InvalidCredentialError(CredentialError, InvalidInputError):
+    """A credential request is invalid: a bad name, exchange or secret field."""
+
+
+class CredentialNotFoundError(CredentialError, NotFoundError):
     """No stored credential has that id or name."""
 
 
-class CredentialConflictError(CredentialError):
+class CredentialConflictError(CredentialError, ConflictError):
     """The name is taken, or the credential cannot be used in its current state."""
 
 
@@ -97,7 +103,7 @@ class StoredCredential:
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise CredentialError(
+        raise InvalidCredentialError(
             f"name {name!r} is invalid: 1-64 letters, digits, '_', '-', '.', "
             "starting with a letter or digit"
         )
@@ -108,7 +114,7 @@ def check_exchange(exchange: str) -> str:
     import ccxt  # here, not at module level: the storage layer imports this module
 
     if exchange not in ccxt.exchanges:
-        raise CredentialError(
+        raise InvalidCredentialError(
             f"exchange {exchange!r} is not a ccxt exchange id (e.g. binance, kraken, bybit, okx)"
         )
     return exchange
@@ -117,11 +123,11 @@ def check_exchange(exchange: str) -> str:
 def check_secret(field: str, value: str) -> str:
     """A secret field's value, checked without ever quoting it."""
     if not isinstance(value, str) or not value.strip():
-        raise CredentialError(f"{field} must not be empty")
+        raise InvalidCredentialError(f"{field} must not be empty")
     if len(value) > _SECRET_MAX:
-        raise CredentialError(f"{field} is longer than {_SECRET_MAX} characters")
+        raise InvalidCredentialError(f"{field} is longer than {_SECRET_MAX} characters")
     if _CONTROL.search(value) or value != value.strip():
-        raise CredentialError(
+        raise InvalidCredentialError(
             f"{field} contains control characters or surrounding whitespace (a paste error?)"
         )
     return value

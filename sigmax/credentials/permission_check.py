@@ -16,22 +16,29 @@ from typing import Any
 import ccxt
 
 from sigmax.credentials.model import Permissions
+from sigmax.errors import InvalidInputError, SigmaxError, UnavailableError
 from sigmax.execution.ccxt_venue import _RedactingLogger, _Redactor
 from sigmax.execution.credentials import ExchangeCredentials
 
 TIMEOUT_MS = 10_000
 
 
-class PermissionCheckError(Exception):
-    """The exchange could not tell what the credentials may do."""
+class PermissionCheckError(SigmaxError):
+    """The exchange could not tell what the credentials may do; each subclass is in one
+    category."""
 
 
-class CredentialsRejectedError(PermissionCheckError):
+class UnsupportedExchangeError(PermissionCheckError, InvalidInputError):
+    """ccxt has no such exchange, or no sandbox (testnet) for it."""
+
+
+class CredentialsRejectedError(PermissionCheckError, InvalidInputError):
     """The exchange refused the credentials (wrong key, revoked, IP not allowed...)."""
 
 
-class ExchangeUnavailableError(PermissionCheckError):
-    """The exchange could not be reached or did not answer in time."""
+class ExchangeUnavailableError(PermissionCheckError, UnavailableError):
+    """The exchange could not be reached, did not answer in time, or answered with an
+    error other than a refusal."""
 
 
 def check_permissions(
@@ -59,7 +66,7 @@ def _build(
 ) -> ccxt.Exchange:
     cls = exchange_class or getattr(ccxt, exchange_id, None)
     if not (isinstance(cls, type) and issubclass(cls, ccxt.Exchange)):
-        raise PermissionCheckError(f"ccxt has no exchange with id {exchange_id!r}")
+        raise UnsupportedExchangeError(f"ccxt has no exchange with id {exchange_id!r}")
     params: dict[str, Any] = {
         "apiKey": credentials.api_key,
         "secret": credentials.secret,
@@ -76,7 +83,9 @@ def _build(
         try:
             exchange.set_sandbox_mode(True)
         except ccxt.NotSupported:
-            raise PermissionCheckError(f"{exchange_id} has no sandbox (testnet) in ccxt") from None
+            raise UnsupportedExchangeError(
+                f"{exchange_id} has no sandbox (testnet) in ccxt"
+            ) from None
     return exchange
 
 
@@ -100,4 +109,4 @@ def _translate(
         return CredentialsRejectedError(f"the exchange refused the credentials: {text}")
     if isinstance(exc, ccxt.NetworkError):
         return ExchangeUnavailableError(f"the exchange did not answer: {text}")
-    return PermissionCheckError(f"the exchange could not check the credentials: {text}")
+    return ExchangeUnavailableError(f"the exchange could not check the credentials: {text}")

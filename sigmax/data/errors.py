@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sigmax.errors import InvalidInputError
 
-class DataError(ValueError):
+
+class DataError(InvalidInputError):
     """Market data that cannot be read or fails validation.
 
     The message names the source (file or bundled name), the row (1-based line number

@@ -29,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
+from sigmax.errors import InvalidInputError, UnavailableError
 from sigmax.events.model import TOPICS, Event
 
 _log = structlog.get_logger(__name__)
@@ -36,20 +37,20 @@ _log = structlog.get_logger(__name__)
 MEMORY_ONLY = "redis not configured: events reach only subscribers in this process"
 
 
-class SubscriberOverflow(RuntimeError):
+class SubscriberOverflow(UnavailableError, RuntimeError):
     """A subscriber fell more than its buffer behind and was cut off."""
 
 
-class PublisherClosed(RuntimeError):
+class PublisherClosed(UnavailableError, RuntimeError):
     """``publish`` after ``close``."""
 
 
 def check_topics(topics: Iterable[str]) -> frozenset[str]:
-    """The topics as a set; ``ValueError`` naming any unknown one."""
+    """The topics as a set; ``InvalidInputError`` naming any unknown one."""
     wanted = frozenset(topics)
     unknown = sorted(wanted - set(TOPICS))
     if unknown:
-        raise ValueError(f"unknown topic(s) {unknown}; valid topics: {list(TOPICS)}")
+        raise InvalidInputError(f"unknown topic(s) {unknown}; valid topics: {list(TOPICS)}")
     return wanted
 
 

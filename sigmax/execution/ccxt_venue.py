@@ -29,6 +29,7 @@ from sigmax.execution.config import CcxtVenueConfig
 from sigmax.execution.credentials import CredentialsProvider, ExchangeCredentials
 from sigmax.execution.errors import (
     ExecutionError,
+    UnacknowledgedOrderError,
     UnknownOrderError,
     VenueAuthError,
     VenueError,
@@ -164,7 +165,7 @@ class CcxtVenue:
         """Cancel on the exchange; fills that came before the cancel are applied first."""
         order = self._orders.order(client_order_id)
         if order.status is OrderStatus.NEW or order.venue_order_id is None:
-            raise ExecutionError(
+            raise UnacknowledgedOrderError(
                 f"order {client_order_id}: not acknowledged by the exchange yet; "
                 "submit it again to reconcile before cancelling"
             )

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-
-class ExecutionError(Exception):
-    """Base class of every execution error."""
+from sigmax.errors import ConflictError, NotFoundError, SigmaxError, UnavailableError
 
 
-class UnknownOrderError(ExecutionError, KeyError):
+class ExecutionError(SigmaxError):
+    """Base class of every execution error; each subclass is in one category."""
+
+
+class UnknownOrderError(ExecutionError, NotFoundError, KeyError):
     """No order is known under the given client order id."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else "unknown order"
 
 
-class OrderConflictError(ExecutionError):
+class OrderConflictError(ExecutionError, ConflictError):
     """A client order id was reused for a different request."""
 
 
-class IllegalTransitionError(ExecutionError):
+class IllegalTransitionError(ExecutionError, ConflictError):
     """An order was asked to move between two states the state machine does not link."""
 
 
-class InvalidFillError(ExecutionError):
+class InvalidFillError(ExecutionError, ConflictError):
     """A fill does not fit its order: unknown order, wrong side or symbol, overfill, duplicate."""
 
 
-class VenueError(ExecutionError):
+class VenueError(ExecutionError, UnavailableError):
     """The exchange answered with an error that is not an order rejection."""
 
 
@@ -38,9 +40,14 @@ class VenueAuthError(VenueError):
     """The exchange refused our credentials or permissions."""
 
 
-class CredentialsError(ExecutionError):
-    """Exchange credentials are missing or malformed."""
+class CredentialsError(ExecutionError, NotFoundError):
+    """No usable exchange credentials: missing, or malformed so they cannot be used."""
 
 
 class OverfillError(InvalidFillError):
     """A fill would take an order's filled quantity above its ordered quantity."""
+
+
+class UnacknowledgedOrderError(ExecutionError, ConflictError):
+    """The exchange has not acknowledged the order yet: it cannot be cancelled before
+    a reconcile (submitting it again) finds it."""

@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
+from sigmax.errors import UnavailableError
 from sigmax.portfolio.problem import SelectionProblem
 from sigmax.portfolio.qubo import QUBO, basis_bits
 
 MAX_QUBITS = 24
 
 
-class QuantumDeadline(TimeoutError):
+class QuantumDeadline(UnavailableError, TimeoutError):
     """The quantum solve ran past its deadline; ``evaluations`` were done by then."""
 
     def __init__(self, message: str, evaluations: int, elapsed_s: float) -> None:

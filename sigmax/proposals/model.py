@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from sigmax.errors import ConflictError, NotFoundError, SigmaxError
 from sigmax.model import Decision, OrderRequest, OrderType, RiskVerdict, Side, TimeInForce
 from sigmax.serialize import decision_json, order_request_json, verdict_json
 
@@ -46,15 +47,15 @@ SOURCES: dict[ProposalStatus, tuple[ProposalStatus, ...]] = {
 }
 
 
-class ProposalError(Exception):
-    """Base of the proposal errors."""
+class ProposalError(SigmaxError):
+    """Base of the proposal errors; each subclass is in one category."""
 
 
-class ProposalNotFound(ProposalError, LookupError):
+class ProposalNotFound(ProposalError, NotFoundError):
     """No proposal with that id for the account."""
 
 
-class IllegalProposalTransition(ProposalError):
+class IllegalProposalTransition(ProposalError, ConflictError):
     """The proposal cannot move from its current state to the one asked for."""
 
     def __init__(self, message: str, proposal: Proposal | None = None) -> None:

@@ -7,13 +7,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from sigmax.errors import InvalidInputError
 from sigmax.model import utc_now
 from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, record_hash
 from sigmax.risk.audit_sinks import AuditSink, InMemoryAuditSink
 from sigmax.serialize import canonical_json
 
 
-class AuditIntegrityError(ValueError):
+class AuditIntegrityError(InvalidInputError):
     """The chain is broken: a record was changed, removed, inserted or reordered."""
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sigmax.errors import InvalidInputError
 from sigmax.model import Decision, Fill, OrderRequest, RiskVerdict, utc_now
 from sigmax.risk.audit import AuditTrail
 from sigmax.risk.audit_payloads import check_payload, decision_payload
@@ -247,7 +248,9 @@ class RiskEngine:
         ``cause`` is ``manual``, ``panic`` or ``stopped`` (a stopped session also makes
         no decisions until resumed)."""
         if cause not in PAUSE_CAUSES:
-            raise ValueError(f"pause: cause {cause!r} is not one of {', '.join(PAUSE_CAUSES)}")
+            raise InvalidInputError(
+                f"pause: cause {cause!r} is not one of {', '.join(PAUSE_CAUSES)}"
+            )
         if self._state is TradingState.KILLED:
             raise RiskStateError("cannot pause: kill switch engaged; release_kill first")
         self._set_state(TradingState.PAUSED, _required(reason, "reason"), cause, operator, ts)
@@ -333,14 +336,15 @@ class RiskEngine:
     # -- limits ----------------------------------------------------------------------
 
     def update_limits(self, *, operator: str = "system", **changes: Any) -> RiskConfig:
-        """Change limits at run time; invalid changes raise ``ValueError`` and keep the old."""
+        """Change limits at run time; invalid changes raise ``InvalidInputError`` (a
+        ``ValueError``) and keep the old."""
         if not changes:
-            raise ValueError("update_limits: no changes given")
+            raise InvalidInputError("update_limits: no changes given")
         old = self._config
         try:
             new = RiskConfig.model_validate({**old.model_dump(), **changes})
         except ValidationError as exc:
-            raise ValueError(f"update_limits rejected, limits unchanged: {exc}") from exc
+            raise InvalidInputError(f"update_limits rejected, limits unchanged: {exc}") from exc
         self._apply_limits(new)
         before = old.model_dump(mode="json")
         after = new.model_dump(mode="json")

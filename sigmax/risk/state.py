@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sigmax.errors import ConflictError
+
 STOPPED = "stopped"  # the pause cause of a stopped session: it makes no decisions
 PAUSE_CAUSES = ("manual", "panic", STOPPED)  # causes an operator's pause may give
 
@@ -17,5 +19,5 @@ class TradingState(StrEnum):
     KILLED = "killed"
 
 
-class RiskStateError(RuntimeError):
+class RiskStateError(ConflictError, RuntimeError):
     """A state change that is not allowed now (e.g. resuming while a breaker holds)."""

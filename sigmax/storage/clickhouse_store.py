@@ -46,6 +46,7 @@ import pandas as pd
 
 from sigmax.data.errors import DataError
 from sigmax.data.timeframes import timeframe_name, timeframe_ns
+from sigmax.errors import UnavailableError
 from sigmax.model import BarSeries
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.pool_metrics import PoolInstruments
@@ -120,7 +121,7 @@ FROM {db}.metrics FINAL WHERE run_id = {run_id:String} GROUP BY name ORDER BY na
 """
 
 
-class TimeSeriesStoreError(RuntimeError):
+class TimeSeriesStoreError(UnavailableError, RuntimeError):
     """The time-series store cannot be opened or used."""
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sigmax.errors import ConflictError
 from sigmax.storage.postgres import (
     Connection,
     PostgresPool,
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 
-class MigrationError(StorageError):
+class MigrationError(StorageError, ConflictError):
     """The migration files or the database's migration history are inconsistent."""
 
 

@@ -29,6 +29,7 @@ import asyncpg
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from sigmax.errors import NotFoundError, SigmaxError, UnavailableError
 from sigmax.serialize import canonical_json
 from sigmax.storage.pool_metrics import PoolInstruments
 from sigmax.storage.postgres_config import PostgresConfig, redact_dsn
@@ -39,15 +40,23 @@ log = structlog.get_logger(__name__)
 Connection = Any
 
 
-class StorageError(RuntimeError):
-    """Base class of the storage layer's errors."""
+class StorageError(SigmaxError, RuntimeError):
+    """Base class of the storage layer's errors; each subclass is in one category."""
 
 
-class PoolTimeoutError(StorageError, TimeoutError):
+class RecordNotFoundError(StorageError, NotFoundError):
+    """No stored record has that key."""
+
+
+class StoreClosedError(StorageError, UnavailableError):
+    """The pool or sink is not open: not opened yet, or already closed."""
+
+
+class PoolTimeoutError(StorageError, UnavailableError, TimeoutError):
     """No connection became free within the pool timeout."""
 
 
-class DatabaseUnavailableError(StorageError, ConnectionError):
+class DatabaseUnavailableError(StorageError, UnavailableError):
     """The server could not be reached or the connection died; nothing was committed."""
 
 
@@ -108,7 +117,7 @@ class PostgresPool:
     @property
     def dsn(self) -> str:
         if self._dsn is None:
-            raise StorageError("postgres pool: not opened yet (no DSN resolved)")
+            raise StoreClosedError("postgres pool: not opened yet (no DSN resolved)")
         return self._dsn
 
     async def open(self) -> PostgresPool:
@@ -119,7 +128,7 @@ class PostgresPool:
             if self._pool is not None:
                 return self
             if self._closed:
-                raise StorageError("postgres pool: already closed")
+                raise StoreClosedError("postgres pool: already closed")
             if self._dsn is None:
                 from sigmax.storage.embedded_postgres import ensure_embedded_postgres
 

@@ -26,6 +26,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sigmax.errors import InvalidInputError
 from sigmax.model import BarSeries, Decision
 
 TargetUnit = Literal["qty", "equity_fraction"]
@@ -37,7 +38,7 @@ class StrategyParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class StrategyError(ValueError):
+class StrategyError(InvalidInputError):
     """A strategy was named or parameterised wrongly."""
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from sigmax.errors import InvalidInputError
 from sigmax.execution.errors import VenueError
 from sigmax.model import (
     BarSeries,
@@ -35,7 +36,7 @@ from sigmax.trading.planner import risk_context
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
-class ManualOrderError(ValueError):
+class ManualOrderError(InvalidInputError):
     """The operator's order cannot be placed as given (bad id, wrong symbol, no price)."""
 
 

@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 
 from sigmax.risk.audit import verify_chain
 from sigmax.risk.audit_record import AuditRecord
-from sigmax.storage.postgres import Connection, PostgresPool, StorageError
+from sigmax.storage.postgres import (
+    Connection,
+    DatabaseUnavailableError,
+    PostgresPool,
+    StoreClosedError,
+)
 from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.repos._base import Repository
 
@@ -92,13 +97,13 @@ class PostgresAuditSink:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:
             coro.close()
-            raise StorageError(f"audit sink {self.stream}: closed")
+            raise StoreClosedError(f"audit sink {self.stream}: closed")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result(self._timeout)
         except TimeoutError as exc:
             future.cancel()
-            raise StorageError(
+            raise DatabaseUnavailableError(
                 f"audit sink {self.stream}: no answer from PostgreSQL within {self._timeout}s;"
                 " the record may or may not be stored (records() tells)"
             ) from exc

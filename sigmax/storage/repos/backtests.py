@@ -13,7 +13,7 @@ from typing import Any
 from sigmax.backtest.engine import BacktestResult
 from sigmax.execution.orders import OrderEvent
 from sigmax.model import Fill, Order, OrderStatus
-from sigmax.storage.postgres import Connection, PostgresPool, StorageError, get_pool
+from sigmax.storage.postgres import Connection, PostgresPool, RecordNotFoundError, get_pool
 from sigmax.storage.repos._base import Repository, backtest_account
 from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
@@ -87,7 +87,7 @@ class BacktestRunRepository(Repository):
                 run_id, status, None if metrics is None else json_safe(metrics), error,
             )
         if row is None:
-            raise StorageError(f"backtest run {run_id}: no such run")
+            raise RecordNotFoundError(f"backtest run {run_id}: no such run")
         return _run(row)
 
     async def get(self, run_id: str) -> BacktestRun | None:

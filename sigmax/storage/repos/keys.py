@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sigmax.errors import ConflictError, InvalidInputError, NotFoundError
 from sigmax.model import utc_now
 from sigmax.storage.postgres import Connection, StorageError
 from sigmax.storage.repos._base import Repository
@@ -25,7 +26,15 @@ KEY_SCHEME = "sgx"
 
 
 class ApiKeyError(StorageError):
-    """An API key operation was refused (unknown, revoked key...)."""
+    """An API key operation was refused; each subclass is in one category."""
+
+
+class ApiKeyNotFoundError(ApiKeyError, NotFoundError):
+    """No API key has that id."""
+
+
+class ApiKeyConflictError(ApiKeyError, ConflictError):
+    """The key's state does not allow the operation (a revoked or expired key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +90,9 @@ class ApiKeyRepository(Repository):
     ) -> tuple[ApiKey, str]:
         """A new key: ``(metadata, plaintext)``; the plaintext is not stored anywhere."""
         if not name:
-            raise ValueError("api key: name must not be empty")
+            raise InvalidInputError("api key: name must not be empty")
         if expires_at is not None and expires_at.tzinfo is None:
-            raise ValueError("api key: expires_at must be timezone-aware")
+            raise InvalidInputError("api key: expires_at must be timezone-aware")
         prefix, plaintext = _new_key()
         async with self._conn(conn) as c:
             row = await c.fetchrow(
@@ -131,7 +140,7 @@ class ApiKeyRepository(Repository):
                 key_id,
             )
         if row is None:
-            raise ApiKeyError(f"api key {key_id}: no such key")
+            raise ApiKeyNotFoundError(f"api key {key_id}: no such key")
         return _key(row)
 
     async def rotate(self, key_id: int) -> tuple[ApiKey, str]:
@@ -139,10 +148,12 @@ class ApiKeyRepository(Repository):
         async with self._tx(None) as c:
             row = await c.fetchrow("SELECT * FROM api_keys WHERE id = $1 FOR UPDATE", key_id)
             if row is None:
-                raise ApiKeyError(f"api key {key_id}: no such key")
+                raise ApiKeyNotFoundError(f"api key {key_id}: no such key")
             old = _key(row)
             if not old.is_active(utc_now()):
-                raise ApiKeyError(f"api key {key_id}: revoked or expired keys cannot be rotated")
+                raise ApiKeyConflictError(
+                    f"api key {key_id}: revoked or expired keys cannot be rotated"
+                )
             new = await self.create(
                 old.name, old.scopes, old.expires_at, conn=c, rotated_from=old.id
             )
