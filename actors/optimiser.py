@@ -16,13 +16,15 @@ from typing import Any
 
 import ray
 
-from actors.options import OPTIMISE_TASK, OPTIMISER, spawn
+from actors.options import CALL_TIMEOUT_S, NAMESPACE, OPTIMISE_TASK, OPTIMISER, spawn
+from actors.ports import call_actor
 from actors.sweep import ray_session
 from sigmax.portfolio import OptimisationResult, OptimiserConfig, optimise
 
 __all__ = [
     "OPTIMISER",  # the role (from actors.options), for existing importers
     "OptimiserActor",
+    "last_optimisation",
     "optimise_on_ray",
     "optimise_remote",
     "spawn_optimiser",
@@ -85,3 +87,16 @@ def spawn_optimiser() -> Any:
     Detached: it serves the API's last result, so it must outlive the job or task that
     created it (a named actor is otherwise collected once no handle is left)."""
     return spawn(OptimiserActor, OPTIMISER, "", detached=True)
+
+
+def last_optimisation(timeout_s: float | None = CALL_TIMEOUT_S) -> OptimisationResult | None:
+    """The ``optimiser`` actor's last result; None when no optimiser runs (none has run
+    yet). A slow answer raises :class:`~actors.ports.ActorCallTimeout`."""
+    try:
+        optimiser = ray.get_actor(OPTIMISER.name, namespace=NAMESPACE)
+    except ValueError:
+        return None
+    result: OptimisationResult | None = call_actor(
+        optimiser, "last_result", actor=OPTIMISER.name, timeout_s=timeout_s
+    )
+    return result

@@ -1,4 +1,7 @@
-"""Placement, naming and restart policy of every SIGMAX actor and Ray task, in one place."""
+"""Placement, naming and restart policy of every SIGMAX actor and Ray task, in one place.
+
+Also the one default time an API call to an actor may take (:data:`CALL_TIMEOUT_S`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,10 @@ from typing import Any
 from sigmax.tracing import propagated_env
 
 NAMESPACE = "sigmax"
+
+# How long one call from the API (or another caller that must not hang) waits for an
+# actor's answer, unless the caller says otherwise.
+CALL_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""The trading session's ports, backed by actor handles (one ``ray.get`` per call)."""
+"""The trading session's ports, backed by actor handles (one ``ray.get`` per call).
+
+Every call waits at most the port's ``timeout_s`` (default
+:data:`~actors.options.CALL_TIMEOUT_S`) and then raises :class:`ActorCallTimeout`, an
+:class:`~sigmax.errors.UnavailableError` naming the actor and the method, so the API
+answers 503 instead of hanging. ``timeout_s=None`` waits as long as the actor takes.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +13,74 @@ from decimal import Decimal
 from typing import Any
 
 import ray
+from ray.exceptions import GetTimeoutError
 
+from actors import options
+from sigmax.errors import UnavailableError
 from sigmax.ledger import LedgerEntry
 from sigmax.model import BarSeries, Decision, Fill, Order, OrderRequest, Position, RiskVerdict
 from sigmax.risk import RiskContext
-from sigmax.tracing import TRACE_CONTEXT, carrier
+from sigmax.tracing import TRACE_CONTEXT, accepts_trace_context, carrier
+
+
+class ActorCallTimeout(UnavailableError):
+    """An actor did not answer a call in time (busy, restarting or stuck); the same
+    call may succeed later."""
+
+    def __init__(self, actor: str, method: str, timeout_s: float) -> None:
+        super().__init__(
+            f"actor {actor!r} did not answer {method!r} within {timeout_s:g}s; try again"
+        )
+        self.actor = actor
+        self.method = method
+        self.timeout_s = timeout_s
+
+
+def call_actor(
+    handle: Any,
+    method: str,
+    *args: Any,
+    actor: str,
+    timeout_s: float | None = options.CALL_TIMEOUT_S,
+    **kwargs: Any,
+) -> Any:
+    """``ray.get(handle.method.remote(*args, **kwargs))``, waiting at most ``timeout_s``
+    (None: no limit); the method gets this context's trace and request id when it takes
+    them. ``actor`` names the actor in the timeout's message."""
+    bound = getattr(handle, method)
+    context = carrier()  # an API request's trace and request id, when there is one
+    if context and accepts_trace_context(getattr(bound, "_signature", None)):
+        kwargs[TRACE_CONTEXT] = context
+    try:
+        return ray.get(bound.remote(*args, **kwargs), timeout=timeout_s)
+    except GetTimeoutError:
+        raise ActorCallTimeout(actor, method, timeout_s or 0.0) from None
 
 
 class _Port:
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
+    role: options.Role  # the actor behind the port, named in a timeout's message
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        context = carrier()  # an API request's trace and request id, when there is one
-        if context:
-            kwargs[TRACE_CONTEXT] = context
-        return ray.get(getattr(self.handle, method).remote(*args, **kwargs))
+    def __init__(self, handle: Any, timeout_s: float | None = options.CALL_TIMEOUT_S) -> None:
+        self.handle = handle
+        self.timeout_s = timeout_s
+
+    def _call(self, method: str, *args: Any) -> Any:
+        return call_actor(
+            self.handle, method, *args, actor=self.role.name, timeout_s=self.timeout_s
+        )
 
 
 class DecisionGraphPort(_Port):
+    role = options.DECISION_GRAPH
+
     def decide(self, history: BarSeries) -> Decision:
         result: Decision = self._call("decide", history)
         return result
 
 
 class RiskPort(_Port):
+    role = options.RISK
+
     def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
         result: RiskVerdict = self._call("check", order, ctx)
         return result
@@ -61,6 +110,8 @@ class RiskPort(_Port):
 
 
 class ExecutionPort(_Port):
+    role = options.EXECUTION
+
     def submit(
         self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
     ) -> Order:
@@ -81,6 +132,8 @@ class ExecutionPort(_Port):
 
 
 class PortfolioPort(_Port):
+    role = options.PORTFOLIO
+
     def apply(self, fill: Fill) -> LedgerEntry:
         result: LedgerEntry = self._call("apply", fill)
         return result

@@ -215,14 +215,17 @@ def session_over(
         return status
 
     proposals = ProposalActorPort(system.proposals) if system.proposals is not None else None
+    # The loop waits for its actors as long as they take: a restarting stateful actor
+    # answers once it has rebuilt (its calls are retried), and a bar must not be skipped.
+    wait = None
     return TradingSession(
         SessionConfig(
             symbol=symbol, session_id=session_id, mode="approval" if proposals else "auto"
         ),
-        DecisionGraphPort(system.graph),
-        RiskPort(system.risk),
-        ExecutionPort(system.execution),
-        PortfolioPort(system.portfolio),
+        DecisionGraphPort(system.graph, timeout_s=wait),
+        RiskPort(system.risk, timeout_s=wait),
+        ExecutionPort(system.execution, timeout_s=wait),
+        PortfolioPort(system.portfolio, timeout_s=wait),
         publisher=publisher,
         risk_status=risk_status if publisher is not None else None,
         proposals=proposals,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from actors.options import CALL_TIMEOUT_S
+
 
 class APIConfig(BaseSettings):
     """Which session the API serves, its rate limits, body limit and replica scaling."""
@@ -27,7 +29,7 @@ class APIConfig(BaseSettings):
         64 * 1024, ge=1, description="largest request body accepted; larger answers 413"
     )
     actor_timeout_s: float = Field(
-        10.0, gt=0, description="how long one call to a session actor may take"
+        CALL_TIMEOUT_S, gt=0, description="how long one call to a session actor may take"
     )
     auth_cache_s: float = Field(
         5.0,
