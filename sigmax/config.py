@@ -64,7 +64,8 @@ class Settings(BaseSettings):
         default_factory=GraphConfig, description="analyst agents, debate, arbitrator, optimiser"
     )
     backtest: BacktestConfig = Field(
-        default_factory=BacktestConfig, description="backtest engine defaults"
+        default_factory=BacktestConfig,
+        description="defaults of `sigmax backtest` and its Ray job (sweeps too); flags override",
     )
     postgres: PostgresConfig = Field(
         default_factory=PostgresConfig,

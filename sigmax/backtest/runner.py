@@ -35,12 +35,13 @@ class BacktestRequest:
     timeframe: str | None = None
     strategy: str = "sigmax"
     params: dict[str, str] = field(default_factory=dict)
-    cash: Decimal = Decimal(10_000)
+    cash: Decimal | None = None  # None: the engine config's
     fee_bps: Decimal = Decimal(10)
     slippage_bps: Decimal = Decimal(0)
     fill_gaps: bool = False
-    progress: bool = True
+    progress: bool | None = None  # None: the engine config's
     risk: dict[str, str] = field(default_factory=dict)  # overrides of the backtest profile
+    engine: BacktestConfig = field(default_factory=BacktestConfig)  # e.g. Settings.backtest
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> BacktestRequest:
@@ -57,6 +58,12 @@ class BacktestRequest:
     def risk_config(self) -> RiskConfig:
         """The backtest risk profile with this request's overrides."""
         return backtest_risk_config(self.risk)
+
+    def engine_config(self) -> BacktestConfig:
+        """``engine`` with this request's cash and progress where given."""
+        given = {"cash": self.cash, "progress": self.progress}
+        overrides = {k: v for k, v in given.items() if v is not None}
+        return BacktestConfig.model_validate({**self.engine.model_dump(), **overrides})
 
 
 @dataclass(frozen=True)
@@ -80,14 +87,14 @@ def run_backtest(
             request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
         )
     strategy = make_strategy(request.strategy, request.params)
+    config = request.engine_config()
     result = run_engine(
         bars,
         strategy,
-        request.cash,
+        config,
         request.fee_bps,
         request.slippage_bps,
         risk_config or request.risk_config(),
-        progress=request.progress,
     )
     metrics = compute_metrics(result, float(request.fee_bps))
     meta = {
@@ -96,7 +103,7 @@ def run_backtest(
         "timeframe": bars.timeframe,
         "strategy": strategy.name,
         "params": strategy.params.model_dump(exclude_none=True),
-        "cash": str(request.cash),
+        "cash": str(config.cash),
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
         "first_bar": result.bars.bar(0).ts.isoformat(),
@@ -110,19 +117,16 @@ def run_backtest(
 def run_engine(
     bars: BarSeries,
     strategy: Strategy,
-    cash: Decimal,
+    config: BacktestConfig,
     fee_bps: Decimal,
     slippage_bps: Decimal,
     risk_config: RiskConfig,
-    progress: bool = False,
 ) -> BacktestResult:
     """One strategy through a fresh engine, risk engine and paper exchange."""
     exchange = PaperExchange(
         PaperExchangeConfig(maker_fee_bps=fee_bps, taker_fee_bps=fee_bps, slippage_bps=slippage_bps)
     )
-    engine = BacktestEngine(
-        BacktestConfig(cash=cash, progress=progress), RiskEngine(risk_config), exchange
-    )
+    engine = BacktestEngine(config, RiskEngine(risk_config), exchange)
     return engine.run(bars, strategy)
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.metrics import compute_metrics, curve_metrics
 from sigmax.backtest.report import STYLE, write_atomic
 from sigmax.backtest.runner import BacktestRequest, run_engine
@@ -180,12 +181,14 @@ def case_setup(
 ) -> dict[str, Any]:
     """The settings shared by every case, as plain data (strings, dicts) for any worker.
 
-    The risk config (``risk``, else the request's backtest profile) is resolved here,
-    in the driver, so workers do not depend on their own environment's settings.
+    The risk config (``risk``, else the request's backtest profile) and the engine config
+    are resolved here, in the driver, so workers do not depend on their own environment's
+    settings.
     """
+    engine = request.engine_config().model_copy(update={"progress": False})  # cases run quietly
     return {
         "strategy": strategy or request.strategy,
-        "cash": str(request.cash),
+        "engine": engine.model_dump(mode="json"),
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
         "risk": (risk or request.risk_config()).model_dump(mode="json"),
@@ -213,7 +216,7 @@ def run_case(
     result = run_engine(
         window,
         strategy,
-        Decimal(setup["cash"]),
+        BacktestConfig.model_validate(setup["engine"]),
         fee,
         Decimal(setup["slippage_bps"]),
         RiskConfig.model_validate(setup["risk"]),
@@ -417,7 +420,7 @@ def _meta(
         "last_bar": _iso(bars, len(bars) - 1),
         "strategy": setup["strategy"],
         "base_params": dict(base),
-        "cash": setup["cash"],
+        "cash": setup["engine"]["cash"],
         "fee_bps": setup["fee_bps"],
         "slippage_bps": setup["slippage_bps"],
         "select_by": select_by,
@@ -523,7 +526,7 @@ def run_walk_forward(
         raise SweepError(
             f"walk-forward fold {r.spec.fold}: test run with {r.spec.params} failed: {r.error}"
         )
-    cash = float(setup["cash"])
+    cash = float(setup["engine"]["cash"])
     curves = [r.data["equity"] for r in test if r.data is not None]
     equity = stitch_equity(curves, cash)
     span = bars[folds[0].test_start : folds[-1].test_stop]

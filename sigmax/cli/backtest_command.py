@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sigmax.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest, save_reports
 from sigmax.cli.params import parse_pairs
+from sigmax.config import get_settings
 from sigmax.data import DataError
 from sigmax.strategies import StrategyError
 
@@ -44,7 +45,9 @@ def backtest(
     param: Annotated[
         list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")
     ] = None,
-    cash: Annotated[str, typer.Option(help="starting cash")] = "10000",
+    cash: Annotated[
+        str | None, typer.Option(help="starting cash [default: SIGMAX_BACKTEST__CASH, 10000]")
+    ] = None,
     fee_bps: Annotated[str, typer.Option(help="fee in bps of notional, maker and taker")] = "10",
     slippage_bps: Annotated[
         str, typer.Option(help="adverse slippage in bps on market fills")
@@ -57,7 +60,10 @@ def backtest(
     ] = None,
     report: Annotated[Path | None, typer.Option(help="write the HTML report here")] = None,
     fill_gaps: Annotated[bool, typer.Option(help="repair missing bars instead of failing")] = False,
-    progress: Annotated[bool, typer.Option(help="progress bar on long runs")] = True,
+    progress: Annotated[
+        bool | None,
+        typer.Option(help="progress bar on long runs [default: SIGMAX_BACKTEST__PROGRESS, on]"),
+    ] = None,
     sweep: Annotated[
         list[str] | None,
         typer.Option(help="sweep a parameter k=v1,v2,... (repeatable: cartesian grid, on Ray)"),
@@ -92,12 +98,13 @@ def backtest(
         timeframe=timeframe,
         strategy=strategy,
         params=parse_pairs(param or [], "--param"),
-        cash=_decimal(cash, "--cash"),
+        cash=None if cash is None else _decimal(cash, "--cash"),
         fee_bps=_decimal(fee_bps, "--fee-bps"),
         slippage_bps=_decimal(slippage_bps, "--slippage-bps"),
         fill_gaps=fill_gaps,
         progress=progress,
         risk=parse_pairs(risk or [], "--risk"),
+        engine=get_settings().backtest,
     )
     if sweep or walk_forward is not None:
         from sigmax.cli.sweep_command import run_sweep_command

@@ -70,15 +70,17 @@ def run_sweep_command(
         )
         from actors.sweep import run_sweep_on_ray, run_walk_forward_on_ray
 
+        progress = request.engine_config().progress
+
         if folds is None:
             result = run_sweep_on_ray(
                 bars, request.strategy, grid, request, ray_address,
-                risk_config=risk_config, select_by=select_by, progress=request.progress,
+                risk_config=risk_config, select_by=select_by, progress=progress,
             )  # fmt: skip
         else:
             result = run_walk_forward_on_ray(
                 bars, request.strategy, grid, request, folds, ray_address,
-                risk_config=risk_config, select_by=select_by, progress=request.progress,
+                risk_config=risk_config, select_by=select_by, progress=progress,
             )  # fmt: skip
         if json_out is not None:
             result.write_json(json_out)
