@@ -6,6 +6,7 @@ and send bad values to the app (no session: validation answers before any actor)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,6 +70,9 @@ def test_a_body_with_every_field_changes_every_limit() -> None:
     assert updated.model_dump() != RiskConfig().model_dump()
     for name, value in updated.model_dump().items():
         assert value != getattr(RiskConfig(), name), f"{name} kept its default"
+    restarted = RiskEngine(RiskConfig())  # the risk actor after a restart
+    restarted.restore(json.loads(json.dumps(engine.snapshot())))
+    assert restarted.config == updated
 
 
 def test_a_field_left_out_is_not_sent() -> None:
