@@ -13,6 +13,7 @@ import pandas as pd
 import ray
 
 from sigmax.backtest.engine import BacktestResult
+from sigmax.backtest.persist import persist_timeseries
 from sigmax.model import BarSeries
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.clickhouse_store import open_store
@@ -46,7 +47,7 @@ class TimeSeriesStoreActor:
         self.store.insert_equity(run_id, ts_ns, equity, position)
 
     def persist_backtest(self, result: BacktestResult, run_id: str) -> None:
-        self.store.persist_backtest(result, run_id)
+        persist_timeseries(self.store, result, run_id)
 
     def load_equity(self, run_id: str) -> pd.DataFrame:
         return self.store.load_equity(run_id)

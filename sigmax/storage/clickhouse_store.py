@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,9 +50,6 @@ from sigmax.errors import UnavailableError
 from sigmax.model import BarSeries
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.pool_metrics import PoolInstruments
-
-if TYPE_CHECKING:
-    from sigmax.backtest.engine import BacktestResult
 
 SCHEMA: tuple[str, ...] = (
     "CREATE DATABASE IF NOT EXISTS {db}",
@@ -386,27 +383,6 @@ class TimeSeriesStore(ABC):
         if len(frame) == 0:
             return {}
         return {str(n): float(v) for n, v in zip(frame["name"], frame["value"], strict=True)}
-
-    def persist_backtest(
-        self,
-        result: BacktestResult,
-        run_id: str,
-        metrics: Mapping[str, object] | None = None,
-    ) -> None:
-        """Write a run's bars, equity curve and metrics; doing it twice changes nothing.
-
-        ``metrics`` defaults to the curve and trade metrics of the run; nested
-        dicts (e.g. ``buy_and_hold``) are stored as dotted names, non-numbers skipped.
-        Metrics are stamped with the run's last bar time.
-        """
-        if metrics is None:
-            from sigmax.backtest.metrics import curve_metrics, trade_metrics
-
-            cash = float(result.config.cash)
-            metrics = {**curve_metrics(result.equity, cash, result.bars), **trade_metrics(result)}
-        self.insert_bars(result.bars, source=f"backtest:{run_id}")
-        self.insert_equity(run_id, result.bars.ts, result.equity, result.position)
-        self.insert_metrics(run_id, flatten_metrics(metrics), ts=int(result.bars.ts[-1]))
 
     def health(self) -> TimeSeriesHealth:
         """Run ``SELECT version()``; never raises."""

@@ -5,9 +5,7 @@ from sigmax.storage.repos.audit import AuditRepository, PostgresAuditSink
 from sigmax.storage.repos.backtests import (
     BacktestRun,
     BacktestRunRepository,
-    PersistedBacktest,
     events_from_orders,
-    persist_backtest,
 )
 from sigmax.storage.repos.books import (
     DecisionRepository,
@@ -28,7 +26,6 @@ __all__ = [
     "DecisionRepository",
     "FillRepository",
     "OrderRepository",
-    "PersistedBacktest",
     "PositionRepository",
     "PostgresAuditSink",
     "Repository",
@@ -37,5 +34,4 @@ __all__ = [
     "backtest_account",
     "events_from_orders",
     "hash_key",
-    "persist_backtest",
 ]

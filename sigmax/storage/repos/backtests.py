@@ -1,4 +1,5 @@
-"""Backtest runs and the persistence of a whole backtest result in one transaction."""
+"""Backtest runs (request, status, metrics) and the order events that final orders
+and fills imply."""
 
 from __future__ import annotations
 
@@ -10,13 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sigmax.backtest.engine import BacktestResult
 from sigmax.execution.orders import OrderEvent
 from sigmax.model import Fill, Order, OrderStatus
-from sigmax.storage.postgres import Connection, PostgresPool, RecordNotFoundError, get_pool
-from sigmax.storage.repos._base import Repository, backtest_account
-from sigmax.storage.repos.books import DecisionRepository
-from sigmax.storage.repos.orders import FillRepository, OrderRepository
+from sigmax.storage.postgres import Connection, RecordNotFoundError
+from sigmax.storage.repos._base import Repository
 
 S = OrderStatus
 RUN_STATUSES = ("running", "succeeded", "failed")
@@ -122,73 +120,3 @@ def events_from_orders(orders: Sequence[Order], fills: Sequence[Fill]) -> list[O
         if o.status in (S.CANCELLED, S.EXPIRED, S.REJECTED):
             events.append(OrderEvent(cid, prev, o.status, o.updated_ts, cum, o.reason))
     return events
-
-
-@dataclass(frozen=True, slots=True)
-class PersistedBacktest:
-    """What :func:`persist_backtest` wrote (rows given; replays store no duplicates)."""
-
-    run_id: str
-    account: str
-    orders: int
-    events: int
-    fills: int
-    decisions: int
-
-
-def backtest_request(result: BacktestResult) -> dict[str, Any]:
-    bars = result.bars
-    return {
-        "strategy": result.strategy,
-        "params": json_safe(result.params),
-        "symbol": bars.symbol,
-        "timeframe": bars.timeframe,
-        "bars": len(bars),
-        "cash": str(result.config.cash),
-    }
-
-
-async def persist_backtest(
-    result: BacktestResult,
-    run_id: str,
-    *,
-    pool: PostgresPool | None = None,
-    events: Sequence[OrderEvent] | None = None,
-    metrics: Mapping[str, Any] | None = None,
-    request: Mapping[str, Any] | None = None,
-) -> PersistedBacktest:
-    """Write a backtest's run row, orders, order events, fills and decisions atomically.
-
-    Rows go under the account ``backtest:<run_id>``. ``events`` should be the
-    PaperExchange's ``events`` when the caller has them; otherwise they are rebuilt
-    from the orders and fills (:func:`events_from_orders`). Persisting the same run
-    twice stores nothing new.
-    """
-    pool = pool if pool is not None else await get_pool()
-    account = backtest_account(run_id)
-    fills = [entry.fill for entry in result.entries]
-    if events is None:
-        events = events_from_orders(result.orders, fills)
-    summary = {
-        **(json_safe(metrics) if metrics is not None else {}),
-        # the ledger's exact figures win over float metrics of the same name
-        "final_equity": str(result.final_equity),
-        "fees_paid": str(result.fees_paid),
-        "realized_pnl": str(result.realized_pnl),
-        "risk_state": result.risk_state,
-    }
-    async with pool.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO backtest_runs (run_id, status, request, metrics, finished_at)"
-            " VALUES ($1, 'succeeded', $2, $3, now()) ON CONFLICT (run_id) DO UPDATE SET"
-            " status = 'succeeded', metrics = EXCLUDED.metrics, error = NULL,"
-            " finished_at = now()",
-            run_id, json_safe(request) if request is not None else backtest_request(result),
-            summary,
-        )
-        await OrderRepository(pool).save_many(result.orders, events, account, run_id, conn=conn)
-        await FillRepository(pool).insert_many_copy(fills, account, run_id, conn=conn)
-        await DecisionRepository(pool).insert_many(result.decisions, account, run_id, conn=conn)
-    return PersistedBacktest(
-        run_id, account, len(result.orders), len(events), len(fills), len(result.decisions)
-    )

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from sigmax.backtest.persist import persist_backtest
 from sigmax.backtest.runner import BacktestRequest, run_backtest
 from sigmax.data import load_bars
 from sigmax.model import OrderStatus
@@ -17,7 +18,6 @@ from sigmax.storage.repositories import (
     FillRepository,
     OrderRepository,
     backtest_account,
-    persist_backtest,
 )
 
 CENT = Decimal("0.01")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sigmax.backtest.persist import persist_timeseries
 from sigmax.backtest.runner import BacktestRequest, run_backtest
 from sigmax.data import DataError, load_bars, resample
 from sigmax.model import OHLCV, BarSeries
@@ -135,14 +136,14 @@ def test_store_equity_and_metrics(store: ChdbStore) -> None:
         store.insert_metrics("run-a", {"bad": "x"})  # type: ignore[dict-item]
 
 
-def test_store_persist_backtest(store: ChdbStore, btc_1h: BarSeries) -> None:
+def test_store_persist_timeseries(store: ChdbStore, btc_1h: BarSeries) -> None:
     bars = btc_1h[:2000]
     outcome = run_backtest(
         BacktestRequest(data="bundled:BTC-USD-1h", strategy="sma_cross", progress=False),
         bars=bars,
     )
-    store.persist_backtest(outcome.result, "bt-1")
-    store.persist_backtest(outcome.result, "bt-1")
+    persist_timeseries(store, outcome.result, "bt-1")
+    persist_timeseries(store, outcome.result, "bt-1")
     assert_same_bars(store.load_bars(bars.symbol, "1h"), bars)
     frame = store.load_equity("bt-1")
     assert np.array_equal(frame["equity"].to_numpy(), outcome.result.equity)
