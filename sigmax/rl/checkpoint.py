@@ -12,11 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sigmax.errors import NotFoundError
+
 META_FILE = "sigmax_rl.json"
 CHECKPOINT_PREFIX = "checkpoint_"
 
 
-class CheckpointError(FileNotFoundError):
+class CheckpointError(NotFoundError, FileNotFoundError):
     """A checkpoint path is missing or is not a SIGMAX RL checkpoint."""
 
 

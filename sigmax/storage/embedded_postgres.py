@@ -37,6 +37,7 @@ from types import TracebackType
 
 import structlog
 
+from sigmax.errors import UnavailableError
 from sigmax.storage.postgres_config import PostgresConfig
 
 log = structlog.get_logger(__name__)
@@ -47,7 +48,7 @@ DATABASE = "sigmax"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
 
 
-class EmbeddedPostgresError(RuntimeError):
+class EmbeddedPostgresError(UnavailableError, RuntimeError):
     """The embedded server could not be initialised, started or stopped."""
 
 
