@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import traceback
 from collections.abc import AsyncIterator
 from typing import Any
 
-import structlog
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from ray import serve
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from serve_app._private import versioning
+from serve_app._private import errors, versioning
 from serve_app._private.auth import authenticator
 from serve_app._private.backend import Backend
 from serve_app._private.middleware import APIMiddleware
@@ -42,17 +37,14 @@ from serve_app._private.routes_risk import router as risk_router
 from serve_app._private.routes_trading import router as trading_router
 from serve_app._private.static import mount_dashboard
 from serve_app.config import APIConfig
-from serve_app.exceptions import APIError, PayloadTooLarge
 from serve_app.schema import ErrorBody
 from sigmax.config import Settings
 from sigmax.storage.repos.keys import ApiKeyRepository
 
-log = structlog.get_logger(__name__)
-
 _ERRORS = {
     400: "unsupported API version",
     401: "missing, unknown, revoked or expired API key",
-    403: "the key lacks the scope",
+    403: "the key lacks the scope, or risk refused the action",
     404: "not found",
     409: "conflict with the current state",
     413: "request body too large",
@@ -60,7 +52,7 @@ _ERRORS = {
     429: "rate limit exceeded (see Retry-After)",
     500: "internal error",
     501: "not available yet",
-    503: "no trading session, or a session actor did not answer",
+    503: "no trading session, or a store, actor or exchange is unavailable now",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()
@@ -89,57 +81,6 @@ Rate limits per key and endpoint class (general, analysis, trading) are reported
 `X-RateLimit-*` headers. Only `/api/v1/health`, `/api/versions`, the Kubernetes probes
 `/health/live` and `/health/ready`, and these docs answer without a key.
 """
-
-
-def _request_id(request: Request) -> str | None:
-    state = request.scope.get("state") or {}
-    rid = state.get("request_id")
-    return str(rid) if rid else None
-
-
-def _error(
-    request: Request, status: int, code: str, detail: Any, headers: Any = None
-) -> JSONResponse:
-    body = {"detail": detail, "code": code, "request_id": _request_id(request)}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Field errors without echoing the submitted values (which may be secrets)."""
-    return [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
-
-
-def _install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(APIError)
-    async def api_error(request: Request, exc: APIError) -> JSONResponse:
-        return _error(request, exc.status_code, exc.code, exc.message, exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(request, 422, "invalid_request", _validation_detail(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.__cause__ is not None and type(exc.__cause__).__name__ == "_BodyTooLarge":
-            limit = request.app.state.backend.config.max_body_bytes
-            return _error(
-                request, 413, PayloadTooLarge.code, f"request body too large: limit {limit} bytes"
-            )
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(request, exc.status_code, code, exc.detail, getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # No locals in the log (they may hold a key); the traceback text only.
-        log.error(
-            "unhandled error",
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        )
-        return _error(request, 500, "internal_error", "internal error; quote the request id")
 
 
 def _mount_websocket(app: FastAPI, backend: Backend) -> bool:
@@ -174,7 +115,7 @@ def create_app(settings: Settings | None = None, config: APIConfig | None = None
         lifespan=lifespan,
     )
     app.state.backend = backend
-    _install_handlers(app)
+    errors.install(app)
     app.include_router(versions_router, responses=ERROR_RESPONSES)
     for router in VERSIONED_ROUTERS:
         app.include_router(router, prefix=versioning.PREFIX, responses=ERROR_RESPONSES)

@@ -9,6 +9,8 @@
   for responses no route limited (404, 405, 308, 403...), from a hit on the caller's
   address in the ``general`` class (never refused after the fact); probes and the
   dashboard's static files are not counted.
+* An exception no handler answered (a bug): 500 without internals, logged once
+  (``serve_app._private.errors``).
 * Metrics (count, latency by endpoint class) and one access log line per request.
   The ``Authorization`` header is never logged. The API's log lines are JSON.
 * Tracing: one server span per request (continuing a W3C ``traceparent`` the caller
@@ -28,7 +30,7 @@ from typing import Any
 import structlog
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from serve_app._private import metrics, versioning
+from serve_app._private import errors, metrics, versioning
 from serve_app._private.ratelimit import STATE_KEY, headers
 from serve_app.exceptions import PayloadTooLarge
 from sigmax import tracing
@@ -162,6 +164,11 @@ class APIMiddleware:
                     if status_holder["started"]:
                         raise
                     await reply(413, PayloadTooLarge.code, _too_large(limit))
+                except Exception as exc:  # no handler took it: a bug, answered 500 here
+                    if status_holder["started"]:
+                        raise
+                    answer = errors.answer_for(exc, request_id)
+                    await reply(answer.status, answer.code, answer.detail)
         finally:
             elapsed = time.perf_counter() - started
             endpoint_class = str(state.get("endpoint_class", "public"))

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path
 
 from serve_app._private import convert
 from serve_app._private.deps import PRINTABLE, AnalysisKey, BackendDep
-from serve_app._private.errors import domain_errors
 from serve_app.exceptions import NotFound
 from serve_app.schema import DecisionOut
 
@@ -31,6 +30,5 @@ async def analyze(
     wanted = symbol.replace("-", "/").upper()
     if wanted != history.symbol.upper():
         raise NotFound(f"symbol {symbol!r}: this session trades {history.symbol!r} only")
-    with domain_errors():
-        decided = await backend.call(session.decision_graph, "analyze", history, timeout=60)
+    decided = await backend.call(session.decision_graph, "analyze", history, timeout=60)
     return convert.decision_out(decided)

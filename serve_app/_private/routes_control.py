@@ -20,9 +20,8 @@ from serve_app._private import convert
 from serve_app._private.auth import Principal
 from serve_app._private.backend import Backend, Session
 from serve_app._private.deps import BackendDep, TradeKey, guard, operator_of
-from serve_app._private.errors import domain_errors
+from serve_app._private.errors import expected_answer
 from serve_app._private.session_views import market_view
-from serve_app.exceptions import APIError
 from serve_app.schema import ControlOut, ControlReasonIn, RefusedOut, StartIn
 from sigmax.trading.controls import ControlResult, panic, stop_trading
 
@@ -59,15 +58,14 @@ async def stop(backend: BackendDep, principal: TradeKey, body: ControlReasonIn) 
     session = await backend.session()
     operator = operator_of(principal)
     market = await market_view(backend, session)
-    with domain_errors():
-        result = await backend.in_thread(
-            stop_trading,
-            RiskPort(session.risk),
-            ExecutionPort(session.execution),
-            market.ts,
-            operator,
-            body.reason,
-        )
+    result = await backend.in_thread(
+        stop_trading,
+        RiskPort(session.risk),
+        ExecutionPort(session.execution),
+        market.ts,
+        operator,
+        body.reason,
+    )
     return await _answer(backend, session, "stop", operator, result, {"reason": body.reason})
 
 
@@ -84,18 +82,17 @@ async def panic_now(backend: BackendDep, principal: PanicKey, body: ControlReaso
     prices = {market.symbol: market.price}
     book = await backend.call(session.portfolio, "summary", prices)
     positions = {symbol: Decimal(qty) for symbol, qty in book["positions"].items()}
-    with domain_errors():
-        result = await backend.in_thread(
-            panic,
-            RiskPort(session.risk),
-            ExecutionPort(session.execution),
-            positions,
-            prices,
-            Decimal(book["equity"]),
-            market.ts,
-            operator,
-            f"panic-{time.time_ns()}",
-        )
+    result = await backend.in_thread(
+        panic,
+        RiskPort(session.risk),
+        ExecutionPort(session.execution),
+        positions,
+        prices,
+        Decimal(book["equity"]),
+        market.ts,
+        operator,
+        f"panic-{time.time_ns()}",
+    )
     return await _answer(backend, session, "panic", operator, result, {"reason": body.reason})
 
 
@@ -104,11 +101,12 @@ async def _risk_call(
 ) -> None:
     """One state change on the risk actor; a refusal is audited, then answered (409)."""
     try:
-        with domain_errors():
-            await backend.call(session.risk, method, *args)
-    except APIError as exc:
-        details = {"refused": exc.message, "status": exc.status_code}
-        await backend.call(session.risk, "record_control", action, operator, details)
+        await backend.call(session.risk, method, *args)
+    except Exception as exc:
+        refused = expected_answer(exc)
+        if refused is not None:
+            details = {"refused": refused.detail, "status": refused.status}
+            await backend.call(session.risk, "record_control", action, operator, details)
         raise
 
 

@@ -8,22 +8,17 @@ encrypted at once, and are never answered (only a masked hint) nor logged.
 # value, and FastAPI must find real annotation objects on them, not strings.
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from serve_app._private.deps import AdminKey, backend_of, operator_of
-from serve_app.exceptions import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from serve_app.exceptions import Unprocessable
 from serve_app.schema import CredentialIn, CredentialOut, CredentialTestIn, CredentialUpdateIn
-from sigmax.credentials.cipher import Cipher, CipherError
+from sigmax.credentials.cipher import Cipher
 from sigmax.credentials.cipher_choice import open_cipher
 from sigmax.credentials.manager import CredentialManager, SecretFields
 from sigmax.credentials.model import (
-    CredentialConflictError,
-    CredentialError,
-    CredentialNotFoundError,
     StoredCredential,
 )
 from sigmax.credentials.repository import ExchangeCredentialRepository
@@ -42,8 +37,7 @@ async def _cipher(request: Request) -> Cipher:
     cipher: Cipher | None = getattr(request.app.state, "credentials_cipher", None)
     if cipher is None:
         settings = backend_of(request).settings
-        with credential_errors():
-            cipher = await asyncio.to_thread(open_cipher, settings.vault)
+        cipher = await asyncio.to_thread(open_cipher, settings.vault)
         request.app.state.credentials_cipher = cipher
     return cipher
 
@@ -57,21 +51,6 @@ async def credential_manager(
 
 
 Manager = Annotated[CredentialManager, Depends(credential_manager)]
-
-
-@contextlib.contextmanager
-def credential_errors() -> Iterator[None]:
-    """Credential errors → clear HTTP answers (their messages never hold a secret)."""
-    try:
-        yield
-    except CredentialNotFoundError as exc:
-        raise NotFound(str(exc)) from None
-    except CredentialConflictError as exc:
-        raise Conflict(str(exc)) from None
-    except CredentialError as exc:
-        raise Unprocessable(str(exc)) from None
-    except CipherError as exc:
-        raise ServiceUnavailable(f"credential encryption is unavailable: {exc}") from None
 
 
 def _out(stored: StoredCredential) -> CredentialOut:
@@ -90,10 +69,9 @@ async def create_credential(
     fields = SecretFields(
         body.api_key.get_secret_value(), body.secret.get_secret_value(), _secret(body.password)
     )
-    with credential_errors():
-        created = await manager.create(
-            body.name, body.exchange, fields, sandbox=body.sandbox, actor=operator_of(principal)
-        )
+    created = await manager.create(
+        body.name, body.exchange, fields, sandbox=body.sandbox, actor=operator_of(principal)
+    )
     return _out(created)
 
 
@@ -106,8 +84,7 @@ async def list_credentials(_: AdminKey, manager: Manager) -> list[CredentialOut]
 async def get_credential(
     _: AdminKey, manager: Manager, credential_id: CredentialId
 ) -> CredentialOut:
-    with credential_errors():
-        return _out(await manager.get(credential_id))
+    return _out(await manager.get(credential_id))
 
 
 @router.put("/credentials/{credential_id}", response_model=CredentialOut)
@@ -124,14 +101,13 @@ async def update_credential(
         fields = SecretFields(
             body.api_key.get_secret_value(), body.secret.get_secret_value(), _secret(body.password)
         )
-    with credential_errors():
-        updated = await manager.update(
-            credential_id,
-            actor=operator_of(principal),
-            name=body.name,
-            fields=fields,
-            sandbox=body.sandbox,
-        )
+    updated = await manager.update(
+        credential_id,
+        actor=operator_of(principal),
+        name=body.name,
+        fields=fields,
+        sandbox=body.sandbox,
+    )
     return _out(updated)
 
 
@@ -139,8 +115,7 @@ async def update_credential(
 async def delete_credential(
     principal: AdminKey, manager: Manager, credential_id: CredentialId
 ) -> Response:
-    with credential_errors():
-        await manager.delete(credential_id, actor=operator_of(principal))
+    await manager.delete(credential_id, actor=operator_of(principal))
     return Response(status_code=204)
 
 
@@ -150,8 +125,7 @@ async def test_credential(
 ) -> CredentialOut:
     """Check the credential with the exchange and record its permissions; a key with
     withdrawal rights is refused (status 'refused') unless ``allow_withdraw``."""
-    with credential_errors():
-        tested = await manager.test(
-            credential_id, allow_withdraw=body.allow_withdraw, actor=operator_of(principal)
-        )
+    tested = await manager.test(
+        credential_id, allow_withdraw=body.allow_withdraw, actor=operator_of(principal)
+    )
     return _out(tested)

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Path
 from serve_app._private import convert
 from serve_app._private.backend import Backend
 from serve_app._private.deps import AdminKey, BackendDep
-from serve_app.exceptions import Conflict, NotFound
 from serve_app.schema import KeyIn, KeyOut, NewKeyOut
-from sigmax.storage.repos.keys import ApiKeyError, ApiKeyRepository
+from sigmax.storage.repos.keys import ApiKeyRepository
 
 KeyId = Annotated[int, Path(ge=1, le=2**62)]
 
@@ -39,10 +38,7 @@ async def list_keys(backend: BackendDep, _: AdminKey) -> list[KeyOut]:
 
 @router.post("/{key_id}/revoke", response_model=KeyOut)
 async def revoke_key(backend: BackendDep, _: AdminKey, key_id: KeyId) -> KeyOut:
-    try:
-        revoked = await (await _keys(backend)).revoke(key_id)
-    except ApiKeyError as exc:
-        raise NotFound(str(exc)) from None
+    revoked = await (await _keys(backend)).revoke(key_id)
     backend.forget_key(key_id)
     return convert.key_out(revoked)
 
@@ -50,13 +46,7 @@ async def revoke_key(backend: BackendDep, _: AdminKey, key_id: KeyId) -> KeyOut:
 @router.post("/{key_id}/rotate", response_model=NewKeyOut)
 async def rotate_key(backend: BackendDep, _: AdminKey, key_id: KeyId) -> NewKeyOut:
     """Replace a key by a new one (same name, scopes, expiry); the old one is revoked."""
-    repo = await _keys(backend)
-    if await repo.get(key_id) is None:
-        raise NotFound(f"api key {key_id}: no such key")
-    try:
-        key, plaintext = await repo.rotate(key_id)
-    except ApiKeyError as exc:
-        raise Conflict(str(exc)) from None
+    key, plaintext = await (await _keys(backend)).rotate(key_id)
     backend.forget_key(key_id)
     return NewKeyOut(**convert.key_out(key).model_dump(), key=plaintext)
 

@@ -15,21 +15,17 @@ being executed by another approval; 404 for an unknown id.
 # value, and FastAPI must find real annotation objects on them, not strings.
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
 from serve_app._private.backend import Backend
 from serve_app._private.deps import BackendDep, ReadKey, TradeKey, operator_of
-from serve_app.exceptions import Conflict, NotFound, Unprocessable
+from serve_app.exceptions import Conflict, NotFound
 from serve_app.schema import ApprovalOut, ProposalOut, ProposalReasonIn, ProposalStatusName
 from sigmax.model import utc_now
 from sigmax.proposals import (
-    IllegalProposalTransition,
     Proposal,
-    ProposalNotFound,
     ProposalStatus,
 )
 from sigmax.storage.repos.proposals import ProposalRepository
@@ -43,22 +39,6 @@ router = APIRouter(tags=["proposals"])
 
 def _out(proposal: Proposal) -> ProposalOut:
     return ProposalOut.model_validate(proposal.to_json())
-
-
-@contextlib.contextmanager
-def proposal_errors() -> Iterator[None]:
-    """Proposal errors (also as raised through Ray) → 404 / 409 / 422."""
-    try:
-        yield
-    except Exception as exc:
-        cause = getattr(exc, "cause", None) or exc
-        if isinstance(cause, ProposalNotFound):
-            raise NotFound(str(cause)) from None
-        if isinstance(cause, IllegalProposalTransition):
-            raise Conflict(str(cause)) from None
-        if isinstance(cause, ValueError):
-            raise Unprocessable(str(cause)) from None
-        raise
 
 
 @router.get("/proposals", response_model=list[ProposalOut])
@@ -113,10 +93,9 @@ async def approve_proposal(
     """Approve: risk checks the order again at the current price, then it is sent once."""
     desk = await _desk(backend)
     note = body.reason if body is not None else None
-    with proposal_errors():
-        outcome = await backend.call(
-            desk, "approve", proposal_id, operator_of(principal), note, timeout=60
-        )
+    outcome = await backend.call(
+        desk, "approve", proposal_id, operator_of(principal), note, timeout=60
+    )
     return ApprovalOut(executed_now=outcome.executed_now, proposal=_out(outcome.proposal))
 
 
@@ -130,6 +109,5 @@ async def reject_proposal(
     """Reject a pending proposal (rejecting it again returns it); it is never executed."""
     desk = await _desk(backend)
     reason = body.reason if body is not None else None
-    with proposal_errors():
-        rejected = await backend.call(desk, "reject", proposal_id, operator_of(principal), reason)
+    rejected = await backend.call(desk, "reject", proposal_id, operator_of(principal), reason)
     return _out(rejected)

@@ -19,7 +19,6 @@ from serve_app._private.deps import (
     TradeKey,
     operator_of,
 )
-from serve_app._private.errors import domain_errors
 from serve_app.exceptions import Unprocessable
 from serve_app.schema import LimitsIn, ReasonIn, ResumeIn, RiskEventOut, RiskStateOut
 
@@ -46,8 +45,7 @@ async def update_limits(backend: BackendDep, principal: TradeKey, body: LimitsIn
     if not changes:
         raise Unprocessable("no limit given: send at least one field")
     session = await backend.session()
-    with domain_errors():
-        raw = await backend.call(session.risk, "update_limits", changes, operator_of(principal))
+    raw = await backend.call(session.risk, "update_limits", changes, operator_of(principal))
     updated: dict[str, Any] = json.loads(raw)
     return updated
 
@@ -110,6 +108,5 @@ async def _state(backend: Backend) -> RiskStateOut:
 async def _risk_action(backend: Backend, method: str, *args: Any) -> RiskStateOut:
     """One state change on the risk actor, then its state."""
     session = await backend.session()
-    with domain_errors():
-        await backend.call(session.risk, method, *args)
+    await backend.call(session.risk, method, *args)
     return await _state(backend)

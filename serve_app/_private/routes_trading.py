@@ -11,7 +11,6 @@ from fastapi import APIRouter, Path, Query, Response
 
 from serve_app._private import convert
 from serve_app._private.deps import PRINTABLE, BackendDep, Limit, ReadKey, TradeKey
-from serve_app._private.errors import domain_errors
 from serve_app._private.session_views import (
     last_prices,
     manual_trading,
@@ -113,8 +112,7 @@ async def submit_order(
         tif=TimeInForce(body.tif),
         reduce_only=body.reduce_only,
     )
-    with domain_errors():
-        result = await backend.in_thread(manual_trading(session).submit, request, market)
+    result = await backend.in_thread(manual_trading(session).submit, request, market)
     if not result.approved:
         response.status_code = 200
     return convert.manual_out(result)
@@ -127,8 +125,7 @@ async def cancel_order(
     """Cancel a working order (409 when it is already filled, cancelled or rejected)."""
     session = await backend.session()
     market = await market_view(backend, session)
-    with domain_errors():
-        cancelled = await backend.in_thread(manual_trading(session).cancel, client_order_id, market)
+    cancelled = await backend.in_thread(manual_trading(session).cancel, client_order_id, market)
     return convert.order_out(cancelled)
 
 

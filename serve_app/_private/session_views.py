@@ -6,15 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from serve_app._private.backend import Backend, Session
-from serve_app._private.errors import domain_errors
 from serve_app.schema import PortfolioOut
 from sigmax.model import to_decimal
 from sigmax.trading.manual import ManualTrading, MarketView
 
 
 async def market_view(backend: Backend, session: Session) -> MarketView:
-    with domain_errors():
-        return MarketView.from_history(await backend.history(session))
+    return MarketView.from_history(await backend.history(session))
 
 
 async def last_prices(backend: Backend, session: Session) -> dict[str, Decimal]:

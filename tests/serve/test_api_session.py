@@ -132,6 +132,9 @@ def test_cancel_order(trader: SigmaxClient) -> None:
     with pytest.raises(SigmaxAPIError) as unknown:
         trader.cancel_order("never-placed")
     assert unknown.value.status_code == 404
+    assert "never-placed" in unknown.value.detail
+    for internal in ("Traceback", "ray::", "RayTaskError", ".py", "pid="):
+        assert internal not in unknown.value.detail  # the cause's message, no remote trace
 
 
 def test_risk_rejects_outside_the_band_and_bad_input(trader: SigmaxClient) -> None:
