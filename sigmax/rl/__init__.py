@@ -8,6 +8,6 @@ Submodules import gymnasium, torch and RLlib only where they need them:
 ``sigmax.rl.checkpoint`` (finding checkpoints and their SIGMAX record) needs none.
 """
 
-from sigmax.rl.config import EnvConfig, TrainConfig
+from sigmax.rl.config import EnvConfig, ObservationLayout, TrainConfig
 
-__all__ = ["EnvConfig", "TrainConfig"]
+__all__ = ["EnvConfig", "ObservationLayout", "TrainConfig"]

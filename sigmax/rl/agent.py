@@ -27,7 +27,6 @@ class RLPolicyAgent(Agent):
     """
 
     def __init__(self, config: RLAgentConfig, name: str = "rl_policy") -> None:
-        from sigmax.rl.features import market_agents
         from sigmax.rl.policy import TrainedPolicy
 
         if config.checkpoint is None:
@@ -37,7 +36,7 @@ class RLPolicyAgent(Agent):
         self.config = config
         self.name = name
         self.policy = TrainedPolicy.load(config.checkpoint)
-        features_warmup = max(a.warmup for a in market_agents())
+        features_warmup = max(a.warmup for a in self.policy.agents)
         self.warmup = features_warmup + self.policy.env.window - 1
 
     def _compute(self, bars: BarSeries) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:

@@ -1,4 +1,5 @@
-"""Settings of the trading environment and of PPO training (pydantic, validated)."""
+"""Settings of the trading environment and of PPO training, and the layout of one
+observation (pydantic, validated)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ RETURN_HORIZONS = (1, 4, 24)
 SHORT_VOL_WINDOW = 24
 #: Every observation value is clipped to [-OBS_CLIP, OBS_CLIP].
 OBS_CLIP = 10.0
+#: The inputs after the feature rows of every observation (``env.build_observation``).
+OBS_EXTRAS = ("exposure", "unrealised_pnl")
 
 
 class EnvConfig(BaseModel):
@@ -48,6 +51,27 @@ class EnvConfig(BaseModel):
     def cost_rate(self) -> float:
         """Fees plus slippage as a fraction of traded notional."""
         return (self.fee_bps + self.slippage_bps) / 10_000.0
+
+
+class ObservationLayout(BaseModel):
+    """What one observation holds, in order: ``window`` rows of ``features`` (the
+    ``analysts``' score and confidence, then the return features), then ``extras``.
+
+    A checkpoint records the layout its policy was trained on (``sigmax.rl.checkpoint``):
+    the policy's inputs are positions, so any other layout feeds it the wrong numbers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window: int = Field(ge=1)
+    analysts: tuple[str, ...]
+    features: tuple[str, ...]
+    extras: tuple[str, ...] = OBS_EXTRAS
+
+    @property
+    def size(self) -> int:
+        """The policy's input width."""
+        return self.window * len(self.features) + len(self.extras)
 
 
 class TrainConfig(BaseModel):

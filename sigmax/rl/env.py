@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from sigmax.model import BarSeries
-from sigmax.rl.config import OBS_CLIP, EnvConfig
+from sigmax.rl.config import OBS_CLIP, OBS_EXTRAS, EnvConfig
 from sigmax.rl.features import Features, compute_features
 
 
@@ -92,13 +92,14 @@ def action_to_target(action: Any, config: EnvConfig) -> float:
 
 
 def observation_size(config: EnvConfig, features: Features) -> int:
-    return config.window * features.width + 2
+    return config.window * features.width + len(OBS_EXTRAS)
 
 
 def build_observation(
     features: Features, t: int, window: int, exposure: float, unrealised: float
 ) -> np.ndarray:
-    """The observation at decision bar ``t`` (rows ``t - window + 1 .. t``)."""
+    """The observation at decision bar ``t`` (rows ``t - window + 1 .. t``), then
+    ``OBS_EXTRAS`` (exposure, unrealised P&L)."""
     rows = features.values[t - window + 1 : t + 1]
     if rows.shape[0] != window:
         raise ValueError(f"bar {t}: needs {window} feature rows before it")

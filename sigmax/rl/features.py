@@ -23,7 +23,13 @@ from sigmax.agents.base import Agent
 from sigmax.agents.config import GraphConfig
 from sigmax.agents.roster import default_agents
 from sigmax.model import BarSeries
-from sigmax.rl.config import OBS_CLIP, RETURN_HORIZONS, SHORT_VOL_WINDOW, VOL_WINDOW
+from sigmax.rl.config import (
+    OBS_CLIP,
+    RETURN_HORIZONS,
+    SHORT_VOL_WINDOW,
+    VOL_WINDOW,
+    ObservationLayout,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,17 @@ def feature_names(agents: list[Agent] | None = None) -> tuple[str, ...]:
     names += [f"ret_{h}" for h in RETURN_HORIZONS]
     names.append("vol_ratio")
     return tuple(names)
+
+
+def observation_layout(window: int, agents: list[Agent] | None = None) -> ObservationLayout:
+    """The layout this code builds for ``window`` bars of ``agents``' features (default:
+    ``market_agents()``, as the env and the policy use)."""
+    agents = agents if agents is not None else market_agents()
+    return ObservationLayout(
+        window=window,
+        analysts=tuple(a.name for a in agents),
+        features=feature_names(agents),
+    )
 
 
 def compute_features(bars: BarSeries, agents: list[Agent] | None = None) -> Features:

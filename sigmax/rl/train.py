@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sigmax.rl.checkpoint import checkpoint_name, read_meta, resolve_checkpoint, write_meta
-from sigmax.rl.config import EnvConfig, TrainConfig
+from sigmax.rl.checkpoint import (
+    check_observation,
+    checkpoint_name,
+    observation_record,
+    read_meta,
+    resolve_checkpoint,
+    write_meta,
+)
+from sigmax.rl.config import EnvConfig, ObservationLayout, TrainConfig
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -141,16 +148,24 @@ def train(
 ) -> TrainOutcome:
     """Run ``config.iterations`` PPO iterations (more, after a resumed run's) on the
     connected Ray cluster (or a local one), saving every ``checkpoint_every`` and at the
-    end. ``resume`` continues from a checkpoint (its env settings must match)."""
+    end, each with the observation layout the env builds. ``resume`` continues from a
+    checkpoint (its env settings and observation layout must match)."""
     import ray
+
+    from sigmax.rl.features import observation_layout
 
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     if not ray.is_initialized():
         ray.init(log_to_driver=False)
-    algo = _build_or_restore(env, config, resume)
+    layout = observation_layout(env.window)
+    algo = _build_or_restore(env, config, resume, layout)
     log = MetricsLog(checkpoint_dir)
     outcome = TrainOutcome(checkpoint_dir)
-    meta = {"env": env.model_dump(), "train": config.model_dump(mode="json")}
+    meta = {
+        "env": env.model_dump(),
+        "train": config.model_dump(mode="json"),
+        **observation_record(layout),
+    }
     try:
         for _ in range(config.iterations):
             started = time.perf_counter()
@@ -172,18 +187,22 @@ def train(
     return outcome
 
 
-def _build_or_restore(env: EnvConfig, config: TrainConfig, resume: Path | None) -> Any:
+def _build_or_restore(
+    env: EnvConfig, config: TrainConfig, resume: Path | None, layout: ObservationLayout
+) -> Any:
     if resume is None:
         return build_ppo_config(env, config).build_algo()
     from ray.rllib.algorithms.algorithm import Algorithm
 
     checkpoint = resolve_checkpoint(resume)
-    trained_env = EnvConfig(**read_meta(checkpoint)["env"])
+    meta = read_meta(checkpoint)
+    trained_env = EnvConfig(**meta["env"])
     if trained_env != env:
         raise ValueError(
             f"--resume {checkpoint}: trained with env settings {trained_env.model_dump()}, "
             f"not {env.model_dump()}"
         )
+    check_observation(checkpoint, meta, layout)
     return Algorithm.from_checkpoint(str(checkpoint.resolve()))
 
 

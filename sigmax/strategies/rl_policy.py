@@ -19,7 +19,8 @@ class RLPolicyStrategy(Strategy):
     """Target exposure from the trained PPO policy's deterministic actions.
 
     The target is a fraction of equity. Off until a checkpoint exists: ``targets``
-    raises a StrategyError naming the missing path.
+    raises a StrategyError naming the missing path, or the features a checkpoint
+    trained on other observations lacks or adds.
     """
 
     name = "rl_policy"
@@ -27,7 +28,7 @@ class RLPolicyStrategy(Strategy):
     Params = RLPolicyParams
 
     def targets(self, bars: BarSeries) -> np.ndarray:
-        from sigmax.rl.checkpoint import CheckpointError
+        from sigmax.rl.checkpoint import CheckpointError, CheckpointMismatchError
         from sigmax.rl.policy import TrainedPolicy
 
         params = self.params
@@ -38,6 +39,6 @@ class RLPolicyStrategy(Strategy):
             )
         try:
             policy = TrainedPolicy.load(params.checkpoint)
-        except CheckpointError as exc:
+        except (CheckpointError, CheckpointMismatchError) as exc:
             raise StrategyError(f"strategy rl_policy: {exc}") from None
         return policy.targets(bars)

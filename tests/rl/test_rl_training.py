@@ -4,9 +4,9 @@ resumed run continues, and the ``rl_policy`` strategy backtests with the checkpo
 from __future__ import annotations
 
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -23,36 +23,17 @@ from sigmax.rl.config import EnvConfig
 from sigmax.rl.policy import TrainedPolicy
 from sigmax.rl.train import iter_metrics
 from sigmax.strategies import StrategyError, make_strategy
-
-TINY = [
-    "--iterations", "2",
-    "--env-runners", "1",
-    "--envs-per-runner", "2",
-    "--episode-bars", "64",
-    "--train-batch-size", "128",
-    "--minibatch-size", "64",
-    "--num-epochs", "1",
-    "--checkpoint-every", "1",
-    "--allow-short",
-    "--no-evaluate",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def small_csv(btc: BarSeries, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("rl-data") / "btc-4000.csv"
-    btc[:4000].to_frame().to_csv(path)
-    return path
+from tests.rl.conftest import TINY
 
 
 @pytest.mark.slow
 def test_train_job_resume_and_rl_policy_backtest(
-    ray_cluster: Any, small_csv: Path, tmp_path: Path
+    trained_dir: Path, small_csv: Path, tmp_path: Path
 ) -> None:
     from sigmax.jobs.train import main
 
     ckpt = tmp_path / "ckpt"
-    assert main(["--data", str(small_csv), "--checkpoint-dir", str(ckpt), *TINY]) == 0
+    shutil.copytree(trained_dir, ckpt)  # resuming writes into it
     first = sorted(p.name for p in ckpt.glob("checkpoint_*"))
     assert first == ["checkpoint_000001", "checkpoint_000002"]
     meta = json.loads((ckpt / "checkpoint_000002" / META_FILE).read_text())
