@@ -51,11 +51,30 @@ class ComponentHealth(BaseModel):
 
 
 class HealthOut(BaseModel):
+    """The detailed health report (read scope): versions, latencies, pool and backend
+    details of every store and session actor."""
+
     status: Literal["ok", "degraded", "down"]
     version: str
     session_id: str
     stores: dict[str, ComponentHealth]
     actors: dict[str, ComponentHealth]
+
+
+PublicStatus = Literal["up", "degraded", "down"]
+
+
+class ComponentStatusOut(BaseModel):
+    status: PublicStatus
+
+
+class PublicHealthOut(BaseModel):
+    """Public health: up, degraded or down, overall and per store and session actor
+    (an actor that is not running is down); the details need a key."""
+
+    status: PublicStatus
+    stores: dict[str, ComponentStatusOut]
+    actors: dict[str, ComponentStatusOut]
 
 
 class VersionInfo(BaseModel):

@@ -118,8 +118,15 @@ class SigmaxClient:
     # ---- meta --------------------------------------------------------------------------
 
     def health(self) -> JSON:
-        """Health of the API, its stores and the session actors (also when 503)."""
+        """Up, degraded or down for the API, its stores and the session actors (no key;
+        also when 503)."""
         result: JSON = self._json("GET", "/health", ok=(503,))
+        return result
+
+    def health_details(self) -> JSON:
+        """The whole health report: versions, latencies, pools, fallbacks (read scope;
+        also when 503)."""
+        result: JSON = self._json("GET", f"{PREFIX}/health/details", ok=(503,))
         return result
 
     def versions(self) -> JSON:

@@ -1,5 +1,6 @@
 """The health report: every store's and session actor's state, each check time-boxed
-and never raising (a failure is reported, not thrown)."""
+and never raising (a failure is reported, not thrown); and its public summary, which
+says only up, degraded or down."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 from serve_app._private.backend import Backend
 from serve_app._private.versioning import API_VERSION
 from serve_app.exceptions import ServiceUnavailable
-from serve_app.schema import ComponentHealth, HealthOut
+from serve_app.schema import ComponentHealth, ComponentStatusOut, HealthOut, PublicHealthOut
 
 ROLES = ("risk", "execution", "portfolio", "decision_graph", "market_data")
+PUBLIC_STATUS = {"ok": "up", "degraded": "degraded", "down": "down", "not_running": "down"}
 
 
 def elapsed_ms(started: float) -> float:
@@ -43,6 +45,21 @@ async def health_report(backend: Backend) -> HealthOut:
         session_id=backend.config.session_id,
         stores=stores,
         actors=actors,
+    )
+
+
+def public_summary(report: HealthOut) -> PublicHealthOut:
+    """The report without versions, latencies, pool, backend or token details."""
+
+    def statuses(parts: dict[str, ComponentHealth]) -> dict[str, ComponentStatusOut]:
+        return {
+            name: ComponentStatusOut(status=PUBLIC_STATUS[c.status]) for name, c in parts.items()
+        }
+
+    return PublicHealthOut(
+        status=PUBLIC_STATUS[report.status],
+        stores=statuses(report.stores),
+        actors=statuses(report.actors),
     )
 
 

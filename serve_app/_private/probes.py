@@ -3,7 +3,7 @@
 Live answers as long as the process serves. Ready asks, each time-boxed by the actor
 timeout: PostgreSQL reachable, Redis reachable when configured, every actor of the
 served session answering, and trading not killed. Probes take no rate limit (the
-kubelet calls them every few seconds); ``/api/v1/health`` stays the detailed report.
+kubelet calls them every few seconds); ``/api/v1/health/details`` is the detailed report.
 """
 
 # No `from __future__ import annotations`: Serve pickles nested dependency functions by

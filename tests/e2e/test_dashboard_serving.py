@@ -49,7 +49,7 @@ def test_root_serves_the_built_index_and_its_assets(web: TestClient) -> None:
 
 
 def test_the_api_and_its_legacy_redirects_are_untouched(web: TestClient) -> None:
-    assert web.get("/api/v1/health").json()["version"]
+    assert web.get("/api/v1/health").json()["stores"]["postgres"] == {"status": "up"}
     assert web.get("/api/v1/status").status_code == 401
     legacy = web.get("/status", follow_redirects=False)
     assert legacy.status_code == 308 and legacy.headers["location"] == "/api/v1/status"

@@ -150,7 +150,7 @@ def test_a_request_is_one_trace_from_the_api_into_the_actor(
     with TestClient(create_api(api_settings, store_actor)) as http:
         answer = http.get("/api/v1/health", headers={"X-Request-ID": request_id})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["stores"]["clickhouse"]["status"] == "ok"
+    assert answer.json()["stores"]["clickhouse"]["status"] == "up"
     assert tracing.force_flush()
 
     spans = receiver.wait_for({"GET /api/v1/health", "TimeSeriesStoreActor.health"})

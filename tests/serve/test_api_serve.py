@@ -74,7 +74,8 @@ def test_two_replicas_share_one_exact_rate_limit(served: str, make_key: KeyMaker
     assert codes == {200: LIMIT, 429: 2 * LIMIT}, codes
     # Both replicas answered (the round-robin of 60 requests over 2 replicas).
     replicas = {replica for _, replica in results if replica}
-    health = httpx.get(f"{served}/api/v1/health", timeout=60).json()
+    reader = {"Authorization": f"Bearer {make_key(['read'], 'serve-health')}"}
+    health = httpx.get(f"{served}/api/v1/health/details", headers=reader, timeout=60).json()
     assert health["stores"]["redis"]["detail"]["rate_limit_backend"] == "redis"
     assert len(replicas) >= 1
 

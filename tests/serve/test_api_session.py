@@ -59,8 +59,10 @@ def test_status_and_health_see_the_session(trader: SigmaxClient, system: Any) ->
     assert status["account"] == f"paper:{system[0]}"
     assert status["risk"]["state"] == "running"
     assert status["remaining_bars"] == 0
-    health = trader.health()
-    assert {a["status"] for a in health["actors"].values()} == {"ok"}
+    assert {a["status"] for a in trader.health()["actors"].values()} == {"up"}
+    details = trader.health_details()
+    assert {a["status"] for a in details["actors"].values()} == {"ok"}
+    assert all(a["latency_ms"] is not None for a in details["actors"].values())
 
 
 def test_decisions_carry_every_agent_signal(trader: SigmaxClient) -> None:

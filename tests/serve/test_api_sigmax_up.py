@@ -52,7 +52,7 @@ def test_sigmax_up_serves_the_api_for_its_session(tmp_path: Path) -> None:
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
         health = _wait_for(f"{base}/health", up)
-        assert health.json()["stores"]["postgres"]["status"] == "ok", health.text
+        assert health.json()["stores"]["postgres"]["status"] == "up", health.text
         made = subprocess.run(
             [str(BIN / "sigmax"), "keys", "create", "--scope", "read,trade", "--name", "up-e2e"],
             env=env, capture_output=True, text=True, timeout=120, check=True,
