@@ -28,8 +28,10 @@ from sigmax.tracing import traced_actor
 def backtest_task(params: dict[str, Any]) -> dict[str, Any]:
     """One backtest, as the CLI runs it; returns ``{"document", "report_html"}``."""
     from sigmax.backtest.runner import BacktestRequest, run_backtest, save_reports
+    from sigmax.config import get_settings
 
-    request = BacktestRequest.from_params({**params, "progress": False})
+    limits = get_settings().risk
+    request = BacktestRequest.from_params({**params, "progress": False, "risk_limits": limits})
     outcome = run_backtest(request)
     with tempfile.TemporaryDirectory(prefix="sigmax-job-") as tmp:
         html = Path(tmp) / "report.html"

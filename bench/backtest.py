@@ -29,6 +29,7 @@ from test_backtest_parity import run_backtrader  # noqa: E402
 from sigmax.backtest.config import BacktestConfig  # noqa: E402
 from sigmax.backtest.engine import BacktestEngine  # noqa: E402
 from sigmax.backtest.risk_profile import backtest_risk_config  # noqa: E402
+from sigmax.config import get_settings  # noqa: E402
 from sigmax.data import load_bars  # noqa: E402
 from sigmax.execution import PaperExchange, PaperExchangeConfig  # noqa: E402
 from sigmax.model import BarSeries  # noqa: E402
@@ -52,7 +53,7 @@ def sigmax_run(bars: BarSeries, strategy: str, params: dict[str, str]) -> Callab
         fee = Decimal(10)
         engine = BacktestEngine(
             BacktestConfig(cash=Decimal(10_000), progress=False),
-            RiskEngine(backtest_risk_config()),
+            RiskEngine(backtest_risk_config(base=get_settings().risk)),
             PaperExchange(PaperExchangeConfig(maker_fee_bps=fee, taker_fee_bps=fee)),
         )
         return engine.run(bars, make_strategy(strategy, params))

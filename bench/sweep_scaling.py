@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sigmax.backtest.risk_profile import backtest_risk_config  # noqa: E402
 from sigmax.backtest.runner import BacktestRequest  # noqa: E402
 from sigmax.backtest.sweep import CaseSpec, case_setup, run_case  # noqa: E402
+from sigmax.config import get_settings  # noqa: E402
 from sigmax.data import load_bars  # noqa: E402
 from sigmax.model import BarSeries  # noqa: E402
 
@@ -115,7 +116,8 @@ def main() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     bars = load_bars(args.data)
     setup = case_setup(
-        BacktestRequest(data=args.data, strategy=args.strategy), risk=backtest_risk_config()
+        BacktestRequest(data=args.data, strategy=args.strategy),
+        risk=backtest_risk_config(base=get_settings().risk),
     )
     params = grid(args.strategy, args.cases)
     run_case(bars, setup, params[0], 0, 500)  # first call: imports, caches

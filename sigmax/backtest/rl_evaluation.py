@@ -19,6 +19,7 @@ from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.backtest.runner import BacktestRequest, run_backtest
 from sigmax.data import load_bars
 from sigmax.model import BarSeries, ts_from_ns
+from sigmax.risk import RiskConfig
 from sigmax.rl.env import train_range
 from sigmax.rl.policy import TrainedPolicy
 
@@ -63,16 +64,18 @@ def evaluate(
     fee_bps: float | None = None,
     slippage_bps: float | None = None,
     cash: Decimal = Decimal(10_000),
+    risk_limits: RiskConfig | None = None,
 ) -> Evaluation:
     """Backtest the policy, the agent graph and buy-and-hold on the held-out window of
-    ``data`` (default: the data the policy was trained on, split the same way)."""
+    ``data`` (default: the data the policy was trained on, split the same way), under
+    the backtest risk profile over ``risk_limits`` (the caller's ``Settings.risk``)."""
     policy = TrainedPolicy.load(checkpoint)
     env = policy.env
     source = data or env.data
     bars = held_out(load_bars(source, env.symbol, env.timeframe), env.train_fraction)
     fee = Decimal(str(env.fee_bps if fee_bps is None else fee_bps))
     slip = Decimal(str(env.slippage_bps if slippage_bps is None else slippage_bps))
-    risk = backtest_risk_config({})
+    risk = backtest_risk_config(base=risk_limits)
     results: dict[str, dict[str, float]] = {}
     baseline: dict[str, float] = {}
     for name, params in (

@@ -41,6 +41,7 @@ class BacktestRequest:
     fill_gaps: bool = False
     progress: bool | None = None  # None: the engine config's
     risk: dict[str, str] = field(default_factory=dict)  # overrides of the backtest profile
+    risk_limits: RiskConfig = field(default_factory=RiskConfig)  # its base: Settings.risk
     engine: BacktestConfig = field(default_factory=BacktestConfig)  # e.g. Settings.backtest
 
     @classmethod
@@ -56,8 +57,8 @@ class BacktestRequest:
         return cls(**given)
 
     def risk_config(self) -> RiskConfig:
-        """The backtest risk profile with this request's overrides."""
-        return backtest_risk_config(self.risk)
+        """The backtest risk profile over ``risk_limits`` with this request's overrides."""
+        return backtest_risk_config(self.risk, self.risk_limits)
 
     def engine_config(self) -> BacktestConfig:
         """``engine`` with this request's cash and progress where given."""

@@ -105,6 +105,7 @@ def backtest(
         progress=progress,
         risk=parse_pairs(risk or [], "--risk"),
         engine=get_settings().backtest,
+        risk_limits=get_settings().risk,
     )
     if sweep or walk_forward is not None:
         from sigmax.cli.sweep_command import run_sweep_command

@@ -59,7 +59,7 @@ def run_sweep_command(
                 f"unknown strategy {request.strategy!r}; "
                 f"choose one of {', '.join(strategy_names())}"
             )
-        risk_config = backtest_risk_config(parse_pairs(risk, "--risk"))
+        risk_config = backtest_risk_config(parse_pairs(risk, "--risk"), request.risk_limits)
         bars = load_bars(
             request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
         )
