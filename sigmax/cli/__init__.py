@@ -13,12 +13,14 @@ from sigmax.cli import (
     paper_command,
 )
 from sigmax.cli.control_command import app as control_app
+from sigmax.cli.errors import ReportingGroup
 from sigmax.cli.optimize_command import optimize
 from sigmax.cli.proposals_command import app as proposals_app
 from sigmax.cli.train_command import train
 
 app = typer.Typer(
     name="sigmax",
+    cls=ReportingGroup,
     help="SIGMAX: autonomous multi-agent crypto trading (paper by default).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -20,14 +20,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sigmax.credentials.cipher import CipherError
+from sigmax.cli.errors import ReportingGroup
 from sigmax.credentials.cipher_choice import open_cipher
 from sigmax.credentials.manager import CredentialManager, SecretFields
-from sigmax.credentials.model import CredentialError, StoredCredential
+from sigmax.credentials.model import StoredCredential
 from sigmax.credentials.repository import ExchangeCredentialRepository
 from sigmax.secrets_config import SecretsConfig
-from sigmax.storage.migrations import MigrationError, migrate
-from sigmax.storage.postgres import PostgresPool, StorageError
+from sigmax.storage.migrations import migrate
+from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.postgres_config import PostgresConfig
 
 T = TypeVar("T")
@@ -38,6 +38,7 @@ NO_ARGV = (
 )
 
 app = typer.Typer(
+    cls=ReportingGroup,
     help="Exchange API credentials, stored encrypted: add, list, update, delete, test. "
     + NO_ARGV,
     no_args_is_help=True,
@@ -55,11 +56,7 @@ def _run(action: Callable[[CredentialManager], Awaitable[T]]) -> T:
             cipher = await asyncio.to_thread(open_cipher, SecretsConfig())
             return await action(CredentialManager(ExchangeCredentialRepository(pool), cipher))
 
-    try:
-        return asyncio.run(go())
-    except (CredentialError, CipherError, MigrationError, StorageError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    return asyncio.run(go())
 
 
 def _actor() -> str:

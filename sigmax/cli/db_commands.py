@@ -6,12 +6,16 @@ import asyncio
 
 import typer
 
-from sigmax.storage.migrations import MigrationError, migrate, migration_status
-from sigmax.storage.postgres import PostgresPool, StorageError
+from sigmax.cli.errors import ReportingGroup
+from sigmax.storage.migrations import migrate, migration_status
+from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.postgres_config import PostgresConfig
 
 app = typer.Typer(
-    help="PostgreSQL schema: migrate, status.", no_args_is_help=True, add_completion=False
+    cls=ReportingGroup,
+    help="PostgreSQL schema: migrate, status.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -36,11 +40,7 @@ async def _status() -> list[tuple[str, str, str]]:
 @app.command("migrate")
 def migrate_command() -> None:
     """Apply pending migrations (SIGMAX_POSTGRES_DSN, or the embedded server)."""
-    try:
-        applied = asyncio.run(_migrate())
-    except (MigrationError, StorageError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    applied = asyncio.run(_migrate())
     if applied:
         for name in applied:
             typer.echo(f"applied {name}")
@@ -51,11 +51,7 @@ def migrate_command() -> None:
 @app.command("status")
 def status_command() -> None:
     """List migrations and whether each is applied, pending or changed."""
-    try:
-        rows = asyncio.run(_status())
-    except (MigrationError, StorageError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    rows = asyncio.run(_status())
     for name, state, applied_at in rows:
         typer.echo(f"{name:<32} {state:<8} {applied_at}")
     if any(state != "applied" for _n, state, _a in rows):

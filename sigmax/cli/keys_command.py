@@ -15,15 +15,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sigmax.storage.migrations import MigrationError, migrate
-from sigmax.storage.postgres import PostgresPool, StorageError
+from sigmax.cli.errors import ReportingGroup
+from sigmax.storage.migrations import migrate
+from sigmax.storage.postgres import PostgresPool
 from sigmax.storage.postgres_config import PostgresConfig
-from sigmax.storage.repos.keys import ApiKey, ApiKeyError, ApiKeyRepository
+from sigmax.storage.repos.keys import ApiKey, ApiKeyRepository
 
 T = TypeVar("T")
 SCOPES = ("read", "trade", "admin")
 
 app = typer.Typer(
+    cls=ReportingGroup,
     help="API keys: create (shown once), list, revoke, rotate.",
     no_args_is_help=True,
     add_completion=False,
@@ -38,11 +40,7 @@ def _run(action: Callable[[ApiKeyRepository], Awaitable[T]]) -> T:
             await migrate(pool)
             return await action(ApiKeyRepository(pool))
 
-    try:
-        return asyncio.run(go())
-    except (ApiKeyError, MigrationError, StorageError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    return asyncio.run(go())
 
 
 def _scopes(text: str) -> list[str]:
