@@ -308,3 +308,20 @@ def test_sigmax_cli_reports_an_unreachable_database_in_one_line(
     assert result.exit_code == 1
     assert result.output.startswith("error: postgres at ")
     assert "unreachable" in result.output and len(result.output.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "code"), [(InvalidInputError("bad"), 2), (NotFoundError("gone"), 1)]
+)
+def test_a_job_entry_point_reports_sigmax_errors_like_the_cli(
+    error: Exception, code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sigmax.jobs.entry import run_command
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+
+    def command() -> None:
+        raise error
+
+    assert run_command(command, "sigmax-test", []) == code
+    assert capsys.readouterr().err == f"error: {error}\n"
