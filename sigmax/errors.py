@@ -10,6 +10,11 @@ id and no internals, and logs it once.
 The categories keep the built-in base a caller may already catch (``ValueError`` for
 invalid input, ``LookupError`` for not found, ``ConnectionError`` for unavailable), so
 code that caught those keeps working.
+
+A package may group its errors under a family base (``ExecutionError``,
+``StorageError``...) whose members are in different categories; such a base derives
+from :class:`SigmaxError` alone and is never raised itself. ``tests/core/test_errors.py``
+checks all of this for every exception class in ``sigmax/`` and ``actors/``.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ class UnavailableError(SigmaxError, ConnectionError):
 
 class RiskRefusedError(SigmaxError):
     """The risk engine refused the action: a limit, a breaker or the kill switch
-    (HTTP 403)."""
+    (HTTP 403). An order risk rejects is a verdict (``RiskVerdict.approved`` false), not
+    an error; this is for an action that must fail outright when risk says no."""
 
 
 CATEGORIES: tuple[type[SigmaxError], ...] = (
