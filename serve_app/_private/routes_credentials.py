@@ -18,9 +18,7 @@ from serve_app.schema import CredentialIn, CredentialOut, CredentialTestIn, Cred
 from sigmax.credentials.cipher import Cipher
 from sigmax.credentials.cipher_choice import open_cipher
 from sigmax.credentials.manager import CredentialManager, SecretFields
-from sigmax.credentials.model import (
-    StoredCredential,
-)
+from sigmax.credentials.model import StoredCredential
 from sigmax.credentials.repository import ExchangeCredentialRepository
 
 router = APIRouter(tags=["credentials"])
