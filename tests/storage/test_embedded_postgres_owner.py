@@ -8,6 +8,7 @@ processes with a private Ray temp dir (never ``ray stop``: other Ray clusters ma
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -97,6 +98,12 @@ def _holders(home: Path) -> list[int]:
     return sorted(found)
 
 
+def _kill(pids: list[int], sig: signal.Signals = signal.SIGKILL) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+            os.kill(pid, sig)
+
+
 def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -114,16 +121,28 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     return {**env, "SIGMAX_HOME": str(home), "RAY_AUTH_MODE": "disabled", **extra}
 
 
+@pytest.fixture(scope="module")
+def initialised() -> Iterator[Path]:
+    """A data directory initialised once (initdb and createdb), copied by each test."""
+    path = Path(tempfile.mkdtemp(prefix="sxpgdata", dir="/tmp")).resolve()
+    with EmbeddedPostgres(path / "postgres"):
+        pass
+    (path / "postgres" / "server.log").unlink()
+    yield path / "postgres"
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture
-def home() -> Iterator[Path]:
-    """A fresh SIGMAX_HOME; whatever of it a failed test left running is killed after.
+def home(initialised: Path) -> Iterator[Path]:
+    """A fresh SIGMAX_HOME with an initialised server; whatever of it a failed test left
+    running is killed after.
 
     Not under pytest's tmp root: every pytest start (another engineer's too) takes the
     others' traverse bit off it, which the server's user (as root) needs."""
     path = Path(tempfile.mkdtemp(prefix="sxhome", dir="/tmp")).resolve()
+    subprocess.run(["cp", "-a", str(initialised), str(path / "postgres")], check=True)
     yield path
-    for pid in _with_args("embedded_postgres_watchdog.py", f"{path}/") + _postgres_of(path):
-        os.kill(pid, signal.SIGKILL)
+    _kill(_with_args("embedded_postgres_watchdog.py", f"{path}/") + _postgres_of(path))
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -222,9 +241,10 @@ def ray_tmp() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="sxpg", dir="/tmp"))
     yield path
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _with_args(str(path)):
-            os.kill(pid, sig)
-        time.sleep(1)
+        left = _with_args(str(path))
+        _kill(left, sig)
+        if left:
+            time.sleep(1)
     shutil.rmtree(path, ignore_errors=True)
 
 
