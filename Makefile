@@ -59,6 +59,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check sigmax actors serve_app tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/bandit -r sigmax actors serve_app -ll -q
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/backtest.py
