@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field, create_model
+from pydantic.fields import FieldInfo
 
 from sigmax.agents.config import GraphConfig
 from sigmax.config import get_settings
@@ -15,29 +16,47 @@ from sigmax.model import BarSeries, Decision
 from sigmax.portfolio.allocation import allocated_optimiser, weight_from_result
 from sigmax.strategies.base import Strategy, StrategyParams
 
-# --param name -> (GraphConfig section, field)
-_PARAM_FIELDS = {
+# --param name -> where it lands in GraphConfig (section, field); type and help come from there.
+GRAPH_PARAMS: dict[str, tuple[str, str]] = {
     "debate_rounds": ("debate", "rounds"),
     "position_step": ("arbitrator", "position_step"),
     "allow_short": ("arbitrator", "allow_short"),
     "min_confidence": ("arbitrator", "min_confidence"),
     "target_vol": ("optimiser", "target_vol"),
-    "max_leverage": ("risk_gate", "max_leverage"),
+    "max_leverage": ("risk", "max_leverage"),
 }
 
 
-class AgentGraphParams(StrategyParams):
-    """Overrides of the most used graph settings; the rest come from ``Settings.graph``."""
+def graph_field(section: str, field: str) -> FieldInfo:
+    """The GraphConfig field at ``section.field``; a KeyError names a path that is not there."""
+    section_model = GraphConfig.model_fields[section].annotation
+    assert isinstance(section_model, type) and issubclass(section_model, BaseModel)
+    return section_model.model_fields[field]
 
-    debate_rounds: int | None = Field(None, description="bull/bear rebuttal rounds")
-    position_step: float | None = Field(None, description="target positions are multiples of this")
-    allow_short: bool | None = Field(None, description="allow targets below 0")
-    min_confidence: float | None = Field(None, description="ignore signals below this confidence")
-    target_vol: float | None = Field(None, description="annualised volatility the sizer aims at")
-    max_leverage: float | None = Field(None, description="largest |target| the risk gate allows")
-    allocation: str | None = Field(
-        None, description="a `sigmax optimize --json` result: its weight caps this symbol"
+
+def _params_model() -> type[StrategyParams]:
+    """The strategy's parameters: one optional override per GRAPH_PARAMS entry, typed and
+    described as its graph setting (so a wrong path fails on import), and ``allocation``."""
+    overrides: dict[str, Any] = {}
+    for name, (section, field) in GRAPH_PARAMS.items():
+        setting = graph_field(section, field)
+        assert setting.annotation is not None
+        overrides[name] = (setting.annotation | None, Field(None, description=setting.description))
+    return create_model(
+        "AgentGraphParams",
+        __base__=StrategyParams,
+        __doc__="Overrides of the most used graph settings; the rest come from ``Settings.graph``.",
+        allocation=(
+            str | None,
+            Field(
+                None, description="a `sigmax optimize --json` result: its weight caps this symbol"
+            ),
+        ),
+        **overrides,
     )
+
+
+AgentGraphParams = _params_model()
 
 
 class AgentGraphStrategy(Strategy):
@@ -79,7 +98,7 @@ def with_overrides(config: GraphConfig, params: StrategyParams) -> GraphConfig:
     """``config`` with the strategy's non-None params applied, validated again."""
     data: dict[str, Any] = config.model_dump()
     for name, value in params.model_dump().items():
-        if value is not None and name in _PARAM_FIELDS:
-            section, field = _PARAM_FIELDS[name]
+        if value is not None and name in GRAPH_PARAMS:
+            section, field = GRAPH_PARAMS[name]
             data[section][field] = value
     return GraphConfig.model_validate(data)
