@@ -14,6 +14,7 @@ from actors.system import PaperRequest, run_paper, start_system
 from serve_app._private import events as api_events
 from serve_app.api import create_app
 from sigmax.config import Settings
+from sigmax.events import EventsConfig
 from tests.serve.conftest import KeyMaker, unique_config
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,9 @@ def test_websocket_receives_live_fills_of_a_paper_session(
         assert ws.receive_json()["type"] == "welcome"
         ws.send_json({"action": "subscribe", "topics": ["fills", "status"]})
         assert ws.receive_json()["type"] == "subscribed"
-        system = start_system(api_settings, request)
+        # the session publishes where the API subscribes: the events section read now,
+        # with this test's channel prefix
+        system = start_system(api_settings.model_copy(update={"events": EventsConfig()}), request)
 
         def trade() -> None:
             try:
