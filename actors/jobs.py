@@ -31,7 +31,9 @@ def backtest_task(params: dict[str, Any]) -> dict[str, Any]:
     from sigmax.config import get_settings
 
     limits = get_settings().risk
-    request = BacktestRequest.from_params({**params, "progress": False, "risk_limits": limits})
+    request = BacktestRequest.from_params(
+        {**params, "progress": False, "risk_limits": limits, "graph": get_settings().graph}
+    )
     outcome = run_backtest(request)
     with tempfile.TemporaryDirectory(prefix="sigmax-job-") as tmp:
         html = Path(tmp) / "report.html"

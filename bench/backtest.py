@@ -56,7 +56,7 @@ def sigmax_run(bars: BarSeries, strategy: str, params: dict[str, str]) -> Callab
             RiskEngine(backtest_risk_config(base=get_settings().risk)),
             PaperExchange(PaperExchangeConfig(maker_fee_bps=fee, taker_fee_bps=fee)),
         )
-        return engine.run(bars, make_strategy(strategy, params))
+        return engine.run(bars, make_strategy(strategy, params, get_settings().graph))
 
     return job
 

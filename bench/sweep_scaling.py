@@ -116,7 +116,7 @@ def main() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     bars = load_bars(args.data)
     setup = case_setup(
-        BacktestRequest(data=args.data, strategy=args.strategy),
+        BacktestRequest(data=args.data, strategy=args.strategy, graph=get_settings().graph),
         risk=backtest_risk_config(base=get_settings().risk),
     )
     params = grid(args.strategy, args.cases)

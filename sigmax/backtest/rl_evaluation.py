@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sigmax.agents.config import GraphConfig
 from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.backtest.runner import BacktestRequest, run_backtest
 from sigmax.data import load_bars
@@ -65,10 +66,12 @@ def evaluate(
     slippage_bps: float | None = None,
     cash: Decimal = Decimal(10_000),
     risk_limits: RiskConfig | None = None,
+    graph: GraphConfig | None = None,
 ) -> Evaluation:
     """Backtest the policy, the agent graph and buy-and-hold on the held-out window of
     ``data`` (default: the data the policy was trained on, split the same way), under
-    the backtest risk profile over ``risk_limits`` (the caller's ``Settings.risk``)."""
+    the backtest risk profile over ``risk_limits`` (the caller's ``Settings.risk``); the
+    agent graph runs with ``graph`` (the caller's ``Settings.graph``)."""
     policy = TrainedPolicy.load(checkpoint)
     env = policy.env
     source = data or env.data
@@ -90,6 +93,7 @@ def evaluate(
             fee_bps=fee,
             slippage_bps=slip,
             progress=False,
+            graph=graph or GraphConfig(),
         )
         metrics = run_backtest(request, risk, bars=bars).metrics
         results[name] = {k: float(metrics[k]) for k in METRICS}

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestEngine, BacktestResult
 from sigmax.backtest.metrics import compute_metrics
@@ -43,6 +44,7 @@ class BacktestRequest:
     risk: dict[str, str] = field(default_factory=dict)  # overrides of the backtest profile
     risk_limits: RiskConfig = field(default_factory=RiskConfig)  # its base: Settings.risk
     engine: BacktestConfig = field(default_factory=BacktestConfig)  # e.g. Settings.backtest
+    graph: GraphConfig = field(default_factory=GraphConfig)  # the agent graph's: Settings.graph
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> BacktestRequest:
@@ -87,7 +89,7 @@ def run_backtest(
         bars = load_bars(
             request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
         )
-    strategy = make_strategy(request.strategy, request.params)
+    strategy = make_strategy(request.strategy, request.params, request.graph)
     config = request.engine_config()
     result = run_engine(
         bars,

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.metrics import compute_metrics, curve_metrics
 from sigmax.backtest.report import STYLE, write_atomic
@@ -181,9 +182,9 @@ def case_setup(
 ) -> dict[str, Any]:
     """The settings shared by every case, as plain data (strings, dicts) for any worker.
 
-    The risk config (``risk``, else the request's backtest profile) and the engine config
-    are resolved here, in the driver, so workers do not depend on their own environment's
-    settings.
+    The risk config (``risk``, else the request's backtest profile), the engine config
+    and the agent graph's config are resolved here, in the driver, so workers do not
+    depend on their own environment's settings.
     """
     engine = request.engine_config().model_copy(update={"progress": False})  # cases run quietly
     return {
@@ -192,6 +193,7 @@ def case_setup(
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
         "risk": (risk or request.risk_config()).model_dump(mode="json"),
+        "graph": request.graph.model_dump(mode="json"),
     }
 
 
@@ -211,7 +213,8 @@ def run_case(
     Errors (bad parameters, too few bars) propagate to the caller.
     """
     window = bars[start:stop]
-    strategy = make_strategy(str(setup["strategy"]), dict(params))
+    graph = GraphConfig.model_validate(setup["graph"])
+    strategy = make_strategy(str(setup["strategy"]), dict(params), graph)
     fee = Decimal(setup["fee_bps"])
     result = run_engine(
         window,

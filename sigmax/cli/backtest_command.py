@@ -106,6 +106,7 @@ def backtest(
         risk=parse_pairs(risk or [], "--risk"),
         engine=get_settings().backtest,
         risk_limits=get_settings().risk,
+        graph=get_settings().graph,
     )
     if sweep or walk_forward is not None:
         from sigmax.cli.sweep_command import run_sweep_command

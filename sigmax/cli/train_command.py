@@ -126,7 +126,8 @@ def _evaluate(checkpoint: Path, checkpoint_dir: Path) -> None:
     from sigmax.backtest.rl_evaluation import evaluate
     from sigmax.config import get_settings
 
-    result = evaluate(checkpoint, risk_limits=get_settings().risk)
+    settings = get_settings()
+    result = evaluate(checkpoint, risk_limits=settings.risk, graph=settings.graph)
     table = Table(
         title=f"held-out {result.first_bar[:10]} .. {result.last_bar[:10]} ({result.bars} bars)"
     )

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 
 from sigmax.agents.config import GraphConfig
-from sigmax.config import get_settings
 from sigmax.graph import DecisionGraph, DecisionSeries, GraphNodes
 from sigmax.model import BarSeries, Decision
 from sigmax.portfolio.allocation import allocated_optimiser, weight_from_result
@@ -45,7 +44,7 @@ def _params_model() -> type[StrategyParams]:
     return create_model(
         "AgentGraphParams",
         __base__=StrategyParams,
-        __doc__="Overrides of the most used graph settings; the rest come from ``Settings.graph``.",
+        __doc__="Overrides of the most used graph settings; the rest come from the caller's.",
         allocation=(
             str | None,
             Field(
@@ -72,9 +71,15 @@ class AgentGraphStrategy(Strategy):
     Params = AgentGraphParams
 
     def __init__(self, params: StrategyParams | None = None, config: GraphConfig | None = None):
+        """``config`` is the caller's graph configuration (``Settings.graph``); default:
+        the built-in defaults. The params override it."""
         super().__init__(params)
-        self.graph_config = with_overrides(config or get_settings().graph, self.params)
+        self.graph_config = with_overrides(config or GraphConfig(), self.params)
         self._series: DecisionSeries | None = None
+
+    @classmethod
+    def build(cls, params: StrategyParams, graph: GraphConfig | None) -> AgentGraphStrategy:
+        return cls(params, graph)
 
     def targets(self, bars: BarSeries) -> np.ndarray:
         graph = DecisionGraph(self.graph_config, self._nodes(bars.symbol))

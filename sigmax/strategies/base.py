@@ -21,13 +21,16 @@ Hooks:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sigmax.errors import InvalidInputError
 from sigmax.model import BarSeries, Decision
+
+if TYPE_CHECKING:
+    from sigmax.agents.config import GraphConfig
 
 TargetUnit = Literal["qty", "equity_fraction"]
 
@@ -51,16 +54,23 @@ class Strategy(ABC):
         self.params = params if params is not None else self.Params()
 
     @classmethod
-    def from_strings(cls, pairs: dict[str, str]) -> Strategy:
-        """Build from ``--param k=v`` strings, validated by the strategy's Params model."""
+    def from_strings(cls, pairs: dict[str, str], graph: GraphConfig | None = None) -> Strategy:
+        """Build from ``--param k=v`` strings, validated by the strategy's Params model;
+        ``graph`` is the caller's decision-graph configuration, for strategies that use it."""
         try:
-            return cls(cls.Params.model_validate(pairs))
+            return cls.build(cls.Params.model_validate(pairs), graph)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
                 for e in exc.errors()
             )
             raise StrategyError(f"strategy {cls.name}: bad --param ({problems})") from None
+
+    @classmethod
+    def build(cls, params: StrategyParams, graph: GraphConfig | None) -> Strategy:
+        """The strategy from validated params; one that runs the decision graph overrides
+        this to take ``graph``."""
+        return cls(params)
 
     @abstractmethod
     def targets(self, bars: BarSeries) -> np.ndarray:

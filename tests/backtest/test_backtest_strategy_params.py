@@ -11,7 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sigmax.agents.config import GraphConfig
+from sigmax.backtest.runner import BacktestRequest
+from sigmax.backtest.sweep import case_setup, run_case
 from sigmax.cli import app
+from sigmax.config import get_settings
+from sigmax.model import BarSeries
 from sigmax.strategies import make_strategy, strategy_names
 from sigmax.strategies.agent_graph import AgentGraphStrategy
 
@@ -97,7 +101,7 @@ def test_readme_parameter_works_through_sigmax_backtest(
 @pytest.mark.parametrize("param", [p for p in readme_parameters()["sigmax"] if p != "allocation"])
 def test_graph_parameter_overrides_exactly_its_setting(param: str) -> None:
     base = GraphConfig()
-    strategy = make_strategy("sigmax", {param: VALUES[param]})
+    strategy = make_strategy("sigmax", {param: VALUES[param]}, base)
     assert isinstance(strategy, AgentGraphStrategy)
     changed = _differences(base.model_dump(), strategy.graph_config.model_dump())
     assert len(changed) == 1, changed
@@ -115,6 +119,36 @@ def test_max_leverage_caps_the_target(tmp_path: Path) -> None:
     assert max(d["target_position"] for d in free["decisions"]) > 0.25
     assert max(d["target_position"] for d in capped["decisions"]) == 0.25
     assert any("over max leverage 0.25" in d["rationale"] for d in capped["decisions"])
+
+
+def test_graph_settings_come_from_the_caller() -> None:
+    given = GraphConfig.model_validate({"debate": {"rounds": 5}})
+    strategy = make_strategy("sigmax", {"min_confidence": "0.3"}, given)
+    assert isinstance(strategy, AgentGraphStrategy)
+    assert strategy.graph_config.debate.rounds == 5
+    assert strategy.graph_config.arbitrator.min_confidence == 0.3
+
+
+def test_settings_graph_reaches_a_cli_backtest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGMAX_GRAPH__RISK__MAX_LEVERAGE", "0.25")
+    get_settings.cache_clear()
+    try:
+        code, output, doc = _backtest(tmp_path, "--strategy", "sigmax")
+    finally:
+        get_settings.cache_clear()
+    assert code == 0, output
+    assert max(d["target_position"] for d in doc["decisions"]) == 0.25
+
+
+def test_a_sweep_case_runs_with_the_requests_graph(btc_1h_small: BarSeries) -> None:
+    def turnover(graph: GraphConfig) -> float:
+        request = BacktestRequest(data="x", strategy="sigmax", progress=False, graph=graph)
+        return run_case(btc_1h_small, case_setup(request), {})["metrics"]["turnover"]
+
+    capped = GraphConfig.model_validate({"risk": {"max_leverage": 0.25}})
+    assert turnover(capped) < turnover(GraphConfig())
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any], at: str = "") -> dict[str, Any]:
