@@ -48,6 +48,7 @@ BENCH = re.compile(r"^(?:\.venv/bin/)?python3? (bench/\w+\.py)\b(.*)$")
 
 
 LAUNCHER_TEST = "tests/ops/test_ops_cluster_configs.py"
+JOBS_TEST = "tests/ops/test_ops_jobs_doc.py"  # runs docs/JOBS.md's blocks as written
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ COVERED: tuple[Runs, ...] = (
     Runs(r"\.venv/bin/sigmax keys create ", "tests/serve/test_api_keys_cli.py", '"create"'),
     # docs/JOBS.md and docs/QUANTUM.md
     Runs(r"export RAY_AUTH_MODE=disabled$", "tests/conftest.py", "RAY_AUTH_MODE"),
-    Runs(r"(\.venv/bin/)?ray start --head ", "tests/actors/test_sweep_job.py", '"--head"'),
+    Runs(r"(PATH=\S+ )?(\.venv/bin/)?ray start --head ", JOBS_TEST, "ray start --head"),
     Runs(r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.(backtest|paper) ",
-         "tests/actors/test_sweep_job.py", '"job", "submit"'),
+         JOBS_TEST, '"ray job submit"'),
     Runs(r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.optimize ",
          "tests/portfolio/test_portfolio_cli.py", "sigmax.jobs.optimize"),
     Runs(r"(\.venv/bin/)?sigmax optimize ", "tests/portfolio/test_portfolio_cli.py", '"optimize"'),
