@@ -50,8 +50,11 @@ import structlog
 from sigmax.errors import UnavailableError
 from sigmax.storage.embedded_postgres_watchdog import (
     LockFiles,
+    is_alive,
+    is_watched,
     launch,
     postmaster_pid,
+    recorded_pid,
     run_tool,
     stop_server,
     try_lock,
@@ -220,12 +223,10 @@ class EmbeddedPostgres:
         if pid is None:
             self._start_server()
             return
-        with try_lock(self._locks.watchdog, fcntl.LOCK_EX) as unwatched:
-            pass
-        if unwatched:
-            self._take_over(pid)
-        else:
+        if is_watched(self.data_dir):
             log.info("embedded postgres already running", data_dir=str(self.data_dir))
+        else:
+            self._take_over(pid)
 
     def _start_server(self) -> None:
         self._clear_stale_pid_file()
@@ -256,13 +257,16 @@ class EmbeddedPostgres:
         return lines[3:5] == [str(self.port), str(self.socket_dir)]
 
     def _clear_stale_pid_file(self) -> None:
-        # PostgreSQL clears a postmaster.pid naming a dead pid itself, but refuses to
-        # start while it names a live one: after a host crash, another process may have it.
-        pid_file = self.data_dir / "postmaster.pid"
-        if pid_file.exists():
-            log.warning("embedded postgres: removing a stale postmaster.pid (no server runs)",
-                        data_dir=str(self.data_dir))  # fmt: skip
-            pid_file.unlink(missing_ok=True)
+        # PostgreSQL clears a postmaster.pid naming a dead pid itself (after checking
+        # that no orphaned backend still uses its shared memory), but refuses to start
+        # while the pid lives: after a host crash another program may have that pid.
+        pid = recorded_pid(self.data_dir)
+        if pid is not None and is_alive(pid):
+            log.warning(
+                "embedded postgres: removing a postmaster.pid naming a process that is not"
+                " its server", pid=pid, data_dir=str(self.data_dir),
+            )  # fmt: skip
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
 
     def _launch_watchdog(self) -> None:
         pid = postmaster_pid(self.data_dir)

@@ -67,20 +67,31 @@ def try_lock(path: Path, operation: int) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def postmaster_pid(data_dir: Path) -> int | None:
-    """The pid of the live postmaster serving ``data_dir`` (per its postmaster.pid)."""
+def recorded_pid(data_dir: Path) -> int | None:
+    """The pid postmaster.pid names (alive or not), None without one."""
     try:
-        pid = int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+        return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
         return None
-    return pid if _is_postmaster_of(pid, data_dir) else None
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid of the live postmaster serving ``data_dir`` (per its postmaster.pid)."""
+    pid = recorded_pid(data_dir)
+    return pid if pid is not None and _is_postmaster_of(pid, data_dir) else None
+
+
+def is_watched(data_dir: Path) -> bool:
+    """Whether a watchdog watches the server of ``data_dir``."""
+    with try_lock(LockFiles.of(data_dir).watchdog, fcntl.LOCK_EX) as unwatched:
+        return not unwatched
 
 
 def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
     # A postmaster.pid left by a crash may name a pid since reused by another process.
     proc = Path(f"/proc/{pid}")
     if not Path("/proc/self").exists():  # no procfs: all we can tell is that it lives
-        return _alive(pid)
+        return is_alive(pid)
     try:
         if (proc / "comm").read_text().strip() != "postgres":
             return False
@@ -94,7 +105,7 @@ def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -143,7 +154,12 @@ def launch(
         )  # fmt: skip
     assert launcher.stdout is not None
     with launcher.stdout as ready:
-        launcher.wait(timeout=_LAUNCH_TIMEOUT_S)  # it forks the watchdog and exits
+        try:
+            launcher.wait(timeout=_LAUNCH_TIMEOUT_S)  # it forks the watchdog and exits
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            launcher.wait()
+            return False
         readable, _, _ = select.select([ready], [], [], _LAUNCH_TIMEOUT_S)
         return bool(readable) and ready.readline() == READY
 

@@ -225,6 +225,20 @@ def test_server_left_by_a_dead_owner_is_taken_over_at_the_next_start(
     assert not _postgres_of(home)
 
 
+def test_pid_file_naming_another_live_process_does_not_block_the_start(home: Path) -> None:
+    data_dir = home / "postgres"
+    (data_dir / "postmaster.pid").write_text(f"{os.getpid()}\n{data_dir}\n")  # a reused pid
+    server = EmbeddedPostgres(data_dir)
+    with structlog.testing.capture_logs() as logs:
+        server.start()
+    try:
+        assert [e["pid"] for e in logs if "postmaster.pid naming" in e["event"]] == [os.getpid()]
+        assert len(_postmasters(home)) == 1
+    finally:
+        server.stop()
+    assert not _postgres_of(home)
+
+
 # ---- end to end: the API under `serve run`, and `sigmax paper` ------------------------
 
 
