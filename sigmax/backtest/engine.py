@@ -42,6 +42,7 @@ from sigmax.model import (
 from sigmax.risk import RiskEngine
 from sigmax.risk.audit_record import AuditRecord
 from sigmax.strategies.base import Strategy
+from sigmax.strategies.validation import validated_targets
 from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
 
 PROGRESS_STEP = 10_000
@@ -78,6 +79,9 @@ class BacktestResult:
     fees_paid: Decimal = Decimal(0)
     realized_pnl: Decimal = Decimal(0)
     elapsed_s: float = 0.0
+    # A portfolio run's own view of each symbol (see sigmax.backtest.portfolio);
+    # empty for a single-symbol run.
+    legs: dict[str, BacktestResult] = field(default_factory=dict)
 
 
 class BacktestEngine:
@@ -92,12 +96,7 @@ class BacktestEngine:
         started = time.perf_counter()
         if len(bars) == 0:
             raise ValueError("backtest: the bar series is empty")
-        wants = np.asarray(strategy.targets(bars), dtype=np.float64)
-        if wants.shape != (len(bars),):
-            raise ValueError(
-                f"strategy {strategy.name}: targets has shape {wants.shape}, "
-                f"expected ({len(bars)},)"
-            )
+        wants = validated_targets(strategy, bars)
         run = _Run(self, bars, strategy, wants)
         run.loop()
         result = run.finish()
