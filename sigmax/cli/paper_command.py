@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,19 +27,56 @@ from sigmax.backtest.report import report_json, write_html, write_json
 console = Console()
 
 
-def _init_ray(address: str | None, num_cpus: int | None) -> Any:
-    """Join ``address`` (or the job's cluster named by ``RAY_ADDRESS``), else start Ray."""
+DEFAULT_DASHBOARD_PORT = 8265
+
+
+def _init_ray(address: str | None, num_cpus: int | None, dashboard_port: int | None) -> Any:
+    """Join ``address`` (or the job's cluster named by ``RAY_ADDRESS``), else start Ray,
+    serving its dashboard on 127.0.0.1:``dashboard_port`` unless that is None. A
+    cluster that is joined keeps its own dashboard."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
-    if not ray.is_initialized():
-        if address or os.environ.get("RAY_ADDRESS"):
-            ray.init(address=address or "auto", namespace="sigmax", log_to_driver=False)
-        else:
-            ray.init(
-                num_cpus=num_cpus, namespace="sigmax", include_dashboard=False, log_to_driver=False
-            )
+    from actors.ray_metrics import SETUP_HOOK
+
+    if ray.is_initialized():
+        return ray
+    if os.environ.get("RAY_ADDRESS") and not address:  # a job: its runtime_env applies
+        ray.init(address="auto", namespace="sigmax", log_to_driver=False)
+        return ray
+    # Every worker of this driver's job mirrors SIGMAX's metrics into Ray's agent.
+    runtime_env = {"worker_process_setup_hook": SETUP_HOOK}
+    if address:
+        ray.init(address=address, namespace="sigmax", log_to_driver=False, runtime_env=runtime_env)
+        return ray
+    if dashboard_port is not None:
+        _require_free_port(dashboard_port)
+    ray.init(
+        num_cpus=num_cpus,
+        namespace="sigmax",
+        include_dashboard=dashboard_port is not None,
+        dashboard_host="127.0.0.1",
+        dashboard_port=dashboard_port or DEFAULT_DASHBOARD_PORT,
+        log_to_driver=False,
+        runtime_env=runtime_env,
+    )
+    if dashboard_port is not None:
+        console.print(f"[green]Ray dashboard: http://127.0.0.1:{dashboard_port}[/]")
     return ray
+
+
+def _require_free_port(port: int) -> None:
+    """Stop with a clear message when 127.0.0.1:``port`` is taken: Ray would otherwise
+    quietly serve its dashboard on another port, or none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            console.print(
+                f"[red]port {port} on 127.0.0.1 is taken, so the Ray dashboard cannot use it: "
+                "choose another with --dashboard-port PORT, or run with --no-dashboard[/]"
+            )
+            raise typer.Exit(code=2) from None
 
 
 # Options shared by `sigmax paper` and `sigmax up`.
@@ -50,6 +89,10 @@ Start = Annotated[int, typer.Option(help="index of the first traded bar")]
 Cash = Annotated[str, typer.Option(help="starting cash")]
 Address = Annotated[str | None, typer.Option(help="join this Ray cluster")]
 NumCpus = Annotated[int | None, typer.Option(help="CPUs of a local Ray")]
+Dashboard = Annotated[
+    bool, typer.Option(help="serve the Ray dashboard of a local Ray on 127.0.0.1")
+]
+DashboardPort = Annotated[int, typer.Option(help="port of the local Ray dashboard")]
 
 
 def paper(
@@ -61,6 +104,8 @@ def paper(
     cash: Cash = "10000",
     address: Address = None,
     num_cpus: NumCpus = None,
+    dashboard: Dashboard = True,
+    dashboard_port: DashboardPort = DEFAULT_DASHBOARD_PORT,
     json_out: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
     report: Annotated[Path | None, typer.Option(help="HTML report")] = None,
     session_id: Annotated[
@@ -88,7 +133,8 @@ def paper(
         persist=persist,
         allocation=str(allocation) if allocation else None,
     )
-    _run_session(request, address, num_cpus, json_out, report, keep_running=False)
+    ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
+    _run_session(request, ray_options, json_out, report, keep_running=False)
 
 
 def up(
@@ -100,6 +146,8 @@ def up(
     cash: Cash = "10000",
     address: Address = None,
     num_cpus: NumCpus = None,
+    dashboard: Dashboard = True,
+    dashboard_port: DashboardPort = DEFAULT_DASHBOARD_PORT,
     api: Annotated[bool, typer.Option(help="deploy the /api/v1 API on Ray Serve too")] = True,
     api_port: Annotated[int, typer.Option(help="port of the API on 127.0.0.1")] = 8000,
 ) -> None:
@@ -119,8 +167,7 @@ def up(
     )
     _run_session(
         request,
-        address,
-        num_cpus,
+        _RayOptions(address, num_cpus, dashboard_port if dashboard else None),
         None,
         None,
         keep_running=True,
@@ -128,16 +175,25 @@ def up(
     )
 
 
+@dataclass(frozen=True)
+class _RayOptions:
+    """Where the session runs: a cluster to join, or a local Ray of these CPUs whose
+    dashboard is on this port (None: no dashboard)."""
+
+    address: str | None
+    num_cpus: int | None
+    dashboard_port: int | None
+
+
 def _run_session(
     request: Any,
-    address: str | None,
-    num_cpus: int | None,
+    ray_options: _RayOptions,
     json_out: Path | None,
     report: Path | None,
     keep_running: bool,
     api_port: int | None = None,
 ) -> None:
-    ray = _init_ray(address, num_cpus)
+    ray = _init_ray(ray_options.address, ray_options.num_cpus, ray_options.dashboard_port)
     from actors.system import start_system
     from sigmax.config import get_settings
 
@@ -157,7 +213,7 @@ def _run_session(
         if api_port is not None:
             from ray import serve
 
-            serve.shutdown()
+            serve.shutdown()  # type: ignore[no-untyped-call]  # ray serve ships no annotations here
         system.shutdown()
         ray.shutdown()
 

@@ -1,0 +1,137 @@
+"""The Ray dashboard of a local `sigmax up` session: its actors by name, SIGMAX's metrics
+through Ray's metrics agent, and a clear stop when the dashboard's port is taken."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from sigmax.cli.paper_command import _require_free_port
+
+SESSION_ACTORS = {"risk:up", "execution:up", "portfolio:up", "decision-graph:up", "market-data:up"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+        return str(response.read().decode())
+
+
+def _until(what: str, probe: Callable[[], Any], timeout_s: float = 180.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except OSError as exc:  # not serving yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(2)
+    raise AssertionError(f"{what}: not seen in {timeout_s}s (last: {str(last)[:2000]})")
+
+
+def _find_key(doc: Any, key: str) -> Any:
+    """The first value of ``key`` anywhere in a JSON document."""
+    if isinstance(doc, dict):
+        if key in doc:
+            return doc[key]
+        doc = list(doc.values())
+    if isinstance(doc, list):
+        for item in doc:
+            found = _find_key(item, key)
+            if found is not None:
+                return found
+    return None
+
+
+@pytest.fixture
+def up_session(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """`sigmax up` (no API) in its own process and local Ray, dashboard on a free port."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SIGMAX_HOME": str(tmp_path / "home"),
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_ADDRESS": "",
+    }
+    env.pop("SIGMAX_POSTGRES_DSN", None)  # the session's own embedded PostgreSQL
+    sigmax = Path(sys.executable).parent / "sigmax"
+    command = [str(sigmax), "up", "--no-api", "--speed", "2", "--num-cpus", "2"]
+    process = subprocess.Popen(
+        [*command, "--dashboard-port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield port, process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _alive_actor_names(port: int) -> set[str]:
+    doc = json.loads(_get(f"http://127.0.0.1:{port}/api/v0/actors?limit=1000"))
+    return {a["name"] for a in doc["data"]["result"]["result"] if a["state"] == "ALIVE"}
+
+
+def _sigmax_series(metrics_port: int) -> set[str]:
+    text = _get(f"http://127.0.0.1:{metrics_port}/metrics")
+    return {line.split("{")[0] for line in text.splitlines() if line.startswith("ray_sigmax_")}
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_the_sessions_actors_and_sigmax_metrics(
+    up_session: tuple[int, subprocess.Popen[str]],
+) -> None:
+    port, process = up_session
+
+    def session_actors() -> set[str] | None:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        names = _alive_actor_names(port)
+        return names if names >= SESSION_ACTORS else None
+
+    names = _until("the session's actors in /api/v0/actors", session_actors)
+    assert any(n.startswith("agent:up:") for n in names), names
+    nodes = json.loads(_get(f"http://127.0.0.1:{port}/nodes?view=summary"))
+    metrics_port = _find_key(nodes, "metricsExportPort")
+    assert metrics_port, nodes
+    series = _until("SIGMAX metrics on Ray's metrics port", lambda: _sigmax_series(metrics_port))
+    assert "ray_sigmax_pool_size" in series, series  # the actors' PostgreSQL pools
+
+
+def test_a_taken_dashboard_port_stops_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(typer.Exit):
+            _require_free_port(port)
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"port {port}" in said and "--dashboard-port" in said and "--no-dashboard" in said
