@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from ray import serve
 
+from actors.ray_metrics import start_export
 from serve_app._private import errors, versioning
 from serve_app._private.auth import authenticator
 from serve_app._private.backend import Backend
@@ -149,6 +150,7 @@ class SigmaxAPI:
     def __init__(self, settings_json: str | None = None, config_json: str | None = None) -> None:
         self.settings = Settings.model_validate_json(settings_json) if settings_json else None
         self.config = APIConfig.model_validate_json(config_json) if config_json else None
+        start_export()  # this replica's metrics through Ray's metrics agent too
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self.settings, self.config)

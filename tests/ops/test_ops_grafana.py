@@ -132,6 +132,7 @@ def ray_charted() -> set[str]:
 
 def _ray_names(expr: str) -> set[str]:
     expr = re.sub(r'"[^"]*"', '""', expr)  # label values such as "ray_..." are not metrics
+    expr = re.sub(r"\bray_sigmax_", "sigmax_", expr)  # SIGMAX's own, through Ray's agent
     return set(re.findall(r"\bray_\w+", expr))
 
 

@@ -135,3 +135,18 @@ def test_a_taken_dashboard_port_stops_with_a_clear_message(
             _require_free_port(port)
     said = " ".join(capsys.readouterr().out.split())
     assert f"port {port}" in said and "--dashboard-port" in said and "--no-dashboard" in said
+
+
+def test_every_sigmax_panel_reads_the_api_or_rays_metrics_agent() -> None:
+    """A panel of SIGMAX's metrics charts them scraped from the API (sigmax_*) or from
+    Ray's metrics agent (ray_sigmax_*), whichever Prometheus has."""
+    root = Path(__file__).resolve().parents[2] / "cluster" / "grafana" / "dashboards"
+    exprs = [
+        target["expr"]
+        for path in root.glob("*.json")
+        for panel in json.loads(path.read_text())["panels"]
+        for target in panel["targets"]
+    ]
+    for expr in (e for e in exprs if "sigmax_" in e):
+        direct, _, through_ray = expr.partition(" or ")
+        assert through_ray == direct.replace("sigmax_", "ray_sigmax_"), expr
