@@ -39,18 +39,20 @@ def _optimise_task(config: OptimiserConfig) -> OptimisationResult:
 def _prepared(config: OptimiserConfig, gpu: bool) -> tuple[OptimiserConfig, dict[str, Any]]:
     options = OPTIMISE_TASK.options()
     if gpu:
-        gpus = ray.cluster_resources().get("GPU", 0.0)
-        if gpus < 1:
+        resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]  # ray ships no annotations here
+        if resources.get("GPU", 0.0) < 1:
             raise RuntimeError(
                 "GPU requested but this Ray cluster offers no GPU resource "
-                f"(resources: {sorted(ray.cluster_resources())}); run without --gpu"
+                f"(resources: {sorted(resources)}); run without --gpu"
             )
         options["num_gpus"] = 1
         config = config.model_copy(update={"device": "GPU"})
     return config, options
 
 
-def optimise_remote(config: OptimiserConfig, gpu: bool = False) -> ray.ObjectRef:
+def optimise_remote(
+    config: OptimiserConfig, gpu: bool = False
+) -> ray.ObjectRef[OptimisationResult]:
     """Start one optimisation task on the connected cluster; returns its ObjectRef."""
     config, options = _prepared(config, gpu)
     return _optimise_task.options(**options).remote(config)

@@ -51,7 +51,7 @@ class RayExecutor:
 
     def __init__(
         self,
-        bars_ref: ray.ObjectRef,
+        bars_ref: ray.ObjectRef[BarSeries],
         setup: Mapping[str, Any],
         progress: bool = True,
         label: str = "backtests",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
 
 def ts_from_ns(ns: int | np.integer) -> datetime:
     """UTC datetime of an int64 nanosecond epoch timestamp (the BarSeries.ts unit)."""
-    return pd.Timestamp(int(ns), tz="UTC").to_pydatetime()
+    return cast(datetime, pd.Timestamp(int(ns), tz="UTC").to_pydatetime())
 
 
 @dataclass(frozen=True, slots=True)

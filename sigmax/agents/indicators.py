@@ -10,6 +10,7 @@ loops may round those differently depending on array length.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import talib
@@ -17,12 +18,12 @@ import talib
 
 def clip1(x: np.ndarray) -> np.ndarray:
     """Clip to [-1, 1]."""
-    return np.clip(x, -1.0, 1.0)
+    return cast(np.ndarray, np.clip(x, -1.0, 1.0))
 
 
 def clip01(x: np.ndarray) -> np.ndarray:
     """Clip to [0, 1]."""
-    return np.clip(x, 0.0, 1.0)
+    return cast(np.ndarray, np.clip(x, 0.0, 1.0))
 
 
 def safe_div(num: np.ndarray, den: np.ndarray, default: float = 0.0) -> np.ndarray:

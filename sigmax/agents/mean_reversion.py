@@ -34,7 +34,7 @@ class MeanReversionAgent(Agent):
             timeperiod=c.period,
             nbdevup=c.band_dev,
             nbdevdn=c.band_dev,
-            matype=talib.MA_Type.SMA,
+            matype=talib.MA_Type.SMA,  # type: ignore[attr-defined]  # talib re-exports it implicitly
         )
         std = talib.STDDEV(bars.close, timeperiod=c.period, nbdev=1.0)
         z = safe_div(bars.close - mid, std)

@@ -126,7 +126,7 @@ def trade_metrics(result: BacktestResult) -> dict[str, float]:
 
 def buy_and_hold(bars: BarSeries, cash: float, fee_bps: float) -> np.ndarray:
     """Equity of putting all cash into the asset at the first bar's open, fee paid once."""
-    qty = cash / (bars.open[0] * (1.0 + fee_bps / 10_000.0))
+    qty = cash / (float(bars.open[0]) * (1.0 + fee_bps / 10_000.0))
     return qty * bars.close
 
 

@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from sigmax.serialize import decision_json
 
 
 def _iso(ts_ns: int) -> str:
-    return pd.Timestamp(int(ts_ns), tz="UTC").isoformat()
+    return cast(str, pd.Timestamp(int(ts_ns), tz="UTC").isoformat())
 
 
 def report_json(

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -345,7 +345,7 @@ def best_result(results: Sequence[CaseResult], metric: str) -> CaseResult:
 
 
 def _iso(bars: BarSeries, i: int) -> str:
-    return pd.Timestamp(int(bars.ts[i]), tz="UTC").isoformat()
+    return cast(str, pd.Timestamp(int(bars.ts[i]), tz="UTC").isoformat())
 
 
 def _row(result: CaseResult, bars: BarSeries) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import pandas as pd
 import typer
@@ -33,7 +33,7 @@ def _fail(exc: DataError) -> typer.Exit:
 
 
 def _iso(ns: int) -> str:
-    return pd.Timestamp(int(ns), tz="UTC").isoformat()
+    return cast(str, pd.Timestamp(int(ns), tz="UTC").isoformat())
 
 
 @app.command()

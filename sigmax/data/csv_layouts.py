@@ -67,7 +67,7 @@ def _time_column(source: str, names: dict[str, str], columns: pd.Index,
             return names[name]
     first = str(columns[0])
     if first == "" or first.startswith("Unnamed"):
-        return columns[0]  # the wide layout's index column has no name
+        return first  # the wide layout's index column has no name
     raise DataError(
         f"{_header(source, lines)}: missing timestamp column; expected one of "
         f"{', '.join(TIME_COLUMNS)}, found {', '.join(map(str, columns))}"

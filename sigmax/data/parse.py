@@ -63,7 +63,7 @@ def _reject_empty_cells(table: RawTable) -> None:
 
 
 def _parse_numbers(column: pd.Series, name: str, table: RawTable) -> np.ndarray:
-    numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    numbers: np.ndarray = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(numbers)
     if bad.any():
         i = int(np.argmax(bad))
@@ -89,7 +89,7 @@ def parse_timestamps(column: pd.Series, table: RawTable) -> np.ndarray:
             f"{table.where(i)}: timestamp {column.iloc[i]!r} cannot be parsed "
             f"({int(bad.sum())} bad timestamp(s) in all)"
         )
-    return pd.DatetimeIndex(parsed).as_unit("ns").asi8.copy()
+    return np.asarray(pd.DatetimeIndex(parsed).as_unit("ns").asi8.copy(), dtype=np.int64)
 
 
 def _from_text(text: pd.Series, table: RawTable) -> pd.Series:

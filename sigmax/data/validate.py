@@ -7,6 +7,7 @@ the problem; repairs (reordering, gap filling) happen only when the caller asks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -179,4 +180,4 @@ def fill_missing_bars(bars: ParsedBars, tf_ns: int) -> tuple[ParsedBars, int]:
 
 
 def _iso(ns: np.integer | int) -> str:
-    return pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%d %H:%M")
+    return cast(str, pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%d %H:%M"))

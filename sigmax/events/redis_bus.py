@@ -150,7 +150,7 @@ class RedisEventBus:
                 await asyncio.sleep(retry_s)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis ships no annotations here
                 with contextlib.suppress(Exception):
                     await client.aclose()
 

@@ -245,7 +245,9 @@ class CcxtVenue:
         self._apply_remote(cid, remote, ts)
         return self._orders.order(cid)
 
-    def _order_args(self, request: OrderRequest) -> tuple[str, str, str, float, float | None, dict]:
+    def _order_args(
+        self, request: OrderRequest
+    ) -> tuple[str, str, str, float, float | None, dict[str, Any]]:
         symbol = request.symbol
         amount = self._exchange.amount_to_precision(symbol, float(request.qty))
         if Decimal(amount) != request.qty:

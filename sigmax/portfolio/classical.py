@@ -75,7 +75,7 @@ def _highs_milp(problem: SelectionProblem, maximise: bool) -> tuple[np.ndarray, 
     n, k = problem.n, problem.budget
     a, b = problem.quadratic, problem.linear
     sign = -1.0 if maximise else 1.0
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no annotations
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 0.0)

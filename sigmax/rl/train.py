@@ -62,7 +62,7 @@ def build_ppo_config(env: EnvConfig, train: TrainConfig) -> Any:
     from sigmax.rl.env import TradingEnv
 
     return (
-        PPOConfig()
+        PPOConfig()  # type: ignore[no-untyped-call]  # RLlib ships no annotations here
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
         .framework("torch")
         .environment(env=TradingEnv, env_config=env.model_dump())

@@ -446,7 +446,7 @@ class ChdbStore(TimeSeriesStore):
         from chdb import session as chdb_session
 
         try:
-            self._session = chdb_session.Session(str(self.data_dir))
+            self._session = chdb_session.Session(str(self.data_dir))  # type: ignore[no-untyped-call]  # chdb ships no annotations
         except RuntimeError as exc:
             raise self._open_error(exc) from exc
 
@@ -471,23 +471,23 @@ class ChdbStore(TimeSeriesStore):
         return str(self.data_dir)
 
     def _command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        self._session.query(sql, "CSV", params=dict(params or {}))
+        self._session.query(sql, "CSV", params=dict(params or {}))  # type: ignore[no-untyped-call]  # chdb ships no annotations
 
     def _query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        frame = self._session.query(sql, "DataFrame", params=dict(params or {}))
+        frame = self._session.query(sql, "DataFrame", params=dict(params or {}))  # type: ignore[no-untyped-call]  # chdb ships no annotations
         return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
 
     def _insert_df(self, table: str, frame: pd.DataFrame) -> None:
         columns = ", ".join(frame.columns)
         # chdb's Python() table function reads the local variable named ``frame``.
         # The database name is validated; table and columns are this module's own.
-        self._session.query(
+        self._session.query(  # type: ignore[no-untyped-call]  # chdb ships no annotations
             f"INSERT INTO {self.database}.{table} ({columns}) SELECT {columns} FROM Python(frame)"  # nosec B608
         )
 
     def close(self) -> None:
         if not self._closed:
-            self._session.close()
+            self._session.close()  # type: ignore[no-untyped-call]  # chdb ships no annotations
         super().close()
 
 

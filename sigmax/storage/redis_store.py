@@ -64,7 +64,7 @@ class _InstrumentedPool(BlockingConnectionPool):
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         started = self.instruments.waiting_started()
         try:
-            connection = await super().get_connection(*args, **kwargs)
+            connection = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]  # redis ships no annotations here
         except BaseException:
             self.instruments.acquire_failed()
             self._report_size()

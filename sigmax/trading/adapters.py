@@ -8,6 +8,7 @@ from decimal import Decimal
 from sigmax.execution import CcxtVenue, PaperExchange
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries, Decision, Fill, Order, OrderRequest, ts_from_ns
+from sigmax.strategies import Strategy, validated_target_at
 
 
 class GraphDecider:
@@ -18,6 +19,28 @@ class GraphDecider:
 
     def decide(self, history: BarSeries) -> Decision:
         return self.graph.run_bar(history)
+
+
+class StrategyDecider:
+    """Decides with any Strategy: its checked want at the newest bar (``target_at``), in
+    the strategy's ``unit`` (give the session the same unit). A refused want raises
+    :class:`~sigmax.strategies.StrategyTargetError`, which the session turns into a
+    skipped bar."""
+
+    def __init__(self, strategy: Strategy) -> None:
+        self.strategy = strategy
+
+    def decide(self, history: BarSeries) -> Decision:
+        want = validated_target_at(self.strategy, history)
+        return Decision(
+            ts=ts_from_ns(history.ts[-1]),
+            symbol=history.symbol,
+            target_position=want,
+            signals=(),
+            bull_case="",
+            bear_case="",
+            rationale=f"strategy {self.strategy.name} wants {want} ({self.strategy.unit})",
+        )
 
 
 class PaperVenue:

@@ -2,8 +2,14 @@
 
 Each bar, in the backtest engine's order: working orders fill against the new bar,
 fills are booked and shown to risk, equity is marked and shown to risk, the
-decision graph decides on the history so far, and a changed target becomes an
-order that must pass risk before it reaches the venue.
+decider (the decision graph, or any strategy through
+:class:`~sigmax.trading.adapters.StrategyDecider`) decides on the history so far, and a
+changed target becomes an order that must pass risk before it reaches the venue.
+
+A strategy whose want is refused (:class:`~sigmax.strategies.StrategyTargetError`: it
+raised, or gave a wrong shape, NaN or infinity) does not end the session: the bar is
+skipped with a decision that keeps the target acted on and says why (audited and
+published like any decision), and no order is placed on it.
 
 The session talks to its parts through small ports (protocols). In-process they
 are the domain objects themselves; on Ray the actor layer passes adapters that
@@ -42,6 +48,8 @@ from sigmax.model import (
     utc_now,
 )
 from sigmax.risk import RiskContext
+from sigmax.strategies.base import TargetUnit
+from sigmax.strategies.validation import StrategyTargetError
 from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
 
 if TYPE_CHECKING:
@@ -104,6 +112,7 @@ class BarReport:
     entries: tuple[LedgerEntry, ...]
     order: OrderRequest | None = None
     verdict: RiskVerdict | None = None
+    refused: str | None = None  # why the strategy's want was refused; no order then
 
 
 @dataclass
@@ -115,6 +124,7 @@ class SessionConfig:
     sizing: SizingRules = field(default_factory=SizingRules)
     mode: TradingMode = "auto"  # approval: orders that pass risk become proposals
     proposal_ttl_s: float | None = None  # None: the proposal desk's configured TTL
+    unit: TargetUnit = "equity_fraction"  # how to read a decision's target_position
 
 
 def _ignore(kind: str, payload: dict[str, Any]) -> None:
@@ -195,7 +205,7 @@ class TradingSession:
         self.risk.on_equity(int(history.ts[i]), equity)
         if self.proposals is not None:
             self.proposals.expire_due()
-        decision = self.decider.decide(history)
+        decision, refused = self._decide(history)
         self.risk.record_decision(decision)
         self._emit("decision", decision_data(decision))
         order, verdict = None, None
@@ -213,6 +223,27 @@ class TradingSession:
             entries=entries,
             order=order,
             verdict=verdict,
+            refused=refused,
+        )
+
+    def _decide(self, history: BarSeries) -> tuple[Decision, str | None]:
+        """The decider's decision, or, when it refuses the strategy's want, one that
+        keeps the acted target (so no order) and gives the reason."""
+        try:
+            return self.decider.decide(history), None
+        except StrategyTargetError as exc:
+            reason = f"refused: {exc}"
+            return self._holding_decision(history, reason), reason
+
+    def _holding_decision(self, history: BarSeries, rationale: str) -> Decision:
+        return Decision(
+            ts=ts_from_ns(history.ts[-1]),
+            symbol=self.config.symbol,
+            target_position=self.acted_target,
+            signals=(),
+            bull_case="",
+            bear_case="",
+            rationale=rationale,
         )
 
     def _venue_failed(self, action: str, exc: VenueError) -> None:
@@ -247,7 +278,7 @@ class TradingSession:
             self.acted_target = previous_target
             return None, None
         wanted = target_qty(
-            decision.target_position, "equity_fraction", equity, float(price), sizing.qty_step
+            decision.target_position, self.config.unit, equity, float(price), sizing.qty_step
         )
         # One order per bar at most, named by the bar: a replay after a restart reuses
         # the id, and the venue's idempotent submit turns it into the same order.

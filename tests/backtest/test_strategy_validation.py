@@ -4,6 +4,7 @@ raises or returns a wrong shape, NaN or an infinite target; nothing is traded on
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestEngine
 from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.execution import PaperExchange, PaperExchangeConfig
+from sigmax.ledger import Ledger
 from sigmax.model import BarSeries, ts_from_ns
 from sigmax.risk import RiskEngine
 from sigmax.strategies import (
@@ -21,6 +23,8 @@ from sigmax.strategies import (
     validated_target_at,
     validated_targets,
 )
+from sigmax.trading.adapters import PaperVenue, StrategyDecider
+from sigmax.trading.session import SessionConfig, TradingSession
 
 BAD_BAR = 40
 
@@ -122,3 +126,56 @@ def test_live_target_checks_an_overridden_target_at(btc_1h_small: BarSeries) -> 
     assert validated_target_at(strategy, btc_1h_small[:BAD_BAR]) == 0.5
     with pytest.raises(StrategyTargetError, match=f"bar {BAD_BAR} .*target nan"):
         validated_target_at(strategy, btc_1h_small[: BAD_BAR + 1])
+
+
+def _session(strategy: Strategy, events: list[tuple[str, dict[str, object]]]) -> TradingSession:
+    return TradingSession(
+        SessionConfig(symbol="BTC/USD", unit=strategy.unit),
+        StrategyDecider(strategy),
+        RiskEngine(backtest_risk_config()),
+        PaperVenue(PaperExchange(PaperExchangeConfig())),
+        Ledger(Decimal(10_000)),
+        on_event=lambda kind, data: events.append((kind, data)),
+    )
+
+
+def _flat_then_nan_then_long(bars: BarSeries) -> np.ndarray:
+    wants = np.where(np.arange(len(bars)) < BAD_BAR, 0.0, 0.1)
+    if len(bars) > BAD_BAR:
+        wants[BAD_BAR] = np.nan
+    return wants
+
+
+def test_session_skips_a_refused_bar_with_an_audited_reason_and_goes_on(
+    btc_1h_small: BarSeries,
+) -> None:
+    """The bad bar places no order, is recorded (report, decision event, risk audit), and
+    the session trades the next good want as if nothing happened."""
+    bars = btc_1h_small[:60]
+    events: list[tuple[str, dict[str, object]]] = []
+    session = _session(ScriptedStrategy(_flat_then_nan_then_long), events)
+    reports = [session.on_bar(bars[: i + 1]) for i in range(len(bars))]
+
+    refused = [i for i, r in enumerate(reports) if r.refused is not None]
+    assert refused == [BAD_BAR]
+    bad = reports[BAD_BAR]
+    when = ts_from_ns(int(bars.ts[BAD_BAR])).isoformat()
+    assert bad.refused is not None
+    assert f"strategy scripted on BTC/USD, bar {BAD_BAR} ({when})" in bad.refused
+    assert bad.order is None and bad.decision.target_position == 0.0
+    assert bad.decision.rationale == bad.refused
+    audited = [r for r in session.risk.audit.records() if r.kind == "decision"]  # type: ignore[attr-defined]
+    assert any("refused: strategy scripted" in str(r.payload) for r in audited)
+    decisions = [d for kind, d in events if kind == "decision"]
+    assert decisions[BAD_BAR]["rationale"] == bad.refused
+
+    orders = [(i, r.order) for i, r in enumerate(reports) if r.order is not None]
+    assert [(i, o.qty) for i, o in orders] == [(BAD_BAR + 1, Decimal("0.1"))]
+    assert reports[-1].position == 0.1
+
+
+def test_session_skips_every_bar_of_a_strategy_that_raises(btc_1h_small: BarSeries) -> None:
+    session = _session(ScriptedStrategy(_raises), [])
+    reports = [session.on_bar(btc_1h_small[: i + 1]) for i in range(5)]
+    assert all(r.refused and "targets raised ZeroDivisionError" in r.refused for r in reports)
+    assert all(r.order is None and r.position == 0.0 for r in reports)
