@@ -3,6 +3,10 @@
 Conventions (crypto trades around the clock): returns are per bar; annualisation
 uses the number of bars in 365.25 days; the risk-free rate is 0. Drawdowns are
 measured on marked equity at each bar's close.
+
+A portfolio run (``result.legs``) is measured on the portfolio's equity; its gross
+notional sums every leg's, its buy-and-hold baseline splits the cash equally over the
+legs, and :func:`symbol_metrics` gives each leg's own trades, fees and exposure.
 """
 
 from __future__ import annotations
@@ -78,7 +82,10 @@ def _drawdown(curve: np.ndarray) -> tuple[float, int]:
 
 
 def round_trips(result: BacktestResult) -> list[RoundTrip]:
-    """Split the fills into flat-to-flat round trips (a flip closes one, opens the next)."""
+    """Split the fills into flat-to-flat round trips (a flip closes one, opens the next);
+    a portfolio's are its legs', symbol by symbol."""
+    if result.legs:
+        return [trip for leg in result.legs.values() for trip in round_trips(leg)]
     trips: list[RoundTrip] = []
     pnl, entry_ns = Decimal(0), None
     for entry in result.entries:
@@ -106,7 +113,7 @@ def trade_metrics(result: BacktestResult) -> dict[str, float]:
     gross_loss = -sum(losses)
     traded = sum(float(e.fill.notional) for e in result.entries)
     mean_equity = float(np.mean(result.equity))
-    notional = np.abs(result.position * result.bars.close)
+    notional = gross_notional(result)
     return {
         "round_trips": float(len(trips)),
         "fills": float(len(result.entries)),
@@ -124,6 +131,39 @@ def trade_metrics(result: BacktestResult) -> dict[str, float]:
     }
 
 
+def gross_notional(result: BacktestResult) -> np.ndarray:
+    """Sum of |position notional| at every bar's close, over every leg of a portfolio."""
+    if not result.legs:
+        return np.asarray(np.abs(result.position * result.bars.close))
+    legs = result.legs.values()
+    return np.asarray(np.sum([np.abs(leg.position * leg.bars.close) for leg in legs], axis=0))
+
+
+def symbol_metrics(result: BacktestResult) -> dict[str, dict[str, object]]:
+    """Each symbol's own trade count, fees, realised P&L, exposure and trade metrics
+    (leverage and turnover relative to the whole account's equity)."""
+    legs = result.legs or {result.bars.symbol: result}
+    return {
+        symbol: {
+            "trades": len(leg.entries),
+            "fees_paid": float(leg.fees_paid),
+            "realized_pnl": float(leg.realized_pnl),
+            "exposure": float(np.mean(leg.position != 0)),
+            "metrics": trade_metrics(leg),
+        }
+        for symbol, leg in legs.items()
+    }
+
+
+def portfolio_buy_and_hold(result: BacktestResult, cash: float, fee_bps: float) -> np.ndarray:
+    """Buy and hold of the run's symbols, the cash split equally between them."""
+    if not result.legs:
+        return buy_and_hold(result.bars, cash, fee_bps)
+    share = cash / len(result.legs)
+    legs = result.legs.values()
+    return np.asarray(np.sum([buy_and_hold(leg.bars, share, fee_bps) for leg in legs], axis=0))
+
+
 def buy_and_hold(bars: BarSeries, cash: float, fee_bps: float) -> np.ndarray:
     """Equity of putting all cash into the asset at the first bar's open, fee paid once."""
     qty = cash / (float(bars.open[0]) * (1.0 + fee_bps / 10_000.0))
@@ -138,6 +178,6 @@ def compute_metrics(result: BacktestResult, fee_bps: float) -> dict[str, object]
     metrics.update(trade_metrics(result))
     metrics["bars"] = float(len(result.bars))
     metrics["buy_and_hold"] = curve_metrics(
-        buy_and_hold(result.bars, cash, fee_bps), cash, result.bars
+        portfolio_buy_and_hold(result, cash, fee_bps), cash, result.bars
     )
     return metrics

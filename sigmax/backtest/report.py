@@ -1,8 +1,9 @@
 """Backtest reports: a JSON document for machines and an HTML page with plots for people.
 
-The JSON holds ``metrics``, ``trades`` (ts, side, qty, price, fee) and ``equity``
-(ts, value) — a stable contract other tools read — plus the decisions acted on,
-risk rejections and the run's settings.
+The JSON holds ``metrics``, ``trades`` (ts, symbol, side, qty, price, fee) and
+``equity`` (ts, value) — a stable contract other tools read — plus ``symbols`` (each
+symbol's own trades, fees and exposure), the decisions acted on, risk rejections and
+the run's settings. A portfolio's ``metrics`` and ``equity`` are the whole account's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sigmax.backtest.engine import BacktestResult
-from sigmax.backtest.metrics import buy_and_hold, drawdown_series
+from sigmax.backtest.metrics import drawdown_series, portfolio_buy_and_hold, symbol_metrics
 from sigmax.model import Side
 from sigmax.serialize import decision_json
 
@@ -41,6 +42,7 @@ def report_json(
         "trades": [
             {
                 "ts": e.fill.ts.isoformat(),
+                "symbol": e.fill.symbol,
                 "side": e.fill.side.value,
                 "qty": float(e.fill.qty),
                 "price": float(e.fill.price),
@@ -53,11 +55,13 @@ def report_json(
         "equity": [
             {"ts": _iso(t), "value": float(v)} for t, v in zip(ts, result.equity, strict=True)
         ],
+        "symbols": symbol_metrics(result),
         "decisions": [decision_json(d) for d in result.decisions],
         "rejections": [
             {
                 "ts": r.ts.isoformat(),
                 "client_order_id": r.request.client_order_id,
+                "symbol": r.request.symbol,
                 "side": r.request.side.value,
                 "qty": float(r.request.qty),
                 "reason": r.verdict.reason,
@@ -92,8 +96,9 @@ def write_json(path: Path, document: Mapping[str, Any]) -> None:
 
 
 def _figure(result: BacktestResult, fee_bps: float) -> go.Figure:
-    bars = result.bars
-    x = pd.to_datetime(bars.ts, unit="ns", utc=True)
+    """Price and trades, equity, drawdown and position. A portfolio's prices are each
+    symbol's rebased to 100 at its first bar, and its positions are each symbol's."""
+    x = pd.to_datetime(result.bars.ts, unit="ns", utc=True)
     fig = make_subplots(
         rows=4,
         cols=1,
@@ -102,24 +107,22 @@ def _figure(result: BacktestResult, fee_bps: float) -> go.Figure:
         row_heights=[0.4, 0.25, 0.15, 0.2],
         subplot_titles=("Price and trades", "Equity", "Drawdown", "Position"),
     )
-    fig.add_trace(go.Scattergl(x=x, y=bars.close, name="close", line={"width": 1}), 1, 1)
-    for side, colour, symbol in (
-        (Side.BUY, "#16a34a", "triangle-up"),
-        (Side.SELL, "#dc2626", "triangle-down"),
-    ):
-        fills = [e.fill for e in result.entries if e.fill.side is side]
+    legs = result.legs or {result.bars.symbol: result}
+    for symbol, leg in legs.items():
+        scale = 100.0 / leg.bars.close[0] if len(legs) > 1 else 1.0
+        label = symbol if len(legs) > 1 else ""
+        fig.add_trace(
+            go.Scattergl(x=x, y=leg.bars.close * scale, name=f"{label} close".strip()), 1, 1
+        )
+        _add_fills(fig, leg, scale, label)
         fig.add_trace(
             go.Scattergl(
-                x=[f.ts for f in fills],
-                y=[float(f.price) for f in fills],
-                mode="markers",
-                name=side.value,
-                marker={"color": colour, "symbol": symbol, "size": 8},
+                x=x, y=leg.position, name=f"{label} position".strip(), line={"shape": "hv"}
             ),
-            1,
+            4,
             1,
         )
-    baseline = buy_and_hold(bars, float(result.config.cash), fee_bps)
+    baseline = portfolio_buy_and_hold(result, float(result.config.cash), fee_bps)
     fig.add_trace(go.Scattergl(x=x, y=result.equity, name="strategy"), 2, 1)
     fig.add_trace(go.Scattergl(x=x, y=baseline, name="buy & hold", line={"dash": "dot"}), 2, 1)
     fig.add_trace(
@@ -129,11 +132,29 @@ def _figure(result: BacktestResult, fee_bps: float) -> go.Figure:
         3,
         1,
     )
-    fig.add_trace(go.Scattergl(x=x, y=result.position, name="position", line={"shape": "hv"}), 4, 1)
     fig.update_layout(
         height=1000, margin={"t": 40, "l": 60, "r": 20, "b": 30}, hovermode="x unified"
     )
     return fig
+
+
+def _add_fills(fig: go.Figure, leg: BacktestResult, scale: float, label: str) -> None:
+    for side, colour, marker in (
+        (Side.BUY, "#16a34a", "triangle-up"),
+        (Side.SELL, "#dc2626", "triangle-down"),
+    ):
+        fills = [e.fill for e in leg.entries if e.fill.side is side]
+        fig.add_trace(
+            go.Scattergl(
+                x=[f.ts for f in fills],
+                y=[float(f.price) * scale for f in fills],
+                mode="markers",
+                name=f"{label} {side.value}".strip(),
+                marker={"color": colour, "symbol": marker, "size": 8},
+            ),
+            1,
+            1,
+        )
 
 
 def _metrics_table(metrics: Mapping[str, Any]) -> str:

@@ -3,6 +3,10 @@
 The CLI, Ray jobs and the API all go through :func:`run_backtest`, so a backtest
 means the same thing wherever it is started: the same data, strategy, costs and risk
 profile (the backtest profile with the request's overrides) for the same request.
+
+A request names one data set and symbol (``data``, ``symbol``) and optionally more
+(``extra_legs``): with more than one, or with ``weights``, the symbols run in one
+account through :class:`~sigmax.backtest.portfolio.PortfolioEngine`.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestEngine, BacktestResult
 from sigmax.backtest.metrics import compute_metrics
+from sigmax.backtest.portfolio import PortfolioEngine, PortfolioLeg, equal_weights
 from sigmax.backtest.report import report_json, write_html, write_json
 from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.data import load_bars
+from sigmax.errors import InvalidInputError
 from sigmax.execution import PaperExchange, PaperExchangeConfig
-from sigmax.model import BarSeries
+from sigmax.model import BarSeries, ts_from_ns
 from sigmax.risk import RiskConfig, RiskEngine
 from sigmax.strategies import Strategy, make_strategy
 
@@ -45,6 +51,8 @@ class BacktestRequest:
     risk_limits: RiskConfig = field(default_factory=RiskConfig)  # its base: Settings.risk
     engine: BacktestConfig = field(default_factory=BacktestConfig)  # e.g. Settings.backtest
     graph: GraphConfig = field(default_factory=GraphConfig)  # the agent graph's: Settings.graph
+    extra_legs: tuple[tuple[str, str], ...] = ()  # (data, symbol) after the first
+    weights: dict[str, float] = field(default_factory=dict)  # None given: equal weights
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> BacktestRequest:
@@ -56,7 +64,41 @@ class BacktestRequest:
         for mapping in ("params", "risk"):
             if mapping in given:
                 given[mapping] = {str(k): str(v) for k, v in dict(given[mapping]).items()}
+        if "extra_legs" in given:
+            given["extra_legs"] = tuple((str(d), str(s)) for d, s in given["extra_legs"])
+        if "weights" in given:
+            given["weights"] = {str(k): float(v) for k, v in dict(given["weights"]).items()}
         return cls(**given)
+
+    def legs(self) -> list[tuple[str, str | None]]:
+        """Every (data, symbol) pair, in the order given: the first is ``data``/``symbol``."""
+        return [(self.data, self.symbol), *self.extra_legs]
+
+    @property
+    def is_portfolio(self) -> bool:
+        """Whether this runs through the portfolio engine (several symbols, or weights)."""
+        return bool(self.extra_legs or self.weights)
+
+    def load_legs(self) -> list[BarSeries]:
+        """Every leg's bars, all loaded (and so checked) before anything runs."""
+        series = [
+            load_bars(data, symbol, self.timeframe, fill_gaps=self.fill_gaps)
+            for data, symbol in self.legs()
+        ]
+        symbols = [bars.symbol for bars in series]
+        duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+        if duplicates:
+            raise InvalidInputError(f"--symbol: given twice: {', '.join(duplicates)}")
+        unknown = sorted(set(self.weights) - set(symbols))
+        if unknown:
+            raise InvalidInputError(f"weights: not a symbol of this run: {', '.join(unknown)}")
+        return series
+
+    def leg_weights(self, symbols: list[str]) -> list[float]:
+        """Each symbol's equity weight: the request's (0 where it names none), else equal."""
+        if not self.weights:
+            return equal_weights(len(symbols))
+        return [self.weights.get(symbol, 0.0) for symbol in symbols]
 
     def risk_config(self) -> RiskConfig:
         """The backtest risk profile over ``risk_limits`` with this request's overrides."""
@@ -85,21 +127,22 @@ def run_backtest(
 
     The risk limits are the request's (:meth:`BacktestRequest.risk_config`) unless
     ``risk_config`` is given."""
-    if bars is None:
-        bars = load_bars(
-            request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
-        )
-    strategy = make_strategy(request.strategy, request.params, request.graph)
     config = request.engine_config()
-    result = run_engine(
-        bars,
-        strategy,
-        config,
-        request.fee_bps,
-        request.slippage_bps,
-        risk_config or request.risk_config(),
-    )
+    risk = risk_config or request.risk_config()
+    strategy = make_strategy(request.strategy, request.params, request.graph)
+    if request.is_portfolio:
+        if bars is not None:
+            raise ValueError("run_backtest: bars are given for single-symbol requests only")
+        legs = request.load_legs()
+        result = run_portfolio(request, legs, config, risk)
+    else:
+        if bars is None:
+            bars = load_bars(
+                request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
+            )
+        result = run_engine(bars, strategy, config, request.fee_bps, request.slippage_bps, risk)
     metrics = compute_metrics(result, float(request.fee_bps))
+    bars = result.bars
     meta = {
         "data": request.data,
         "symbol": bars.symbol,
@@ -109,12 +152,44 @@ def run_backtest(
         "cash": str(config.cash),
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
-        "first_bar": result.bars.bar(0).ts.isoformat(),
-        "last_bar": result.bars.bar(len(bars) - 1).ts.isoformat(),
+        "first_bar": ts_from_ns(bars.ts[0]).isoformat(),
+        "last_bar": ts_from_ns(bars.ts[-1]).isoformat(),
         "elapsed_s": round(result.elapsed_s, 4),
         "bars_per_s": round(len(bars) / result.elapsed_s) if result.elapsed_s > 0 else None,
     }
+    if request.is_portfolio:
+        meta["legs"] = [
+            {"data": data, "symbol": symbol}
+            for (data, _), symbol in zip(request.legs(), result.legs, strict=True)
+        ]
+        symbols = list(result.legs)
+        meta["weights"] = dict(zip(symbols, request.leg_weights(symbols), strict=True))
     return BacktestOutcome(result, metrics, report_json(result, metrics, meta))
+
+
+def run_portfolio(
+    request: BacktestRequest,
+    series: list[BarSeries],
+    config: BacktestConfig,
+    risk_config: RiskConfig,
+) -> BacktestResult:
+    """The request's strategy on every leg (one instance each) in one account."""
+    weights = request.leg_weights([bars.symbol for bars in series])
+    legs = [
+        PortfolioLeg(bars, make_strategy(request.strategy, request.params, request.graph), w)
+        for bars, w in zip(series, weights, strict=True)
+    ]
+    engine = PortfolioEngine(
+        config, RiskEngine(risk_config), paper_exchange(request.fee_bps, request.slippage_bps)
+    )
+    return engine.run(legs)
+
+
+def paper_exchange(fee_bps: Decimal, slippage_bps: Decimal) -> PaperExchange:
+    """The paper exchange of a backtest: one fee for maker and taker, adverse slippage."""
+    return PaperExchange(
+        PaperExchangeConfig(maker_fee_bps=fee_bps, taker_fee_bps=fee_bps, slippage_bps=slippage_bps)
+    )
 
 
 def run_engine(
@@ -126,10 +201,7 @@ def run_engine(
     risk_config: RiskConfig,
 ) -> BacktestResult:
     """One strategy through a fresh engine, risk engine and paper exchange."""
-    exchange = PaperExchange(
-        PaperExchangeConfig(maker_fee_bps=fee_bps, taker_fee_bps=fee_bps, slippage_bps=slippage_bps)
-    )
-    engine = BacktestEngine(config, RiskEngine(risk_config), exchange)
+    engine = BacktestEngine(config, RiskEngine(risk_config), paper_exchange(fee_bps, slippage_bps))
     return engine.run(bars, strategy)
 
 

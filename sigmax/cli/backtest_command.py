@@ -1,4 +1,5 @@
-"""``sigmax backtest``: one strategy over one data set, metrics table and reports."""
+"""``sigmax backtest``: one strategy over one data set, or over several symbols in one
+account (repeated ``--data``/``--symbol`` pairs), metrics table and reports."""
 
 from __future__ import annotations
 
@@ -33,11 +34,21 @@ def _decimal(value: str, option: str) -> Decimal:
     return number
 
 
+DEFAULT_DATA = "bundled:BTC-USD-1h"
+
+
 def backtest(
     data: Annotated[
-        str, typer.Option(help="bundled:NAME or a CSV/Parquet path")
-    ] = "bundled:BTC-USD-1h",
-    symbol: Annotated[str | None, typer.Option(help="symbol, e.g. BTC/USD")] = None,
+        list[str] | None,
+        typer.Option(
+            help="bundled:NAME or a CSV/Parquet path; repeat it, each with a --symbol, "
+            f"for a portfolio [default: {DEFAULT_DATA}]"
+        ),
+    ] = None,
+    symbol: Annotated[
+        list[str] | None,
+        typer.Option(help="symbol, e.g. BTC/USD; one per --data, paired in order"),
+    ] = None,
     timeframe: Annotated[
         str | None, typer.Option(help="bar size, e.g. 1h; coarser resamples")
     ] = None,
@@ -54,6 +65,13 @@ def backtest(
     ] = "0",
     risk: Annotated[
         list[str] | None, typer.Option(help="risk limit override k=v (repeatable)")
+    ] = None,
+    allocation: Annotated[
+        Path | None,
+        typer.Option(
+            help="a `sigmax optimize --json` result: its weights scale each symbol's "
+            "equity-fraction targets [default: equal weights]"
+        ),
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the JSON report here")
@@ -92,9 +110,19 @@ def backtest(
     ] = None,
 ) -> None:
     """Backtest a strategy on historical bars; orders fill at the next bar at the earliest."""
+    legs = _legs(data or [DEFAULT_DATA], symbol or [])
+    if len(legs) > 1 and (sweep or walk_forward is not None or persist):
+        raise typer.BadParameter(
+            "several symbols run as a plain backtest only; --sweep, --walk-forward and "
+            "--persist take one --data",
+            param_hint="--data",
+        )
+    (first_data, first_symbol), *more = legs
     request = BacktestRequest(
-        data=data,
-        symbol=symbol,
+        data=first_data,
+        symbol=first_symbol,
+        extra_legs=tuple((d, s) for d, s in more if s is not None),
+        weights=_allocation_weights(allocation, [s for _, s in legs]),
         timeframe=timeframe,
         strategy=strategy,
         params=parse_pairs(param or [], "--param"),
@@ -132,6 +160,37 @@ def backtest(
     _print_summary(outcome.metrics, outcome.document["meta"], json_out, report)
     if persist:
         _persist(outcome, run_id or f"bt-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid4().hex[:6]}")
+
+
+def _legs(data: list[str], symbols: list[str]) -> list[tuple[str, str | None]]:
+    """Pair each --data with its --symbol, in order; refuse what cannot be paired."""
+    if len(data) == 1 and len(symbols) <= 1:
+        return [(data[0], symbols[0] if symbols else None)]
+    if len(symbols) != len(data):
+        raise typer.BadParameter(
+            f"--data given {len(data)} times but --symbol {len(symbols)} times; "
+            "pair each --data with one --symbol, in order",
+            param_hint="--symbol",
+        )
+    duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+    if duplicates:
+        raise typer.BadParameter(f"given twice: {', '.join(duplicates)}", param_hint="--symbol")
+    return list(zip(data, symbols, strict=True))
+
+
+def _allocation_weights(path: Path | None, symbols: list[str | None]) -> dict[str, float]:
+    """Each symbol's weight in ``sigmax optimize --json PATH`` (none: equal weights)."""
+    if path is None:
+        return {}
+    from sigmax.portfolio.allocation import weight_from_result
+
+    named = [s for s in symbols if s is not None]
+    if len(named) != len(symbols):
+        raise typer.BadParameter("--allocation needs a --symbol for each --data")
+    try:
+        return {s: weight_from_result(path, s) for s in named}
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--allocation") from None
 
 
 def _persist(outcome: BacktestOutcome, run_id: str) -> None:

@@ -1,0 +1,287 @@
+"""Backtest of several symbols in one account: shared cash, one ledger, one risk engine.
+
+Each symbol (a *leg*) has its own bars and its own strategy instance, whose wants are
+computed once, vectorised, over the leg's bars, as in the single-symbol engine. The
+loop runs over the union of all legs' timestamps; at each one, in this order:
+
+1. every leg with a bar there has its working orders filled against that bar;
+2. equity is marked (each leg at its last close) and given to the risk engine;
+3. every leg with a bar there compares its want with the book and may send an order,
+   checked by the risk engine with the whole book (positions and marks of all legs)
+   in view.
+
+Legs are always visited in the order they were given (the command line's). A leg with
+no bar at a timestamp is marked at its last close and makes no decision there.
+
+``equity_fraction`` wants are fractions of the portfolio's equity times the leg's
+weight; ``qty`` wants are quantities and ignore the weight. With fixed-quantity
+strategies and no binding limit, each leg trades exactly as its single-symbol run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+
+from sigmax.backtest.config import BacktestConfig
+from sigmax.backtest.engine import BacktestResult, Rejection
+from sigmax.execution import PaperExchange
+from sigmax.ledger import Ledger
+from sigmax.model import BarSeries, Order, to_decimal, ts_from_ns
+from sigmax.risk import RiskEngine
+from sigmax.strategies.base import Strategy
+from sigmax.strategies.validation import validated_targets
+from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
+
+
+@dataclass(frozen=True)
+class PortfolioLeg:
+    """One symbol of a portfolio: its bars, its strategy and its equity weight."""
+
+    bars: BarSeries
+    strategy: Strategy
+    weight: float = 1.0
+
+
+def equal_weights(count: int) -> list[float]:
+    """``count`` equal weights summing to 1 (the default allocation)."""
+    return [1.0 / count] * count
+
+
+def union_timeline(series: list[BarSeries]) -> np.ndarray:
+    """Every bar open time of any series, sorted, once."""
+    return np.unique(np.concatenate([bars.ts for bars in series]))
+
+
+class _LegRun:
+    """One leg's state during a run, laid out on the portfolio's timeline."""
+
+    def __init__(self, leg: PortfolioLeg, timeline: np.ndarray, wants: np.ndarray) -> None:
+        bars = leg.bars
+        self.leg = leg
+        self.symbol = bars.symbol
+        self.bars = bars
+        self.weight = leg.weight
+        at = np.searchsorted(timeline, bars.ts)
+        index_at = np.full(len(timeline), -1, dtype=np.int64)
+        index_at[at] = np.arange(len(bars))
+        self.index_at: list[int] = index_at.tolist()
+        self.close_at: list[float] = _marks_on(timeline, bars, at).tolist()
+        self.want_list: list[float] = wants.tolist()
+        self.step_ns = int(np.median(np.diff(bars.ts))) if len(bars) > 1 else 0
+        self.qty = 0.0
+        self.acted_want = 0.0
+        self.position = np.zeros(len(timeline))
+        self.result = BacktestResult(
+            bars=aligned_bars(timeline, bars, at),
+            strategy=leg.strategy.name,
+            params=leg.strategy.params.model_dump(),
+            config=BacktestConfig(),
+            equity=np.empty(0),
+            position=self.position,
+        )
+
+    def close_time(self, k: int) -> datetime:
+        return ts_from_ns(int(self.bars.ts[k]) + self.step_ns)
+
+
+def _marks_on(timeline: np.ndarray, bars: BarSeries, at: np.ndarray) -> np.ndarray:
+    """The leg's last close at every timestamp; its first open before its first bar
+    (no position can be held there, so the mark only keeps the arrays finite)."""
+    marks = np.full(len(timeline), np.nan)
+    marks[at] = bars.close
+    marks[: at[0]] = bars.open[0]
+    filled = np.where(np.isnan(marks), 0, np.arange(len(marks)))
+    return marks[np.maximum.accumulate(filled)]
+
+
+def aligned_bars(timeline: np.ndarray, bars: BarSeries, at: np.ndarray) -> BarSeries:
+    """``bars`` on ``timeline``: a timestamp without a bar repeats the last close as a
+    flat, volume-less bar (what the leg is marked at there)."""
+    close = _marks_on(timeline, bars, at)
+    opened, high, low = close.copy(), close.copy(), close.copy()
+    volume = np.zeros(len(timeline))
+    opened[at], high[at], low[at], volume[at] = bars.open, bars.high, bars.low, bars.volume
+    return BarSeries(bars.symbol, bars.timeframe, timeline, opened, high, low, close, volume)
+
+
+class PortfolioEngine:
+    """Runs one strategy per symbol over their union timeline in one account."""
+
+    def __init__(self, config: BacktestConfig, risk: RiskEngine, exchange: PaperExchange) -> None:
+        self.config = config
+        self.risk = risk
+        self.exchange = exchange
+
+    def run(self, legs: list[PortfolioLeg]) -> BacktestResult:
+        started = time.perf_counter()
+        _check_legs(legs)
+        timeline = union_timeline([leg.bars for leg in legs])
+        run = _PortfolioRun(
+            self,
+            timeline,
+            [_LegRun(leg, timeline, validated_targets(leg.strategy, leg.bars)) for leg in legs],
+        )
+        run.loop()
+        result = run.finish()
+        result.elapsed_s = time.perf_counter() - started
+        return result
+
+
+def _check_legs(legs: list[PortfolioLeg]) -> None:
+    if not legs:
+        raise ValueError("portfolio backtest: no symbols")
+    symbols = [leg.bars.symbol for leg in legs]
+    duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+    if duplicates:
+        raise ValueError(f"portfolio backtest: symbol given twice: {', '.join(duplicates)}")
+    for leg in legs:
+        if len(leg.bars) == 0:
+            raise ValueError(f"backtest: the bar series of {leg.bars.symbol} is empty")
+
+
+class _PortfolioRun:
+    """The mutable state of one portfolio backtest."""
+
+    def __init__(self, engine: PortfolioEngine, timeline: np.ndarray, legs: list[_LegRun]) -> None:
+        self.engine = engine
+        self.timeline = timeline
+        self.legs = legs
+        self.ledger = Ledger(engine.config.cash)
+        self.cash = float(self.ledger.cash)
+        self.order_seq = 0
+        self.submitted: list[str] = []
+        self.equity = np.empty(len(timeline))
+        first = legs[0].leg.strategy
+        self.result = BacktestResult(
+            bars=legs[0].bars if len(legs) == 1 else _timeline_bars(timeline, legs),
+            strategy=first.name,
+            params=first.params.model_dump(),
+            config=engine.config,
+            equity=self.equity,
+            position=legs[0].position if len(legs) == 1 else np.zeros(len(timeline)),
+        )
+
+    def loop(self) -> None:
+        exchange, risk, legs = self.engine.exchange, self.engine.risk, self.legs
+        ts_list: list[int] = self.timeline.tolist()
+        for j, ts in enumerate(ts_list):
+            for leg in legs:
+                k = leg.index_at[j]
+                if k >= 0 and exchange.has_open_orders(leg.symbol):
+                    self._fill(leg, k)
+            equity = self.cash
+            for leg in legs:
+                equity += leg.qty * leg.close_at[j]
+                leg.position[j] = leg.qty
+            self.equity[j] = equity
+            risk.on_equity(ts, equity)
+            for leg in legs:
+                k = leg.index_at[j]
+                if k >= 0 and leg.want_list[k] != leg.acted_want:
+                    self._rebalance(leg, k, j)
+
+    def _fill(self, leg: _LegRun, k: int) -> None:
+        for fill in self.engine.exchange.on_bar(leg.bars.bar(k)):
+            entry = self.ledger.apply(fill)
+            self.result.entries.append(entry)
+            leg.result.entries.append(entry)
+            self.engine.risk.on_fill(fill)
+        self.cash = float(self.ledger.cash)
+        leg.qty = float(self.ledger.position(leg.symbol).qty)
+
+    def _marks(self, j: int) -> dict[str, Decimal]:
+        """Every leg's last close at timeline index ``j``, exact."""
+        return {leg.symbol: to_decimal(leg.close_at[j]) for leg in self.legs}
+
+    def _rebalance(self, leg: _LegRun, k: int, j: int) -> None:
+        """Send the order that moves ``leg`` from its position to its want at bar ``k``."""
+        want = leg.want_list[k]
+        leg.acted_want = want
+        cfg, risk = self.engine.config, self.engine.risk
+        marks = self._marks(j)
+        price = marks[leg.symbol]
+        held = self.ledger.position(leg.symbol).qty
+        equity = float(self.ledger.equity(marks))
+        strategy = leg.leg.strategy
+        scaled = want if strategy.unit == "qty" else want * leg.weight
+        wanted = target_qty(scaled, strategy.unit, equity, leg.close_at[j], cfg.qty_step)
+        ts = leg.close_time(k)
+        self._cancel_working(leg, ts)
+        self.order_seq += 1
+        request = plan_order(
+            f"bt-{strategy.name}-{self.order_seq}",
+            leg.symbol,
+            held,
+            wanted,
+            price,
+            SizingRules(cfg.qty_step, cfg.min_order_notional),
+        )
+        if request is None:
+            return
+        decision = strategy.decision_at(k)
+        if decision is not None:
+            self.result.decisions.append(decision)
+            leg.result.decisions.append(decision)
+            risk.record_decision(decision)
+        book = {s: p.qty * marks[s] for s, p in self.ledger.positions.items()}
+        ctx = risk_context(ts, leg.symbol, price, held, equity, book)
+        verdict = risk.check(request, ctx)
+        if not verdict.approved:
+            rejection = Rejection(ts, request, verdict)
+            self.result.rejections.append(rejection)
+            leg.result.rejections.append(rejection)
+            return
+        self.engine.exchange.submit(request, ts, reference_price=ctx.last_price)
+        self.submitted.append(request.client_order_id)
+
+    def _cancel_working(self, leg: _LegRun, ts: datetime) -> None:
+        exchange = self.engine.exchange
+        if not exchange.has_open_orders(leg.symbol):
+            return
+        for order in exchange.open_orders(leg.symbol):
+            exchange.cancel(order.client_order_id, ts)
+
+    def finish(self) -> BacktestResult:
+        for leg in self.legs:  # a want formed at a leg's last close has no next bar
+            self._cancel_working(leg, leg.close_time(len(leg.bars) - 1))
+        result, exchange = self.result, self.engine.exchange
+        ledger = self.ledger
+        result.final_equity = ledger.equity(self._marks(len(self.timeline) - 1))
+        result.fees_paid = ledger.fees_paid
+        result.realized_pnl = ledger.realized_pnl
+        orders = [exchange.order(cid) for cid in self.submitted]
+        result.orders = orders
+        result.events = list(exchange.events)
+        result.audit = self.engine.risk.audit.records()
+        result.risk_state = str(self.engine.risk.state.value)
+        result.risk_state_reason = self.engine.risk.state_reason
+        if len(self.legs) > 1:
+            result.position[:] = sum((leg.position != 0).astype(float) for leg in self.legs)
+        for leg in self.legs:
+            _finish_leg(leg, result, orders)
+        result.legs = {leg.symbol: leg.result for leg in self.legs}
+        return result
+
+
+def _finish_leg(leg: _LegRun, portfolio: BacktestResult, orders: list[Order]) -> None:
+    """A leg's own view: its fills, orders and positions against the portfolio's equity."""
+    own = leg.result
+    own.config = portfolio.config
+    own.equity = portfolio.equity
+    own.orders = [o for o in orders if o.request.symbol == leg.symbol]
+    own.fees_paid = sum((e.fill.fee for e in own.entries), Decimal(0))
+    own.realized_pnl = sum((e.realized_pnl for e in own.entries), Decimal(0))
+    own.final_equity = portfolio.final_equity
+    own.risk_state, own.risk_state_reason = portfolio.risk_state, portfolio.risk_state_reason
+
+
+def _timeline_bars(timeline: np.ndarray, legs: list[_LegRun]) -> BarSeries:
+    """The portfolio's own series: the union timeline; its prices are the legs' (NaN here)."""
+    symbols = "+".join(leg.symbol for leg in legs)
+    nan = np.full(len(timeline), np.nan)
+    return BarSeries(symbols, legs[0].bars.timeframe, timeline, nan, nan, nan, nan, nan)
