@@ -70,18 +70,29 @@ def optimise_task(optimiser: Any, config: Any) -> dict[str, Any]:
     return {"document": json.loads(result.to_json()), "report_html": render_html(result)}
 
 
-def _start(kind: str, params: dict[str, Any]) -> Any:
+# The parameters that say what a job is, in its task name.
+JOB_TAGS = ("strategy", "data", "symbol", "symbols", "timeframe")
+
+
+def task_name(kind: str, job_id: str, params: dict[str, Any]) -> str:
+    """The job's task name in the Ray dashboard: kind, job id and what it runs on."""
+    described = " ".join(f"{key}={params[key]}" for key in JOB_TAGS if params.get(key))
+    return f"{kind}:{job_id} {described}".strip()
+
+
+def _start(kind: str, job_id: str, params: dict[str, Any]) -> Any:
     """The ObjectRef of a job's result."""
+    named = {"name": task_name(kind, job_id, params)}
     if kind == "backtest":
-        return backtest_task.remote(params)
+        return backtest_task.options(**named).remote(params)
     if kind == "optimize":
         from actors.optimiser import spawn_optimiser
         from sigmax.portfolio import OptimiserConfig
 
         config = OptimiserConfig.model_validate(params)
-        return optimise_task.remote(spawn_optimiser(), config)
+        return optimise_task.options(**named).remote(spawn_optimiser(), config)
     if kind == "train":
-        return training_task.remote(params)
+        return training_task.options(**named).remote(params)
     raise ValueError(f"unknown job kind {kind!r}")
 
 
@@ -103,7 +114,7 @@ class JobBoard:
             "submitted_at": datetime.now(UTC),
             "finished_at": None,
             "error": None,
-            "ref": _start(kind, params),
+            "ref": _start(kind, job_id, params),
             "result": None,
         }
         while len(self.jobs) > self.keep:

@@ -150,3 +150,13 @@ def test_every_sigmax_panel_reads_the_api_or_rays_metrics_agent() -> None:
     for expr in (e for e in exprs if "sigmax_" in e):
         direct, _, through_ray = expr.partition(" or ")
         assert through_ray == direct.replace("sigmax_", "ray_sigmax_"), expr
+
+
+def test_an_api_jobs_task_is_named_by_kind_id_and_what_it_runs_on() -> None:
+    from actors.jobs import task_name
+
+    params = {"strategy": "sma_cross", "data": "bundled:BTC-USD-1h", "fast": 5}
+    assert task_name("backtest", "ab12", params) == (
+        "backtest:ab12 strategy=sma_cross data=bundled:BTC-USD-1h"
+    )
+    assert task_name("train", "cd34", {}) == "train:cd34"
