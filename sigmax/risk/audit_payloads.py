@@ -18,6 +18,7 @@ def check_payload(order: OrderRequest, ctx: RiskContext, verdict: RiskVerdict) -
         "position_qty": str(ctx.position_qty),
         "equity": str(ctx.equity),
         "reference_price": None if ctx.reference_price is None else str(ctx.reference_price),
+        "positions_notional": {s: str(n) for s, n in ctx.positions_notional.items()},
     }
     return payload
 

@@ -100,6 +100,15 @@ class RiskConfig(BaseModel):
             "live and paper sessions through the actors)."
         ),
     )
+    max_open_positions: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description=(
+            "Most symbols with an open position at once, across the whole book; an order "
+            "that would open one more is rejected. None disables."
+        ),
+    )
     restricted_symbols: frozenset[str] = Field(
         default_factory=frozenset,
         description="Symbols that may not be traded at all (compliance list).",

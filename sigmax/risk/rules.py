@@ -181,6 +181,24 @@ def check_leverage(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     )
 
 
+def check_open_positions(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
+    """Symbols with a position after the order, across the book, against the limit."""
+    rule = "max_open_positions"
+    limit = config.max_open_positions
+    if limit is None:
+        return _ok(rule, "disabled")
+    symbol = impact.order.symbol
+    others = [s for s, n in impact.ctx.positions_notional.items() if s != symbol and n != 0]
+    count = len(others) + (impact.post_qty != 0)
+    if count <= limit or impact.pre_qty != 0:
+        return _ok(rule, f"{count} open positions after the order (limit {limit})")
+    held = ", ".join(sorted(others))
+    return _fail(
+        rule,
+        f"opening {symbol} would make {count} open positions > limit {limit} (held: {held})",
+    )
+
+
 def check_price_band(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     """Fat finger: every price on the order must lie within the band around the last price."""
     rule = "price_band"
@@ -209,6 +227,7 @@ PRICE_AND_SIZE_RULES: tuple[Rule, ...] = (
     check_position_notional,
     check_gross_exposure,
     check_leverage,
+    check_open_positions,
     check_price_band,
 )
 

@@ -23,6 +23,7 @@ def test_approved_order_reports_every_rule(order, ctx):
         "max_position_notional",
         "max_gross_exposure",
         "max_leverage",
+        "max_open_positions",
         "price_band",
         "max_orders_per_minute",
     ]
