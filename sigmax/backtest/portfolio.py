@@ -7,8 +7,9 @@ loop runs over the union of all legs' timestamps; at each one, in this order:
 1. every leg with a bar there has its working orders filled against that bar;
 2. equity is marked (each leg at its last close) and given to the risk engine;
 3. every leg with a bar there compares its want with the book and may send an order,
-   checked by the risk engine with the whole book (positions and marks of all legs)
-   in view.
+   checked by the risk engine with the whole book in view: every leg's position plus
+   its orders still working (sent, not filled yet), marked at its last close, so two
+   orders of one bar cannot both pass a limit that only one of them fits.
 
 Legs are always visited in the order they were given (the command line's). A leg with
 no bar at a timestamp is marked at its last close and makes no decision there.
@@ -228,8 +229,7 @@ class _PortfolioRun:
             self.result.decisions.append(decision)
             leg.result.decisions.append(decision)
             risk.record_decision(decision)
-        book = {s: p.qty * marks[s] for s, p in self.ledger.positions.items()}
-        ctx = risk_context(ts, leg.symbol, price, held, equity, book)
+        ctx = risk_context(ts, leg.symbol, price, held, equity, self._book(marks))
         verdict = risk.check(request, ctx)
         if not verdict.approved:
             rejection = Rejection(ts, request, verdict)
@@ -238,6 +238,16 @@ class _PortfolioRun:
             return
         self.engine.exchange.submit(request, ts, reference_price=ctx.last_price)
         self.submitted.append(request.client_order_id)
+
+    def _book(self, marks: dict[str, Decimal]) -> dict[str, Decimal]:
+        """Signed notional of every symbol: its position plus its working orders."""
+        qty = {s: p.qty for s, p in self.ledger.positions.items()}
+        for order in self.engine.exchange.open_orders():
+            symbol = order.request.symbol
+            qty[symbol] = (
+                qty.get(symbol, Decimal(0)) + order.request.side.sign * order.remaining_qty
+            )
+        return {s: q * marks[s] for s, q in qty.items()}
 
     def _cancel_working(self, leg: _LegRun, ts: datetime) -> None:
         exchange = self.engine.exchange
