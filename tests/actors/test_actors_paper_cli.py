@@ -32,6 +32,7 @@ def test_sigmax_paper_runs_a_session_and_reports(tmp_path: Path) -> None:
             "60",
             "--num-cpus",
             "2",
+            "--no-dashboard",
             "--json",
             str(out),
             "--report",

@@ -46,7 +46,7 @@ def test_sigmax_up_serves_the_api_for_its_session(tmp_path: Path) -> None:
     log = (tmp_path / "up.log").open("w")
     up = subprocess.Popen(
         [str(BIN / "sigmax"), "up", "--start", "6050", "--speed", "20", "--num-cpus", "2",
-         "--api-port", str(port)],
+         "--api-port", str(port), "--no-dashboard"],
         env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

@@ -311,7 +311,8 @@ def test_serve_run_killed_worker_then_sigterm_leave_no_postgres(
 @pytest.mark.slow
 def test_sigmax_paper_ended_by_sigterm_leaves_no_postgres(home: Path, ray_tmp: Path) -> None:
     paper = subprocess.Popen(
-        [str(BIN / "sigmax"), "paper", "--start", "6050", "--bars", "3000", "--num-cpus", "2"],
+        [str(BIN / "sigmax"), "paper", "--start", "6050", "--bars", "3000", "--num-cpus", "2",
+         "--no-dashboard"],
         env=_env(home, RAY_TMPDIR=str(ray_tmp), RAY_ADDRESS=""), cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
