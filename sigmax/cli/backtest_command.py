@@ -111,10 +111,10 @@ def backtest(
 ) -> None:
     """Backtest a strategy on historical bars; orders fill at the next bar at the earliest."""
     legs = _legs(data or [DEFAULT_DATA], symbol or [])
-    if len(legs) > 1 and (sweep or walk_forward is not None or persist):
+    if (len(legs) > 1 or allocation) and (sweep or walk_forward is not None or persist):
         raise typer.BadParameter(
-            "several symbols run as a plain backtest only; --sweep, --walk-forward and "
-            "--persist take one --data",
+            "several symbols or an allocation run as a plain backtest only; --sweep, "
+            "--walk-forward and --persist take one --data and no --allocation",
             param_hint="--data",
         )
     (first_data, first_symbol), *more = legs
