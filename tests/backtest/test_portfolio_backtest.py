@@ -285,3 +285,14 @@ def test_portfolio_risk_sees_the_whole_book(slices):
     assert any(s != held[0].payload["order"]["symbol"] and n != "0" for s, n in book.items())
     open_count = sum((leg.position != 0).astype(int) for leg in result.legs.values())
     assert open_count.max() == 1
+
+
+def test_job_entry_point_takes_the_same_pairs(slices, tmp_path):
+    from sigmax.jobs.backtest import main
+
+    paths = _csvs(slices[:2], tmp_path)
+    out = tmp_path / "job.json"
+    args = [*_pairs(paths, ["ETH/USD", "LTC/USD"]), "--timeframe", "30m", *SMA_ARGS]
+    assert main([*args, "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["symbols"]) == {"ETH/USD", "LTC/USD"}
+    assert main([*args[:4], "--data", str(paths[1]), *SMA_ARGS]) == 2
