@@ -1,7 +1,8 @@
 """Starting the SIGMAX actors on a Ray cluster and running a paper session through them.
 
 Data flow per bar: market-data actor → decision-graph actor (fans out to the agent
-actors) → risk actor → execution actor → portfolio actor, driven by the domain's
+actors), or the request's ``--strategy`` asked in the driver → risk actor →
+execution actor → portfolio actor, driven by the domain's
 :class:`~sigmax.trading.session.TradingSession` through actor-backed ports.
 
 Live events (decisions, proposals, orders, fills, risk state, session status) go to
@@ -42,6 +43,9 @@ from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries
 from sigmax.portfolio.allocation import weight_from_result
 from sigmax.risk.state import STOPPED
+from sigmax.strategies import Strategy, StrategyError, make_strategy
+from sigmax.strategies.agent_graph import AgentGraphStrategy
+from sigmax.trading.adapters import StrategyDecider
 from sigmax.trading.session import BarReport, SessionConfig, TradingSession
 
 
@@ -59,6 +63,8 @@ class PaperRequest:
     speed: float = 0.0  # bars per second; 0 = as fast as the actors go
     persist: bool = True  # orders, fills, risk state in PostgreSQL (embedded by default)
     allocation: str | None = None  # a `sigmax optimize --json` result capping the symbol
+    strategy: str = AgentGraphStrategy.name  # or any --strategy spec, asked per bar
+    params: dict[str, str] = field(default_factory=dict)  # its --param k=v
 
     @property
     def account(self) -> str:
@@ -82,6 +88,7 @@ class TradingSystem:
     publisher: EventPublisher | None = None
     owns_publisher: bool = False  # built by start_system: closed by shutdown
     proposals: Any = None  # approval mode: the proposal desk actor
+    strategy: Strategy | None = None  # None: the decision-graph actor decides
 
     def shutdown(self) -> None:
         """Stop every actor, after the risk actor has worked off the calls sent to it
@@ -120,6 +127,7 @@ def start_system(
     Events go to ``publisher``; without one, to a publisher built from the settings
     (Redis if configured, else in-process; NATS if configured), closed by ``shutdown``.
     """
+    strategy = session_strategy(request, settings)
     graph_json = settings.graph.model_dump_json()
     pg = postgres_for_actors(settings) if request.persist else None
     account = request.account
@@ -198,7 +206,21 @@ def start_system(
         publisher=publisher,
         owns_publisher=owns,
         proposals=proposals,
+        strategy=strategy,
     )
+
+
+def session_strategy(request: PaperRequest, settings: Settings) -> Strategy | None:
+    """The strategy the session asks for its target in the driver, checked before any
+    actor starts; None for the agent graph, which runs on its actors."""
+    if request.strategy != AgentGraphStrategy.name:
+        return make_strategy(request.strategy, request.params, settings.graph)
+    if request.params:
+        raise StrategyError(
+            "a paper session of the sigmax strategy takes its settings from the "
+            "configuration (SIGMAX_GRAPH__*), not --param"
+        )
+    return None
 
 
 def session_over(
@@ -218,11 +240,20 @@ def session_over(
     # The loop waits for its actors as long as they take: a restarting stateful actor
     # answers once it has rebuilt (its calls are retried), and a bar must not be skipped.
     wait = None
+    strategy = system.strategy
+    decider = (
+        DecisionGraphPort(system.graph, timeout_s=wait)
+        if strategy is None
+        else StrategyDecider(strategy)
+    )
     return TradingSession(
         SessionConfig(
-            symbol=symbol, session_id=session_id, mode="approval" if proposals else "auto"
+            symbol=symbol,
+            session_id=session_id,
+            mode="approval" if proposals else "auto",
+            unit=strategy.unit if strategy is not None else "equity_fraction",
         ),
-        DecisionGraphPort(system.graph, timeout_s=wait),
+        decider,
         RiskPort(system.risk, timeout_s=wait),
         ExecutionPort(system.execution, timeout_s=wait),
         PortfolioPort(system.portfolio, timeout_s=wait),

@@ -93,6 +93,15 @@ Dashboard = Annotated[
     bool, typer.Option(help="serve the Ray dashboard of a local Ray on 127.0.0.1")
 ]
 DashboardPort = Annotated[int, typer.Option(help="port of the local Ray dashboard")]
+StrategySpec = Annotated[
+    str,
+    typer.Option(
+        "--strategy",
+        help="sigmax (the agent graph on its actors), sma_cross, rl_policy, "
+        "PATH.py:ClassName or module:ClassName (docs/STRATEGIES.md)",
+    ),
+]
+Param = Annotated[list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")]
 
 
 def paper(
@@ -118,6 +127,8 @@ def paper(
         Path | None,
         typer.Option(help="a `sigmax optimize --json` result whose weight caps the symbol"),
     ] = None,
+    strategy: StrategySpec = "sigmax",
+    param: Param = None,
 ) -> None:
     """A finite paper session: real bars replayed at full speed through every actor."""
     from actors.system import PaperRequest
@@ -132,6 +143,7 @@ def paper(
         session_id=session_id or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}",
         persist=persist,
         allocation=str(allocation) if allocation else None,
+        **_strategy_fields(strategy, param),
     )
     ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
     _run_session(request, ray_options, json_out, report, keep_running=False)
@@ -150,6 +162,8 @@ def up(
     dashboard_port: DashboardPort = DEFAULT_DASHBOARD_PORT,
     api: Annotated[bool, typer.Option(help="deploy the /api/v1 API on Ray Serve too")] = True,
     api_port: Annotated[int, typer.Option(help="port of the API on 127.0.0.1")] = 8000,
+    strategy: StrategySpec = "sigmax",
+    param: Param = None,
 ) -> None:
     """Start (or join) a Ray cluster, create the actors, serve the API and paper-trade
     until Ctrl-C."""
@@ -164,6 +178,7 @@ def up(
         cash=Decimal(cash),
         speed=speed,
         session_id="up",
+        **_strategy_fields(strategy, param),
     )
     _run_session(
         request,
@@ -183,6 +198,16 @@ class _RayOptions:
     address: str | None
     num_cpus: int | None
     dashboard_port: int | None
+
+
+def _strategy_fields(spec: str, param: list[str] | None) -> dict[str, Any]:
+    """The request's strategy and params; a bad spec or param fails here, before Ray."""
+    from sigmax.cli.params import parse_pairs
+    from sigmax.strategies import make_strategy
+
+    params = parse_pairs(param or [], "--param")
+    make_strategy(spec, params)
+    return {"strategy": spec, "params": params}
 
 
 def _run_session(
