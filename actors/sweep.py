@@ -3,9 +3,11 @@
 Each case (:func:`sigmax.backtest.sweep.run_case`) is one Ray task taking one CPU.
 The bar series is ``ray.put`` once and every task reads that one object (zero-copy,
 read-only numpy arrays); results are collected with ``ray.wait`` as they finish
-while a progress bar advances. A case that raises is reported in the
-:class:`~sigmax.backtest.sweep.SweepReport` with its parameters and error; the
-other cases still run.
+while a progress bar advances. The strategy travels as its spec string and each task
+loads it (a relative ``PATH.py:ClassName`` resolves in the task's working directory:
+the driver's in a local Ray, the job's ``--working-dir`` in a submitted job). A case
+that raises is reported in the :class:`~sigmax.backtest.sweep.SweepReport` with its
+parameters and error; the other cases still run.
 """
 
 from __future__ import annotations

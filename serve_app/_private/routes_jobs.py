@@ -23,9 +23,16 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 @router.post("/backtest", response_model=JobOut, status_code=202)
 async def submit_backtest(backend: BackendDep, _: JobKey, body: BacktestIn) -> JobOut:
-    """Start a backtest as a Ray task (1 CPU); follow it at the returned URLs."""
-    from sigmax.strategies import strategy_names
+    """Start a backtest as a Ray task (1 CPU); follow it at the returned URLs. Built-in
+    strategies only: the API imports no file or module a request names."""
+    from sigmax.strategies import is_user_spec, strategy_names
 
+    if is_user_spec(body.strategy):
+        raise Unprocessable(
+            f"strategy {body.strategy!r}: user strategies (PATH.py:ClassName, "
+            "module:ClassName) run from the command line only (sigmax backtest, "
+            f"python -m sigmax.jobs.backtest); the API runs {', '.join(strategy_names())}"
+        )
     if body.strategy not in strategy_names():
         raise Unprocessable(
             f"unknown strategy {body.strategy!r}; choose one of {', '.join(strategy_names())}"

@@ -28,7 +28,7 @@ from sigmax.backtest.sweep import (
 )
 from sigmax.cli.params import parse_pairs
 from sigmax.data import DataError, load_bars
-from sigmax.strategies import StrategyError, strategy_names
+from sigmax.strategies import StrategyError, load_strategy_class
 
 console = Console()
 err_console = Console(stderr=True)
@@ -54,11 +54,7 @@ def run_sweep_command(
         for case in grid:
             merge_params(request.params, case)
         check_metric(select_by)
-        if request.strategy not in strategy_names():
-            raise StrategyError(
-                f"unknown strategy {request.strategy!r}; "
-                f"choose one of {', '.join(strategy_names())}"
-            )
+        load_strategy_class(request.strategy)  # a bad spec fails here, before Ray starts
         risk_config = backtest_risk_config(parse_pairs(risk, "--risk"), request.risk_limits)
         bars = load_bars(
             request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sigmax.strategies.base import Strategy, StrategyError, StrategyParams, TargetUnit
-from sigmax.strategies.loader import is_user_spec, portable_spec, strategy_class
+from sigmax.strategies.loader import is_user_spec, strategy_class
 from sigmax.strategies.sma_cross import SmaCross
 from sigmax.strategies.validation import (
     StrategyTargetError,
@@ -53,7 +53,6 @@ __all__ = [
     "is_user_spec",
     "load_strategy_class",
     "make_strategy",
-    "portable_spec",
     "strategy_names",
     "validated_target_at",
     "validated_targets",

@@ -4,7 +4,7 @@
 Everything that runs a strategy (backtest, sweep and walk-forward workers, paper
 sessions) goes through :func:`strategy_class`, so a user's strategy works wherever a
 built-in one does. A spec is a plain string: a Ray worker is sent the spec and loads
-the class itself (:func:`portable_spec` makes a file path absolute for that).
+the class itself.
 """
 
 from __future__ import annotations
@@ -42,15 +42,6 @@ def strategy_class(spec: str, builtins: dict[str, type[Strategy]]) -> type[Strat
         raise StrategyError(f"strategy {spec!r}: expected {SPEC_FORMS}")
     module = _load_file(Path(where)) if where.endswith(".py") else _import_module(where)
     return _checked_class(spec, getattr(module, class_name, None), class_name, where)
-
-
-def portable_spec(spec: str) -> str:
-    """``spec`` with a strategy file's path made absolute, so that another process
-    (a Ray worker with another working directory) finds the same file."""
-    where, _, class_name = spec.rpartition(":")
-    if not where.endswith(".py"):
-        return spec
-    return f"{Path(where).expanduser().resolve()}:{class_name}"
 
 
 def _load_file(path: Path) -> ModuleType:

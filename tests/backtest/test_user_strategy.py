@@ -5,9 +5,13 @@ here exactly as documented, and a bad spec is refused with a StrategyError sayin
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -16,11 +20,14 @@ from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestEngine, BacktestResult
 from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.cli import app
+from sigmax.config import Settings
+from sigmax.data import load_bars
 from sigmax.execution import PaperExchange, PaperExchangeConfig
+from sigmax.graph import DecisionGraph
 from sigmax.ledger import Ledger
 from sigmax.model import BarSeries
 from sigmax.risk import RiskEngine
-from sigmax.strategies import Strategy, StrategyError, make_strategy, portable_spec
+from sigmax.strategies import Strategy, StrategyError, make_strategy
 from sigmax.trading.adapters import PaperVenue, StrategyDecider
 from sigmax.trading.session import BarReport, SessionConfig, TradingSession
 
@@ -98,16 +105,6 @@ def test_module_spec_loads_the_same_class(
     by_path = make_strategy(EXAMPLE, {"entry_bars": "30"})
     bars = btc_1h_small[:800]
     assert by_module.targets(bars).tolist() == by_path.targets(bars).tolist()
-
-
-def test_portable_spec_makes_a_file_path_absolute(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    assert (
-        portable_spec(EXAMPLE)
-        == f"{REPO / 'examples/strategies/donchian_breakout.py'}:DonchianBreakout"
-    )
-    assert portable_spec("sma_cross") == "sma_cross"
-    assert portable_spec("pkg.mod:Cls") == "pkg.mod:Cls"
 
 
 GOOD = """
@@ -188,3 +185,70 @@ def test_bad_param_names_the_user_strategy(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(REPO)
     with pytest.raises(StrategyError, match="strategy donchian_breakout: bad --param"):
         make_strategy(EXAMPLE, {"entry_bars": "0"})
+
+
+@pytest.mark.slow
+def test_documented_sweep_and_walk_forward_run_the_example_on_ray(
+    ray_cluster: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """docs/STRATEGIES.md's sweep and walk-forward: the Ray workers get the spec and load
+    the class themselves; each sweep case equals the in-process backtest of its params."""
+    monkeypatch.chdir(REPO)
+    base = ["backtest", "--strategy", EXAMPLE, "--no-progress"]
+    sweep_json, wf_json = tmp_path / "sweep.json", tmp_path / "wf.json"
+    channels = ["--sweep", "entry_bars=10,20,40"]
+
+    swept = runner.invoke(
+        app, [*base, *channels, "--sweep", "exit_bars=5,10", "--json", str(sweep_json)]
+    )
+    assert swept.exit_code == 0, swept.output
+    runs = json.loads(sweep_json.read_text())["runs"]
+    assert len(runs) == 6 and all(r["status"] == "ok" for r in runs)
+    bars = load_bars("bundled:BTC-USD-1h")
+    for row in runs:
+        local = _backtest(bars, make_strategy(EXAMPLE, row["params"]))
+        assert row["final_equity"] == str(local.final_equity)
+
+    walked = runner.invoke(app, [*base, *channels, "--walk-forward", "4", "--json", str(wf_json)])
+    assert walked.exit_code == 0, walked.output
+    report = json.loads(wf_json.read_text())
+    assert len(report["folds"]) == 4 and not report["failures"]
+
+
+PAPER_START, PAPER_BARS = 6_050, 200
+
+
+@pytest.mark.slow
+def test_documented_paper_command_runs_the_example_through_the_actors(tmp_path: Path) -> None:
+    """docs/STRATEGIES.md's ``sigmax paper --strategy ...`` in its own process and Ray:
+    it trades like the in-process session fed the same bars (the same warm-up)."""
+    sigmax = Path(sys.executable).parent / "sigmax"
+    env = {**os.environ, "SIGMAX_HOME": str(tmp_path / "home"), "RAY_AUTH_MODE": "disabled"}
+    env["RAY_ADDRESS"] = ""
+    out = tmp_path / "paper.json"
+    args = [str(sigmax), "paper", "--strategy", EXAMPLE, "--param", "entry_bars=10"]
+    args += ["--param", "exit_bars=5", "--start", str(PAPER_START), "--bars", str(PAPER_BARS)]
+    args += ["--num-cpus", "2", "--no-dashboard", "--no-persist", "--json", str(out)]
+    done = subprocess.run(  # noqa: S603
+        args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    doc = json.loads(out.read_text())
+
+    warmup = DecisionGraph(Settings().graph).warmup
+    bars = load_bars("bundled:BTC-USD-1h")[PAPER_START - warmup : PAPER_START + PAPER_BARS]
+    strategy = make_strategy(str(REPO / EXAMPLE), {"entry_bars": "10", "exit_bars": "5"})
+    book = Ledger(Decimal(10_000))
+    session = TradingSession(
+        SessionConfig(symbol=bars.symbol, unit=strategy.unit),
+        StrategyDecider(strategy),
+        RiskEngine(Settings().risk),
+        PaperVenue(PaperExchange(Settings().paper)),
+        book,
+    )
+    reports = [session.on_bar(bars[: i + 1]) for i in range(warmup, len(bars))]
+    fills = [f for r in reports for f in r.fills]
+    assert doc["meta"]["bars"] == PAPER_BARS and len(fills) >= 4
+    assert doc["portfolio"]["fills"] == len(doc["trades"]) == len(fills)
+    last = Decimal(repr(float(bars.close[-1])))
+    assert Decimal(doc["portfolio"]["equity"]) == book.equity({bars.symbol: last})

@@ -226,6 +226,10 @@ def test_backtest_job_runs_on_ray(trader: SigmaxClient) -> None:
     with pytest.raises(SigmaxAPIError) as bad:
         trader.submit_backtest(strategy="nope")
     assert bad.value.status_code == 422
+    with pytest.raises(SigmaxAPIError) as user_file:  # the API imports no file a request names
+        trader.submit_backtest(strategy="examples/strategies/donchian_breakout.py:DonchianBreakout")
+    assert user_file.value.status_code == 422
+    assert "run from the command line only" in user_file.value.detail
 
 
 def test_optimisation_and_training_jobs_and_the_quantum_circuit(trader: SigmaxClient) -> None:
