@@ -52,7 +52,13 @@ def backtest(
     timeframe: Annotated[
         str | None, typer.Option(help="bar size, e.g. 1h; coarser resamples")
     ] = None,
-    strategy: Annotated[str, typer.Option(help="sigmax (agent graph) or sma_cross")] = "sigmax",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="sigmax (agent graph), sma_cross, rl_policy, PATH.py:ClassName or "
+            "module:ClassName (docs/STRATEGIES.md)"
+        ),
+    ] = "sigmax",
     param: Annotated[
         list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")
     ] = None,

@@ -252,3 +252,32 @@ def test_documented_paper_command_runs_the_example_through_the_actors(tmp_path: 
     assert doc["portfolio"]["fills"] == len(doc["trades"]) == len(fills)
     last = Decimal(repr(float(bars.close[-1])))
     assert Decimal(doc["portfolio"]["equity"]) == book.equity({bars.symbol: last})
+
+
+def test_backtest_job_entry_point_runs_the_example(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``python -m sigmax.jobs.backtest`` takes the same --strategy spec."""
+    from sigmax.jobs.backtest import main
+
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "job.json"
+    code = main(
+        ["--strategy", EXAMPLE, "--param", "size=0.25", "--no-progress", "--json", str(out)]
+    )
+    assert code == 0
+    assert json.loads(out.read_text())["meta"]["params"]["size"] == 0.25
+
+
+def test_backtest_command_refuses_a_strategy_with_a_nan_target(tmp_path: Path) -> None:
+    """The CLI exits 2 with the refusal naming the strategy, the symbol and the bar."""
+    path = tmp_path / "leaky.py"
+    nan_at_7 = GOOD.replace(
+        "return bars.close * 0",
+        "w = bars.close * 0\n            w[7] = float('nan')\n            return w",
+    )
+    path.write_text(textwrap.dedent(nan_at_7))
+    result = runner.invoke(app, ["backtest", "--strategy", f"{path}:Good", "--no-progress"])
+    assert result.exit_code == 2
+    assert "strategy good on BTC/USD, bar 7 (" in " ".join(result.output.split())
+    assert "target nan is not a finite number" in " ".join(result.output.split())
