@@ -50,7 +50,8 @@ def _load_file(path: Path) -> ModuleType:
     path = path.expanduser().resolve()
     if not path.is_file():
         raise StrategyError(f"strategy file {path} not found")
-    name = "sigmax_user_strategy_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]  # noqa: S324
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    name = f"sigmax_user_strategy_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise StrategyError(f"strategy file {path}: cannot be loaded as Python")
