@@ -8,6 +8,7 @@ from typing import Any
 import ray
 
 from actors.options import NAMESPACE
+from actors.session_metrics import timed_decision
 from sigmax import tracing
 from sigmax.agents.base import Agent
 from sigmax.agents.config import GraphConfig
@@ -56,8 +57,9 @@ class DecisionGraphActor:
         return result
 
     def decide(self, history: BarSeries) -> Decision:
-        self._history_ref = ray.put(history)  # sent once, read by every agent actor
-        decision = self.graph.run_bar(history, self._previous_target(history))
+        with timed_decision():
+            self._history_ref = ray.put(history)  # sent once, read by every agent actor
+            decision = self.graph.run_bar(history, self._previous_target(history))
         self._last_ts = int(history.ts[-1])
         return decision
 

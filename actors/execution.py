@@ -16,6 +16,7 @@ from typing import Any
 import ray
 
 from actors.persistence import actor_pool
+from actors.session_metrics import record_activity
 from sigmax.execution import PaperExchange, PaperExchangeConfig
 from sigmax.execution.orders import OrderEvent
 from sigmax.model import Bar, Fill, Order, OrderRequest
@@ -42,6 +43,7 @@ class ExecutionActor:
         repo = ExecutionStateRepository(await actor_pool(self.postgres))
         orders, fills = await repo.load(self.account)
         self.exchange.restore(orders, fills)
+        record_activity(self.exchange.activity())
         for fill in fills:
             self._restored_fills.setdefault(fill.ts, []).append(fill)
         self._repo = repo
@@ -61,12 +63,14 @@ class ExecutionActor:
         await self._ready()
         order = self.exchange.submit(request, ts, reference_price=reference_price)
         await self._persist({order.client_order_id}, [])
+        record_activity(self.exchange.activity())
         return order
 
     async def cancel(self, client_order_id: str, ts: datetime) -> Order:
         await self._ready()
         order = self.exchange.cancel(client_order_id, ts)
         await self._persist({client_order_id}, [])
+        record_activity(self.exchange.activity())
         return order
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
@@ -87,6 +91,8 @@ class ExecutionActor:
             return self._restored_fills.pop(bar.ts)
         fills = self.exchange.on_bar(bar) if self.exchange.has_open_orders(bar.symbol) else []
         await self._persist({f.client_order_id for f in fills}, fills)
+        if fills:
+            record_activity(self.exchange.activity())
         return fills
 
     async def activity(self) -> dict[str, Any]:

@@ -9,12 +9,16 @@ metrics agent exports them on each node's metrics port, listed in
 ``/tmp/ray/prom_metrics_service_discovery.json``, named with Ray's ``ray_`` prefix
 (``sigmax_pool_in_use`` becomes ``ray_sigmax_pool_in_use``); the Grafana dashboards
 query either name. Counters and histogram series are copied as gauges of the same
-value, which ``rate()`` and ``histogram_quantile()`` read the same way.
+value, which ``rate()`` and ``histogram_quantile()`` read the same way. Each copy has
+an ``actor`` label, the process's actor name (``risk:up``) or ``pid:N`` for a task
+worker: Ray keeps one value per label set, and the pools of the risk, execution and
+portfolio actors must not overwrite one another.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from typing import Any
@@ -39,14 +43,16 @@ class RayMirror:
     def copy_once(self) -> int:
         """Copy every current sample; returns how many were copied."""
         copied = 0
+        process = _process_name()
         for family in self.registry.collect():
             if not family.name.startswith(PREFIX):
                 continue
             for sample in family.samples:
                 if sample.name.endswith("_created"):  # a timestamp, not a measurement
                     continue
-                gauge = self._gauge(sample.name, family.documentation, tuple(sorted(sample.labels)))
-                gauge.set(sample.value, tags=dict(sample.labels) or None)
+                tag_keys = (*sorted(sample.labels), "actor")
+                gauge = self._gauge(sample.name, family.documentation, tag_keys)
+                gauge.set(sample.value, tags={**sample.labels, "actor": process})
                 copied += 1
         return copied
 
@@ -56,6 +62,12 @@ class RayMirror:
 
             self.gauges[name] = Gauge(name, documentation or name, tag_keys=tag_keys)
         return self.gauges[name]
+
+
+def _process_name() -> str:
+    import ray
+
+    return ray.get_runtime_context().get_actor_name() or f"pid:{os.getpid()}"
 
 
 def start_export(interval_s: float = EXPORT_INTERVAL_S) -> None:

@@ -17,6 +17,7 @@ import ray
 import structlog
 
 from actors.persistence import actor_pool
+from actors.session_metrics import record_verdicts
 from sigmax.model import Decision, Fill, OrderRequest, RiskVerdict
 from sigmax.risk import RiskConfig, RiskContext, RiskEngine
 from sigmax.risk.audit import AuditTrail
@@ -94,8 +95,10 @@ class RiskActor:
                 log.warning("stale-data check failed", error=f"{type(exc).__name__}: {exc}")
 
     async def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
-        verdict = (await self._ready()).check(order, ctx)
+        engine = await self._ready()
+        verdict = engine.check(order, ctx)
         await self._save()
+        record_verdicts(engine.verdict_counts())
         return verdict
 
     async def on_equity(self, ts_ns: int, equity: float) -> None:

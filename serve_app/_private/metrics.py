@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
+# The session's counts (orders, fills, risk decisions): the API copies the actors'
+# totals into the same gauges at each scrape.
+from actors.session_metrics import (  # noqa: F401  (part of this module's metrics)
+    FILLS,
+    ORDERS,
+    RISK_APPROVED,
+    RISK_REJECTIONS,
+)
+
 REQUESTS = Counter(
     "sigmax_api_requests_total",
     "API requests by endpoint class, method and status",
@@ -38,21 +47,3 @@ RISK_STATE = Gauge(
     registry=REGISTRY,
 )
 RISK_STATES = ("running", "paused", "killed")
-# Counts the session's actors keep since they started; gauges because each scrape
-# copies the actors' totals (every replica sees the same ones: aggregate with max).
-ORDERS = Gauge(
-    "sigmax_trading_orders",
-    "orders of the session by current status",
-    ["status"],
-    registry=REGISTRY,
-)
-FILLS = Gauge("sigmax_trading_fills", "fills of the session so far", registry=REGISTRY)
-RISK_APPROVED = Gauge(
-    "sigmax_trading_risk_approved", "orders the risk engine approved so far", registry=REGISTRY
-)
-RISK_REJECTIONS = Gauge(
-    "sigmax_trading_risk_rejections",
-    "orders the risk engine refused so far, by failed rule",
-    ["rule"],
-    registry=REGISTRY,
-)

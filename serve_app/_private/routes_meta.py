@@ -13,13 +13,13 @@ import time
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from actors.session_metrics import record_activity, record_verdicts
 from serve_app._private import metrics, versioning
 from serve_app._private.backend import Backend, Session
 from serve_app._private.deps import BackendDep, ReadKey, public
 from serve_app._private.session_views import portfolio_out
 from serve_app.exceptions import NotFound
 from serve_app.schema import StatusOut, VersionInfo, VersionsOut
-from sigmax.model import OrderStatus
 
 REPLICA = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -97,15 +97,8 @@ async def _trading_metrics(backend: Backend, session: Session) -> None:
 
 
 async def _activity_metrics(backend: Backend, session: Session) -> None:
-    activity = await backend.call(session.execution, "activity")
-    by_status = activity["orders_by_status"]
-    for status in OrderStatus:  # every status, so one that empties reads 0
-        metrics.ORDERS.labels(status.value).set(by_status.get(status.value, 0))
-    metrics.FILLS.set(activity["fills"])
-    verdicts = await backend.call(session.risk, "verdict_counts")
-    metrics.RISK_APPROVED.set(verdicts["approved"])
-    for rule, count in verdicts["rejected_by_rule"].items():
-        metrics.RISK_REJECTIONS.labels(rule).set(count)
+    record_activity(await backend.call(session.execution, "activity"))
+    record_verdicts(await backend.call(session.risk, "verdict_counts"))
 
 
 def legacy_router() -> APIRouter:

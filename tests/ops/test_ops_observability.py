@@ -102,7 +102,8 @@ def exported() -> set[str]:
     PoolInstruments("postgres", registry=pools)
     names = _family_names(REGISTRY, "sigmax_") | _family_names(pools)
     # cross-check with the definitions in the source, so a renamed metric is noticed
-    for path in ("serve_app/_private/metrics.py", "sigmax/storage/pool_metrics.py"):
+    sources = ("serve_app/_private/metrics.py", "actors/session_metrics.py")
+    for path in (*sources, "sigmax/storage/pool_metrics.py"):
         src = (ROOT / path).read_text()
         for name in re.findall(r'(?:Counter|Gauge|Histogram)\(\s*"([a-z_:]+)"', src):
             assert name in names or f"{name}_total" in names, name

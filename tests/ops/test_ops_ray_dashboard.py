@@ -75,7 +75,7 @@ def up_session(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     }
     env.pop("SIGMAX_POSTGRES_DSN", None)  # the session's own embedded PostgreSQL
     sigmax = Path(sys.executable).parent / "sigmax"
-    command = [str(sigmax), "up", "--no-api", "--speed", "2", "--num-cpus", "2"]
+    command = [str(sigmax), "up", "--no-api", "--speed", "5", "--num-cpus", "2"]
     process = subprocess.Popen(
         [*command, "--dashboard-port", str(port)],
         env=env,
@@ -99,9 +99,26 @@ def _alive_actor_names(port: int) -> set[str]:
     return {a["name"] for a in doc["data"]["result"]["result"] if a["state"] == "ALIVE"}
 
 
-def _sigmax_series(metrics_port: int) -> set[str]:
+# What the session's actor processes export through Ray: series and the actor label.
+EXPECTED_SERIES = {
+    ("ray_sigmax_pool_size", "risk:up"),  # each actor's PostgreSQL pool
+    ("ray_sigmax_pool_size", "execution:up"),
+    ("ray_sigmax_trading_orders", "execution:up"),
+    ("ray_sigmax_trading_fills", "execution:up"),
+    ("ray_sigmax_decision_seconds_count", "decision-graph:up"),
+}
+
+
+def _sigmax_series(metrics_port: int) -> set[tuple[str, str]] | None:
+    """(series, actor label) of the SIGMAX series on Ray's metrics port, once all the
+    expected ones are there."""
     text = _get(f"http://127.0.0.1:{metrics_port}/metrics")
-    return {line.split("{")[0] for line in text.splitlines() if line.startswith("ray_sigmax_")}
+    found = {
+        (line.split("{")[0], line.split('actor="')[1].split('"')[0])
+        for line in text.splitlines()
+        if line.startswith("ray_sigmax_") and 'actor="' in line
+    }
+    return found if found >= EXPECTED_SERIES else None
 
 
 @pytest.mark.slow
@@ -120,8 +137,7 @@ def test_the_dashboard_shows_the_sessions_actors_and_sigmax_metrics(
     nodes = json.loads(_get(f"http://127.0.0.1:{port}/nodes?view=summary"))
     metrics_port = _find_key(nodes, "metricsExportPort")
     assert metrics_port, nodes
-    series = _until("SIGMAX metrics on Ray's metrics port", lambda: _sigmax_series(metrics_port))
-    assert "ray_sigmax_pool_size" in series, series  # the actors' PostgreSQL pools
+    _until("SIGMAX metrics on Ray's metrics port", lambda: _sigmax_series(metrics_port))
 
 
 def test_a_taken_dashboard_port_stops_with_a_clear_message(
