@@ -8,8 +8,18 @@ from decimal import Decimal
 from types import MethodType
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from sigmax.errors import InvalidInputError
+from sigmax.model import OrderRequest, OrderType, Side, TimeInForce
 from sigmax.risk.config import RiskConfig
 
 Scope = Literal["read", "trade", "admin"]
@@ -141,6 +151,30 @@ class OrderIn(_Model):
     stop_price: Decimal | None = Field(None, gt=0, max_digits=30, decimal_places=12)
     tif: Literal["gtc", "ioc"] = "gtc"
     reduce_only: bool = False
+
+    @model_validator(mode="after")
+    def _prices_fit_the_type(self) -> OrderIn:
+        """A limit or stop_limit order needs limit_price, a stop or stop_limit order
+        stop_price, and no order takes a price its type does not use (422, not 500)."""
+        try:
+            self.to_request()
+        except InvalidInputError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def to_request(self) -> OrderRequest:
+        """The order as the trading library takes it (it checks the price rules)."""
+        return OrderRequest(
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=Side(self.side),
+            qty=self.qty,
+            type=OrderType(self.type),
+            limit_price=self.limit_price,
+            stop_price=self.stop_price,
+            tif=TimeInForce(self.tif),
+            reduce_only=self.reduce_only,
+        )
 
 
 class OrderOut(BaseModel):

@@ -27,7 +27,6 @@ from serve_app.schema import (
     PortfolioOut,
     PositionOut,
 )
-from sigmax.model import OrderRequest, OrderType, Side, TimeInForce
 from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 
@@ -101,17 +100,7 @@ async def submit_order(
     checks when it refuses. The same client_order_id again returns the same order."""
     session = await backend.session()
     market = await market_view(backend, session)
-    request = OrderRequest(
-        client_order_id=body.client_order_id,
-        symbol=body.symbol,
-        side=Side(body.side),
-        qty=body.qty,
-        type=OrderType(body.type),
-        limit_price=body.limit_price,
-        stop_price=body.stop_price,
-        tif=TimeInForce(body.tif),
-        reduce_only=body.reduce_only,
-    )
+    request = body.to_request()
     result = await backend.in_thread(manual_trading(session).submit, request, market)
     if not result.approved:
         response.status_code = 200
