@@ -5,10 +5,15 @@ Real PostgreSQL (a throwaway schema) and real Redis; the app runs in-process."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.serve.conftest import KeyMaker
+from serve_app._private.static import WEB_DIST_ENV
+from serve_app.api import create_app
+from sigmax.config import Settings
+from tests.serve.conftest import KeyMaker, unique_config
 
 
 def _bearer(key: str) -> dict[str, str]:
@@ -33,3 +38,14 @@ def test_order_prices_that_do_not_fit_the_type_are_422_naming_the_field(
     answer = api.post("/api/v1/orders", json=body | prices, headers=_bearer(make_key(["trade"])))
     assert answer.status_code == 422, answer.text
     assert field in answer.text
+
+
+def test_assets_of_an_unbuilt_dashboard_are_404_with_a_hint(
+    api_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WEB_DIST_ENV, str(tmp_path / "not-built"))
+    with TestClient(create_app(api_settings, unique_config())) as http:
+        answer = http.get("/assets/index-abc123.js")
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["code"] == "dashboard_not_built"
+    assert "make web" in answer.json()["detail"]
