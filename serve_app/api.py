@@ -50,6 +50,7 @@ _ERRORS = {
     409: "conflict with the current state",
     413: "request body too large",
     422: "invalid request",
+    431: "request headers too large",
     429: "rate limit exceeded (see Retry-After)",
     500: "internal error",
     501: "not available yet",

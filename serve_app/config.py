@@ -28,6 +28,12 @@ class APIConfig(BaseSettings):
     max_body_bytes: int = Field(
         64 * 1024, ge=1, description="largest request body accepted; larger answers 413"
     )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="largest total size of a request's headers (names and values); "
+        "larger answers 431",
+    )
     actor_timeout_s: float = Field(
         CALL_TIMEOUT_S, gt=0, description="how long one call to a session actor may take"
     )

@@ -59,6 +59,11 @@ class PayloadTooLarge(APIError):
     code = "payload_too_large"
 
 
+class HeadersTooLarge(APIError):
+    status_code = 431
+    code = "headers_too_large"
+
+
 class Unprocessable(APIError):
     status_code = 422
     code = "unprocessable"

@@ -5,6 +5,8 @@
 * Version header: ``Accept-Version`` / ``X-API-Version`` naming an unsupported version,
   or contradicting the version in the path, answers 400 with the supported list.
 * Body size: a declared or streamed body over ``max_body_bytes`` answers 413.
+* Header size: headers over ``max_header_bytes`` in all answer 431 (a WebSocket
+  handshake is refused), before anything else reads them.
 * Rate limit headers on every response: from the route's own limit decision, or,
   for responses no route limited (404, 405, 308, 403...), from a hit on the caller's
   address in the ``general`` class (never refused after the fact); probes and the
@@ -32,7 +34,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from serve_app._private import errors, metrics, versioning
 from serve_app._private.ratelimit import STATE_KEY, headers
-from serve_app.exceptions import PayloadTooLarge
+from serve_app.exceptions import HeadersTooLarge, PayloadTooLarge
 from sigmax import tracing
 from sigmax.logs import configure_logging
 from sigmax.storage.rate_limit import RateLimitResult
@@ -74,6 +76,13 @@ class APIMiddleware:
         tracing.configure_tracing("sigmax-api")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header_cap = self.backend().config.max_header_bytes
+        if _header_bytes(scope) > header_cap:
+            await _refuse_headers(scope, send, header_cap)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -219,6 +228,23 @@ class APIMiddleware:
             log.warning("rate limit headers unavailable", error=f"{type(exc).__name__}: {exc}")
             return None
         return result
+
+
+def _header_bytes(scope: Scope) -> int:
+    return sum(len(name) + len(value) for name, value in scope["headers"])
+
+
+async def _refuse_headers(scope: Scope, send: Send, cap: int) -> None:
+    """431 (HTTP) or a refused handshake (WebSocket, which has no status of its own)."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1009})
+        return
+    detail = f"request headers too large: the limit is {cap} bytes in all"
+    body = _error_body(431, HeadersTooLarge.code, detail, uuid.uuid4().hex)
+    length = str(len(body)).encode()
+    start_headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+    await send({"type": "http.response.start", "status": 431, "headers": start_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _uncounted(path: str) -> bool:

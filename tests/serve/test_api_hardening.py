@@ -49,3 +49,17 @@ def test_assets_of_an_unbuilt_dashboard_are_404_with_a_hint(
     assert answer.status_code == 404, answer.text
     assert answer.json()["code"] == "dashboard_not_built"
     assert "make web" in answer.json()["detail"]
+
+
+def test_request_headers_over_the_cap_are_431(api_settings: Settings) -> None:
+    config = unique_config(max_header_bytes=8 * 1024)
+    with TestClient(create_app(api_settings, config)) as http:
+        fits = http.get("/api/v1/health", headers={"X-Padding": "a" * 4096})
+        too_big = http.get("/api/v1/health", headers={"X-Padding": "a" * 16 * 1024})
+        split = {f"X-Pad-{i}": "a" * 1024 for i in range(10)}
+        many = http.get("/api/v1/health", headers=split)
+    assert fits.status_code == 200, fits.text
+    assert too_big.status_code == 431, too_big.text
+    assert too_big.json()["code"] == "headers_too_large"
+    assert "8192" in too_big.json()["detail"]
+    assert many.status_code == 431
