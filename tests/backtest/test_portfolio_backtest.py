@@ -296,3 +296,20 @@ def test_job_entry_point_takes_the_same_pairs(slices, tmp_path):
     assert main([*args, "--json", str(out)]) == 0
     assert set(json.loads(out.read_text())["symbols"]) == {"ETH/USD", "LTC/USD"}
     assert main([*args[:4], "--data", str(paths[1]), *SMA_ARGS]) == 2
+
+
+def test_docs_portfolio_command_runs_as_written(tmp_path):
+    """docs/PORTFOLIO.md's command, with only OUT.json and OUT.html pointed at tmp_path:
+    the whole bundled ETH and LTC 30-minute sets in one account."""
+    doc = (Path(__file__).parents[2] / "docs" / "PORTFOLIO.md").read_text()
+    block = doc.split("```bash\n", 1)[1].split("```", 1)[0]
+    words = block.replace("\\\n", " ").split()
+    assert words[:2] == ["sigmax", "backtest"]
+    out, html = tmp_path / "OUT.json", tmp_path / "OUT.html"
+    args = [{"OUT.json": str(out), "OUT.html": str(html)}.get(w, w) for w in words[1:]]
+    result = runner.invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert set(report["symbols"]) == {"ETH/USD", "LTC/USD"}
+    assert all(report["symbols"][s]["trades"] > 0 for s in ("ETH/USD", "LTC/USD"))
+    assert html.exists()

@@ -65,6 +65,9 @@ class Runs:
 
 # Extend this table when the docs gain a command that this test cannot run itself.
 COVERED: tuple[Runs, ...] = (
+    # docs/PORTFOLIO.md
+    Runs(r"sigmax backtest --data bundled:ETH-USD-30m --symbol ETH/USD --data",
+         "tests/backtest/test_portfolio_backtest.py", "docs/PORTFOLIO.md's command"),
     # docs/STRATEGIES.md (before README's paper row: the first matching row counts)
     Runs(r"\.venv/bin/sigmax (backtest|paper) --strategy examples/strategies/donchian_breakout",
          "tests/backtest/test_user_strategy.py", "docs/STRATEGIES.md's"),
