@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actors.options import CALL_TIMEOUT_S
@@ -34,6 +36,11 @@ class APIConfig(BaseSettings):
         description="largest total size of a request's headers (names and values); "
         "larger answers 431",
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
+        "is believed (JSON list); from any other peer the header is ignored for rate limits",
+    )
     actor_timeout_s: float = Field(
         CALL_TIMEOUT_S, gt=0, description="how long one call to a session actor may take"
     )
@@ -55,6 +62,13 @@ class APIConfig(BaseSettings):
         128, ge=1, description="Serve: requests one replica takes at once before queueing"
     )
     replica_num_cpus: float = Field(0.5, ge=0, description="CPUs reserved per API replica")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in proxies:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return proxies
 
     def limit_for(self, endpoint_class: str) -> int:
         """Requests allowed per window for an endpoint class."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
 import structlog
 
 from actors.registry import SessionHandles
 from serve_app._private.auth import Principal
+from serve_app._private.client_address import client_address, networks
 from serve_app.config import APIConfig
 from serve_app.exceptions import NoSession, ServiceUnavailable, Unauthorized
 from sigmax.config import Settings
@@ -42,12 +43,17 @@ class Backend:
         self.config = config or APIConfig()
         self.started = time.monotonic()
         self.limiter = RateLimiter(self.settings.redis, prefix=self.config.rate_limit_prefix)
+        self.trusted_proxies = networks(self.config.trusted_proxies)
         self._migrated: set[int] = set()
         self._session: Session | None = None
         self._session_at = 0.0
         # sha256(key) -> (principal, monotonic expiry): spares a PostgreSQL round trip
         # (a SELECT and an UPDATE of last_used_at on one row) per request.
         self._auth_cache: dict[str, tuple[Principal, float]] = {}
+
+    def address_of(self, scope: MutableMapping[str, Any]) -> str:
+        """The caller's address for per-address limits (forwarded only via our proxies)."""
+        return client_address(scope, self.trusted_proxies)
 
     @property
     def account(self) -> str:

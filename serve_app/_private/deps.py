@@ -29,7 +29,7 @@ def _state(request: Request) -> dict[str, Any]:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return backend_of(request).address_of(request.scope)
 
 
 async def _limit(request: Request, backend: Backend, who: str, endpoint_class: str) -> None:

@@ -217,8 +217,7 @@ class APIMiddleware:
 
     @staticmethod
     async def _fallback_hit(scope: Scope, backend: Any) -> RateLimitResult | None:
-        client = scope.get("client")
-        who = f"ip:{client[0] if client else 'unknown'}:general"
+        who = f"ip:{backend.address_of(scope)}:general"
         cfg = backend.config
         try:
             result: RateLimitResult = await backend.limiter.hit(

@@ -5,11 +5,19 @@ Real PostgreSQL (a throwaway schema) and real Redis; the app runs in-process."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
+from serve_app._private.client_address import VIA_UNTRUSTED_PROXY, client_address, networks
 from serve_app._private.static import WEB_DIST_ENV
 from serve_app.api import create_app
 from sigmax.config import Settings
@@ -63,3 +71,63 @@ def test_request_headers_over_the_cap_are_431(api_settings: Settings) -> None:
     assert too_big.json()["code"] == "headers_too_large"
     assert "8192" in too_big.json()["detail"]
     assert many.status_code == 431
+
+
+@contextlib.contextmanager
+def _served(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on loopback, configured as Serve's HTTP proxy runs
+    it (proxy headers on, loopback trusted by default); its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _statuses_with_new_forwarded_for(base: str, count: int) -> list[int]:
+    with httpx.Client(base_url=base) as http:
+        return [
+            http.get("/api/v1/health", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+            for i in range(count)
+        ]
+
+
+def test_forged_forwarded_for_does_not_escape_the_address_limit(api_settings: Settings) -> None:
+    app = create_app(api_settings, unique_config(rate_general=5))
+    with _served(app) as base:
+        statuses = _statuses_with_new_forwarded_for(base, 8)
+    assert statuses == [200] * 5 + [429] * 3
+
+
+def test_forwarded_for_from_a_configured_proxy_names_the_caller(api_settings: Settings) -> None:
+    config = unique_config(rate_general=5, trusted_proxies=["127.0.0.1"])
+    with _served(create_app(api_settings, config)) as base:
+        statuses = _statuses_with_new_forwarded_for(base, 8)
+    assert statuses == [200] * 8
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "expected"),
+    [
+        ("198.51.100.7", "1.2.3.4", [], "198.51.100.7"),
+        ("198.51.100.7", "1.2.3.4", ["10.0.0.0/8"], "198.51.100.7"),
+        ("10.0.0.2", "1.2.3.4, 10.0.0.9", ["10.0.0.0/8"], "1.2.3.4"),
+        ("10.0.0.2", "6.6.6.6, 1.2.3.4", ["10.0.0.0/8"], "1.2.3.4"),
+        ("10.0.0.2", None, ["10.0.0.0/8"], "10.0.0.2"),
+        ("1.2.3.4", "1.2.3.4", [], VIA_UNTRUSTED_PROXY),
+    ],
+)
+def test_client_address_believes_forwarded_for_only_from_trusted_proxies(
+    peer: str, forwarded: str | None, trusted: list[str], expected: str
+) -> None:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    scope = {"client": (peer, 1234), "headers": headers}
+    assert client_address(scope, networks(trusted)) == expected
