@@ -2,7 +2,8 @@
 the default risk gate, the optional LLM analyst and the decision graph that groups them.
 
 Dependency-free (pydantic only) so the lead can compose them into one ``Settings``.
-Periods are in bars; ``bars_per_year`` annualises volatility (8,760 for hourly bars).
+Periods are in bars. The sizer annualises volatility from the bars' timeframe
+(:func:`sigmax.data.timeframes.bars_per_year`) unless ``bars_per_year`` overrides it.
 """
 
 from __future__ import annotations
@@ -266,8 +267,10 @@ class SizingConfig(BaseModel):
         default=0.6, gt=0.0, le=10.0, description="Annualised volatility the position is sized to."
     )
     vol_window: int = Field(default=168, ge=2, le=20000, description="Realised-vol window (bars).")
-    bars_per_year: float = Field(
-        default=8760.0, gt=0.0, description="Bars per year, to annualise vol."
+    bars_per_year: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="Bars per year, to annualise vol; None: from the bars' timeframe.",
     )
 
 

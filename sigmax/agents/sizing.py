@@ -9,6 +9,8 @@ import numpy as np
 from sigmax.agents.arbitrator import quantise_with_hysteresis
 from sigmax.agents.config import ArbitratorConfig, SizingConfig
 from sigmax.agents.indicators import realized_vol
+from sigmax.data.errors import DataError
+from sigmax.data.timeframes import bars_per_year, infer_timeframe_ns
 from sigmax.model import BarSeries
 
 
@@ -43,7 +45,8 @@ def vol_target(
     """Scale ``raw`` (the arbitrator's unquantised target at ``rows``) down when the
     market is more volatile than ``target_vol``, never up, then quantise with hysteresis
     starting from ``previous`` (the sized target of the bar before ``rows[0]``)."""
-    vol = realized_vol(bars.close, optimiser.vol_window, optimiser.bars_per_year)[rows]
+    per_year = optimiser.bars_per_year or series_bars_per_year(bars)
+    vol = realized_vol(bars.close, optimiser.vol_window, per_year)[rows]
     known = np.isfinite(vol) & (vol > 0.0)
     scale = np.ones_like(vol)
     np.divide(optimiser.target_vol, vol, out=scale, where=known)
@@ -52,3 +55,13 @@ def vol_target(
         raw * scale, arbitrator.position_step, arbitrator.hysteresis, previous
     )
     return Sizing(np.where(known, vol, 0.0), scale, target)
+
+
+def series_bars_per_year(bars: BarSeries) -> float:
+    """Bars per year of ``bars``: from its timeframe, else from its most common bar
+    spacing; a series with neither (one bar, no timeframe) counts as hourly."""
+    try:
+        return bars_per_year(bars.timeframe)
+    except DataError:
+        spacing = infer_timeframe_ns(bars.ts)
+        return bars_per_year(spacing if spacing is not None else "1h")

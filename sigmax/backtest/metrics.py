@@ -1,7 +1,9 @@
 """Performance metrics of an equity curve and its trades, and the buy-and-hold baseline.
 
 Conventions (crypto trades around the clock): returns are per bar; annualisation
-uses the number of bars in 365.25 days; the risk-free rate is 0. Drawdowns are
+uses the number of bars in 365.25 days at the series' median bar spacing
+(:func:`sigmax.data.timeframes.bars_per_year`, as the agent graph's sizer); the
+risk-free rate is 0. Drawdowns are
 measured on marked equity at each bar's close.
 
 A portfolio run (``result.legs``) is measured on the portfolio's equity; its gross
@@ -18,10 +20,9 @@ from decimal import Decimal
 import numpy as np
 
 from sigmax.backtest.engine import BacktestResult
+from sigmax.data.timeframes import YEAR_NS, bars_per_year
 from sigmax.ledger import LedgerEntry
 from sigmax.model import BarSeries, Side
-
-NS_PER_YEAR = 365.25 * 24 * 3600 * 1e9
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +45,8 @@ def curve_metrics(equity: np.ndarray, start_value: float, bars: BarSeries) -> di
     curve = np.concatenate(([start_value], equity))
     returns = curve[1:] / curve[:-1] - 1.0
     step = bar_seconds(bars)
-    per_year = NS_PER_YEAR / 1e9 / step
-    years = (float(bars.ts[-1] - bars.ts[0]) / 1e9 + step) / (NS_PER_YEAR / 1e9)
+    per_year = bars_per_year(round(step * 1e9))
+    years = (float(bars.ts[-1] - bars.ts[0]) / 1e9 + step) / (YEAR_NS / 1e9)
     total = curve[-1] / start_value - 1.0
     cagr = (curve[-1] / start_value) ** (1.0 / years) - 1.0 if curve[-1] > 0 else -1.0
     std = float(np.std(returns, ddof=1)) if len(returns) > 1 else 0.0

@@ -11,6 +11,7 @@ from sigmax.data.errors import DataError
 _UNIT_NS = {"m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
 _PATTERN = re.compile(r"^(\d+)([mhd])$")
 DAY_NS = _UNIT_NS["d"]
+YEAR_NS = 365.25 * DAY_NS  # an average calendar year: crypto trades every day
 
 
 def timeframe_ns(timeframe: str) -> int:
@@ -22,6 +23,15 @@ def timeframe_ns(timeframe: str) -> int:
             "(e.g. 1m, 30m, 1h, 4h, 1d)"
         )
     return int(match.group(1)) * _UNIT_NS[match.group(2)]
+
+
+def bars_per_year(timeframe: str | int) -> float:
+    """Bars in a year of ``timeframe``, a string (``1h``) or a bar length in nanoseconds:
+    what annualises volatility, Sharpe and Sortino (8,766 for 1h, 365.25 for 1d)."""
+    ns = timeframe_ns(timeframe) if isinstance(timeframe, str) else timeframe
+    if ns <= 0:
+        raise DataError(f"bar length must be positive, got {ns} ns")
+    return YEAR_NS / ns
 
 
 def timeframe_name(ns: int) -> str:
