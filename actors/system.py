@@ -160,6 +160,8 @@ def start_system(
         request.start,
         stop,
         warmup,
+        account,
+        pg,
     )
     handles = [*agents.values(), graph, risk, execution, portfolio, market]
     proposals = None
@@ -282,6 +284,9 @@ def run_paper(
     if first is None:
         return []
     session = session_over(system, first.symbol, request.session_id, publisher)
+    resumed = ray.get(system.market_data.resumed.remote())
+    if resumed is not None:  # the account traded before: continue after its last bar
+        session.resume(resumed)
     reports: list[BarReport] = []
 
     def status(state: str, **details: Any) -> None:
@@ -300,6 +305,7 @@ def run_paper(
                 break
             started = time.perf_counter()
             reports.append(session.on_bar(history))
+            ray.get(system.market_data.ack.remote(session.progress(history)))
             curve.add(reports[-1])
             if on_bar is not None:
                 on_bar(reports[-1], ray.get(system.market_data.remaining.remote()))

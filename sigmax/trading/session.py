@@ -127,6 +127,15 @@ class SessionConfig:
     unit: TargetUnit = "equity_fraction"  # how to read a decision's target_position
 
 
+@dataclass(frozen=True, slots=True)
+class SessionProgress:
+    """How far a session got: stored after each bar, so a resumed session continues
+    after ``last_bar_ts`` (ns) holding the target it last acted on."""
+
+    last_bar_ts: int
+    acted_target: float
+
+
 def _ignore(kind: str, payload: dict[str, Any]) -> None:
     return None
 
@@ -170,6 +179,14 @@ class TradingSession:
         self.acted_target = 0.0
         self.step_ns = 0
         self.clock: Callable[[], datetime] = utc_now  # wall clock: data staleness, errors
+
+    def progress(self, history: BarSeries) -> SessionProgress:
+        """Where the session stands after processing the newest bar of ``history``."""
+        return SessionProgress(int(history.ts[-1]), self.acted_target)
+
+    def resume(self, progress: SessionProgress) -> None:
+        """Continue a session that got as far as ``progress`` (its next bar follows)."""
+        self.acted_target = progress.acted_target
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         if self.on_event is _ignore and self.publisher is None:

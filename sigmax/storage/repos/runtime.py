@@ -1,4 +1,5 @@
-"""What stateful actors persist to come back after a restart: execution books and risk state."""
+"""What stateful actors persist to come back after a restart: execution books, risk
+state and how far the session got."""
 
 from __future__ import annotations
 
@@ -60,3 +61,26 @@ class RiskStateRepository(Repository):
             )
         records = await AuditRepository(self.pool).records(account)
         return snapshot, records
+
+
+class SessionProgressRepository(Repository):
+    """The last bar a session processed and the target it last acted on, per account."""
+
+    async def save(self, account: str, last_bar_ts: int, acted_target: float) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO session_progress (account, last_bar_ts, acted_target, updated_at)"
+                " VALUES ($1, $2, $3, now()) ON CONFLICT (account) DO UPDATE SET"
+                " last_bar_ts = EXCLUDED.last_bar_ts,"
+                " acted_target = EXCLUDED.acted_target, updated_at = now()",
+                account, last_bar_ts, acted_target,
+            )
+
+    async def load(self, account: str) -> tuple[int, float] | None:
+        """(last bar ts in ns, acted target), or None for a session not started yet."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT last_bar_ts, acted_target FROM session_progress WHERE account = $1",
+                account,
+            )
+        return None if row is None else (int(row["last_bar_ts"]), float(row["acted_target"]))

@@ -26,7 +26,7 @@ from tests.storage.pg.pg_fixtures import ADMIN_DSN, make_config
 TABLES = {
     "orders", "order_events", "fills", "positions", "decisions", "risk_events",
     "audit_log", "api_keys", "backtest_runs", "schema_migrations", "risk_state",
-    "proposals", "exchange_credentials",
+    "proposals", "exchange_credentials", "session_progress",
 }
 
 
