@@ -7,6 +7,8 @@
 * Body size: a declared or streamed body over ``max_body_bytes`` answers 413.
 * Header size: headers over ``max_header_bytes`` in all answer 431 (a WebSocket
   handshake is refused), before anything else reads them.
+* WebSocket connects count against the caller's address in the ``general`` class
+  before the key is looked up; over the limit the handshake is refused (4429).
 * Rate limit headers on every response: from the route's own limit decision, or,
   for responses no route limited (404, 405, 308, 403...), from a hit on the caller's
   address in the ``general`` class (never refused after the fact); probes and the
@@ -45,6 +47,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+CLOSE_RATE_LIMITED = 4429
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _KEY_LIKE = re.compile(r"sgx_[0-9A-Za-z]+_[A-Za-z0-9_-]+")  # a key pasted into a URL
 _PATH_VERSION = re.compile(r"^/api/([vV]\d[^/]*)(/|$)")
@@ -83,8 +86,8 @@ class APIMiddleware:
         if _header_bytes(scope) > header_cap:
             await _refuse_headers(scope, send, header_cap)
             return
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
             return
         started = time.perf_counter()
         raw = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -194,6 +197,16 @@ class APIMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A connect attempt counts against the caller's address (``general`` class)
+        before the key is looked up: over the limit, the handshake is refused (4429)."""
+        result = await self._fallback_hit(scope, self.backend())
+        if result is not None and not result.allowed:
+            metrics.RATE_LIMITED.labels("general").inc()
+            await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
+            return
+        await self.app(scope, receive, send)
 
     @staticmethod
     def _check_version(path: str, headers_: dict[str, str]) -> str | None:

@@ -2,8 +2,10 @@
 
 Live answers as long as the process serves. Ready asks, each time-boxed by the actor
 timeout: PostgreSQL reachable, Redis reachable when configured, every actor of the
-served session answering, and trading not killed. Probes take no rate limit (the
-kubelet calls them every few seconds); ``/api/v1/health/details`` is the detailed report.
+served session answering, and trading not killed. Ready is limited per address in the
+``general`` class (the kubelet's few calls a minute stay far below it) and its answer is
+reused for ``READY_CACHE_S``, so a flood costs no store or actor round trips;
+``/api/v1/health/details`` is the detailed report.
 """
 
 # No `from __future__ import annotations`: Serve pickles nested dependency functions by
@@ -11,13 +13,14 @@ kubelet calls them every few seconds); ``/api/v1/health/details`` is the detaile
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from serve_app._private.backend import Backend
-from serve_app._private.deps import BackendDep
+from serve_app._private.deps import BackendDep, public
 from serve_app._private.health import ROLES, elapsed_ms
 from serve_app.schema import LiveOut, ProbeCheck, ReadyOut
 
@@ -32,19 +35,55 @@ async def live() -> LiveOut:
 
 @router.get(
     "/health/ready",
+    dependencies=[Depends(public())],
     response_model=ReadyOut,
     responses={503: {"model": ReadyOut, "description": "a check failed (listed)"}},
 )
 async def ready(backend: BackendDep, response: Response) -> ReadyOut:
     """200 when PostgreSQL (and Redis, if configured) answer, every session actor
     answers and trading is not killed; 503 naming what failed otherwise."""
+    answer = await _readiness(backend).get()
+    if answer.failed:
+        response.status_code = 503
+    return answer
+
+
+READY_CACHE_S = 1.0
+
+
+class _Readiness:
+    """The latest readiness answer of one backend, checked again when older than
+    ``READY_CACHE_S``; concurrent callers wait for one check instead of starting theirs."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.lock = asyncio.Lock()
+        self.answer: ReadyOut | None = None
+        self.checked_at = 0.0
+
+    async def get(self) -> ReadyOut:
+        async with self.lock:
+            if self.answer is None or time.monotonic() - self.checked_at >= READY_CACHE_S:
+                self.answer = await _check(self.backend)
+                self.checked_at = time.monotonic()
+            return self.answer
+
+
+_READINESS: weakref.WeakKeyDictionary[Backend, _Readiness] = weakref.WeakKeyDictionary()
+
+
+def _readiness(backend: Backend) -> _Readiness:
+    if backend not in _READINESS:
+        _READINESS[backend] = _Readiness(backend)
+    return _READINESS[backend]
+
+
+async def _check(backend: Backend) -> ReadyOut:
     found = await asyncio.gather(_postgres(backend), _redis(backend), _session(backend))
     checks: dict[str, ProbeCheck] = {}
     for part in found:
         checks.update(part)
     failed = sorted(name for name, check in checks.items() if not check.ok)
-    if failed:
-        response.status_code = 503
     return ReadyOut(status="not_ready" if failed else "ready", checks=checks, failed=failed)
 
 

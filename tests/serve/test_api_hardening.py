@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from serve_app._private.client_address import VIA_UNTRUSTED_PROXY, client_address, networks
 from serve_app._private.static import WEB_DIST_ENV
@@ -131,3 +132,32 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies(
     headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
     scope = {"client": (peer, 1234), "headers": headers}
     assert client_address(scope, networks(trusted)) == expected
+
+
+def test_websocket_connects_count_against_the_address_limit(api_settings: Settings) -> None:
+    codes = []
+    with TestClient(create_app(api_settings, unique_config(rate_general=5))) as http:
+        for _ in range(8):
+            with (
+                pytest.raises(WebSocketDisconnect) as closed,
+                http.websocket_connect("/api/v1/ws", headers=_bearer("sgx_1_bad")),
+            ):
+                pass
+            codes.append(closed.value.code)
+    assert codes == [4401] * 5 + [4429] * 3
+
+
+def test_readiness_is_rate_limited_per_address(api_settings: Settings) -> None:
+    with TestClient(create_app(api_settings, unique_config(rate_general=5))) as http:
+        statuses = [http.get("/health/ready").status_code for _ in range(8)]
+    assert statuses[:5] == [503] * 5  # no session: not ready
+    assert statuses[5:] == [429] * 3
+
+
+def test_readiness_is_checked_at_most_once_a_second(api_settings: Settings) -> None:
+    with TestClient(create_app(api_settings, unique_config())) as http:
+        first, second = (http.get("/health/ready").json() for _ in range(2))
+        time.sleep(1.1)
+        later = http.get("/health/ready").json()
+    assert first == second  # the same check, latencies included
+    assert later["checks"]["postgres"] != first["checks"]["postgres"]
