@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
+import pandas as pd
 
-from sigmax.model import BarSeries, Signal
+from sigmax.model import OHLCV, Bar, BarSeries, Signal, ts_from_ns
 
 Describe = Callable[[Mapping[str, float]], str]
 """Turns one bar's evidence into the rationale sentence."""
+
+Computed = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+"""Score, confidence and evidence arrays, as ``Agent._compute`` returns them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,18 +95,128 @@ def validate_bars(bars: BarSeries, who: str) -> None:
             )
 
 
+class AnalystState(ABC):
+    """One symbol's live state of one analyst: TA-Lib streams opened on a history (at
+    least ``warmup`` bars) and moved one bar at a time, plus what else the analyst's
+    formulas need from the past (lagged closes, bars since a cross)."""
+
+    @abstractmethod
+    def step(self, bar: Bar) -> tuple[float, ...]:
+        """Move to ``bar``; the inputs of the analyst's formulas at that bar."""
+
+
+def column(values: Sequence[float]) -> list[np.ndarray]:
+    """Each value as a one-element array: the vectorised formulas then give the live
+    bar's numbers with the very same float operations."""
+    return [np.array([v], dtype=np.float64) for v in values]
+
+
+def bars_to_series(bars: Sequence[Bar]) -> BarSeries:
+    """A BarSeries of consecutive bars of one symbol."""
+    ts = pd.DatetimeIndex([b.ts for b in bars]).as_unit("ns").asi8.copy()
+    arrays = [np.array([getattr(b, name) for b in bars], dtype=np.float64) for name in OHLCV]
+    return BarSeries(bars[0].symbol, bars[0].timeframe, ts, *arrays)
+
+
+@dataclass
+class _LiveStates:
+    """An agent's live states by symbol, the bars of symbols still warming up, and the
+    last bar each has seen."""
+
+    states: dict[str, AnalystState] = field(default_factory=dict)
+    pending: dict[str, list[Bar]] = field(default_factory=dict)
+    last: dict[str, datetime] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class Agent(ABC):
     """An analyst: turns the bars up to now into a Signal.
 
     ``warmup`` is the number of bars needed before it speaks: ``analyze`` returns None
     for shorter histories and ``analyze_series`` has NaN there. Both paths must give the
     same Signal at every bar; that is also the no-look-ahead test.
+
+    Live path: analysts with ``incremental`` keep a per-symbol ``AnalystState`` and
+    ``update(bar)`` moves it by one bar, giving bit for bit ``analyze`` of the whole
+    history; ``rebuild(history)`` (re)starts it from a history (first bar, restart, gap).
     """
 
     name: str
     warmup: int
     #: False for agents that only work bar by bar (the LLM analyst): not in backtests.
     vectorised: bool = True
+    #: True for agents with a live state (``_open_state``/``_compute_live``).
+    incremental: bool = False
+
+    def update(self, bar: Bar) -> Signal | None:
+        """Signal for ``bar``, the bar after the last one this agent saw for its symbol
+        (the caller checks that with ``last_ts``); None during warm-up."""
+        if not self.incremental:
+            raise TypeError(f"agent {self.name}: no live state; call analyze(history)")
+        _check_bar(bar, self.name)
+        with self._live.lock:
+            state = self._live.states.get(bar.symbol)
+            if state is None:
+                pending = [*self._live.pending.get(bar.symbol, []), bar]
+                return self._rebuild(bars_to_series(pending))
+            score, confidence, evidence = self._compute_live(state, bar)
+            self._live.last[bar.symbol] = bar.ts
+        _check_finite(self.name, 0, score, confidence, evidence)
+        return SignalSeries(self.name, score, confidence, evidence, self.describe).signal_at(0)
+
+    def rebuild(self, history: BarSeries) -> Signal | None:
+        """Restart the live state of ``history.symbol`` from ``history``; its last bar's
+        Signal (``analyze(history)``)."""
+        if not self.incremental:
+            raise TypeError(f"agent {self.name}: no live state; call analyze(history)")
+        with self._live.lock:
+            return self._rebuild(history)
+
+    def follow(self, history: BarSeries) -> Signal | None:
+        """``analyze(history)`` through the live state: one ``update`` when the state is
+        at the bar before the last, else a ``rebuild``; plain ``analyze`` for agents
+        without a live state."""
+        if not self.incremental:
+            return self.analyze(history)
+        if len(history) >= 2 and self.last_ts(history.symbol) == ts_from_ns(history.ts[-2]):
+            return self.update(history.bar(len(history) - 1))
+        return self.rebuild(history)
+
+    def last_ts(self, symbol: str) -> datetime | None:
+        """Open time of the last bar the live state of ``symbol`` has seen."""
+        return self._live.last.get(symbol)
+
+    def _rebuild(self, history: BarSeries) -> Signal | None:
+        symbol = history.symbol
+        self._live.states.pop(symbol, None)
+        self._live.last.pop(symbol, None)
+        if len(history) == 0:
+            return None
+        signal = self.analyze(history)  # validates the history
+        if len(history) < self.warmup:
+            self._live.pending[symbol] = [history.bar(i) for i in range(len(history))]
+        else:
+            self._live.pending.pop(symbol, None)
+            self._live.states[symbol] = self._open_state(history)
+        self._live.last[symbol] = ts_from_ns(history.ts[-1])
+        return signal
+
+    @property
+    def _live(self) -> _LiveStates:
+        # Made on first use, so subclasses need not call a base __init__ and an agent
+        # that never ran live pickles as before.
+        live = self.__dict__.get("_live_states")
+        if live is None:
+            live = self.__dict__.setdefault("_live_states", _LiveStates())
+        return live  # type: ignore[no-any-return]
+
+    def _open_state(self, history: BarSeries) -> AnalystState:
+        """The live state after ``history`` (at least ``warmup`` bars)."""
+        raise NotImplementedError(f"agent {self.name}: no live state")
+
+    def _compute_live(self, state: AnalystState, bar: Bar) -> Computed:
+        """``_compute``'s arrays for ``bar`` alone (one element each), moving ``state``."""
+        raise NotImplementedError(f"agent {self.name}: no live state")
 
     def analyze(self, history: BarSeries) -> Signal | None:
         """Signal for the last bar of ``history`` (all bars up to and including it)."""
@@ -119,12 +236,20 @@ class Agent(ABC):
         return SignalSeries(self.name, score, confidence, evidence, self.describe)
 
     @abstractmethod
-    def _compute(self, bars: BarSeries) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _compute(self, bars: BarSeries) -> Computed:
         """Score, confidence and evidence arrays over ``bars`` (values in warm-up ignored)."""
 
     @abstractmethod
     def describe(self, evidence: Mapping[str, float]) -> str:
         """The rationale sentence for one bar's evidence."""
+
+
+def _check_bar(bar: Bar, who: str) -> None:
+    """The live path's ``validate_bars`` for one bar."""
+    for name in OHLCV:
+        value = getattr(bar, name)
+        if not (math.isfinite(value) and (value >= 0.0 if name == "volume" else value > 0.0)):
+            raise ValueError(f"{who}: {bar.symbol} {name} at {bar.ts} = {value!r} is invalid")
 
 
 def _masked(values: np.ndarray, first: int) -> np.ndarray:

@@ -10,10 +10,12 @@ loops may round those differently depending on array length.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import cast
 
 import numpy as np
 import talib
+from talib import stream
 
 
 def clip1(x: np.ndarray) -> np.ndarray:
@@ -40,11 +42,35 @@ def simple_returns(close: np.ndarray) -> np.ndarray:
     return out
 
 
-def realized_vol(close: np.ndarray, window: int, bars_per_year: float) -> np.ndarray:
-    """Annualised rolling standard deviation of simple returns (NaN until ``window`` + 1 bars)."""
+def _returns_after_first(close: np.ndarray) -> np.ndarray:
     rets = simple_returns(close)
     rets[0] = np.nan  # the first bar has no return: keep it out of every window
+    return rets
+
+
+def realized_vol(close: np.ndarray, window: int, bars_per_year: float) -> np.ndarray:
+    """Annualised rolling standard deviation of simple returns (NaN until ``window`` + 1 bars)."""
+    rets = _returns_after_first(close)
     return talib.STDDEV(rets, timeperiod=window, nbdev=1.0) * math.sqrt(bars_per_year)
+
+
+def _steps(close: np.ndarray) -> np.ndarray:
+    steps = np.full_like(close, np.nan)
+    steps[1:] = np.abs(np.diff(close))
+    return steps
+
+
+def net_and_path(close: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Net move and path length (sum of |steps|) over ``window`` bars; NaN for the first
+    ``window`` bars."""
+    net = np.full_like(close, np.nan)
+    net[window:] = close[window:] - close[:-window]
+    return net, talib.SUM(_steps(close), timeperiod=window)
+
+
+def efficiency(net: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """Kaufman efficiency ratio |net move| / path length, in [0, 1]."""
+    return clip01(safe_div(np.abs(net), path))
 
 
 def efficiency_ratio(close: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,9 +78,44 @@ def efficiency_ratio(close: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
 
     Both NaN for the first ``window`` bars.
     """
-    net = np.full_like(close, np.nan)
-    net[window:] = close[window:] - close[:-window]
-    steps = np.full_like(close, np.nan)
-    steps[1:] = np.abs(np.diff(close))
-    path = talib.SUM(steps, timeperiod=window)
-    return clip01(safe_div(np.abs(net), path)), net
+    net, path = net_and_path(close, window)
+    return efficiency(net, path), net
+
+
+class LiveRealizedVol:
+    """``realized_vol`` at the next bar from a TA-Lib stream opened on the history."""
+
+    def __init__(self, close: np.ndarray, window: int, bars_per_year: float) -> None:
+        rets = _returns_after_first(close)
+        self._std = stream.STDDEV(rets, timeperiod=window, nbdev=1.0)
+        self._scale = math.sqrt(bars_per_year)
+        self._prev = float(close[-1])
+
+    def update(self, close: float) -> float:
+        ret = close / self._prev - 1.0
+        self._prev = close
+        return self._std.update(ret) * self._scale
+
+
+class LiveNetAndPath:
+    """``net_and_path`` at the next bar: the last ``window`` + 1 closes and a SUM stream."""
+
+    def __init__(self, close: np.ndarray, window: int) -> None:
+        self._closes: deque[float] = deque(close[-(window + 1) :].tolist(), maxlen=window + 1)
+        self._path = stream.SUM(_steps(close), timeperiod=window)
+
+    def update(self, close: float) -> tuple[float, float]:
+        path = self._path.update(abs(close - self._closes[-1]))
+        self._closes.append(close)
+        return close - self._closes[0], path
+
+
+class LaggedClose:
+    """The close ``lag`` bars before the newest one."""
+
+    def __init__(self, close: np.ndarray, lag: int) -> None:
+        self._closes: deque[float] = deque(close[-(lag + 1) :].tolist(), maxlen=lag + 1)
+
+    def update(self, close: float) -> float:
+        self._closes.append(close)
+        return self._closes[0]

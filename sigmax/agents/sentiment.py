@@ -6,11 +6,19 @@ from collections.abc import Mapping
 
 import numpy as np
 import talib
+from talib import stream
 
-from sigmax.agents.base import Agent
+from sigmax.agents.base import Agent, AnalystState, Computed, column
 from sigmax.agents.config import SentimentConfig
-from sigmax.agents.indicators import clip01, clip1, realized_vol, safe_div
-from sigmax.model import BarSeries
+from sigmax.agents.indicators import (
+    LaggedClose,
+    LiveRealizedVol,
+    clip01,
+    clip1,
+    realized_vol,
+    safe_div,
+)
+from sigmax.model import Bar, BarSeries
 
 _LABELS = ((25.0, "extreme fear"), (45.0, "fear"), (55.0, "neutral"), (75.0, "greed"))
 
@@ -31,6 +39,8 @@ class SentimentAgent(Agent):
     (index - 50) / 50. Confidence = component agreement: 1 - mean |component - index| / 50.
     """
 
+    incremental = True
+
     def __init__(self, config: SentimentConfig | None = None, name: str = "sentiment") -> None:
         self.config = config or SentimentConfig()
         self.name = name
@@ -43,9 +53,31 @@ class SentimentAgent(Agent):
             c.volume_short + 1,
         )
 
-    def _compute(self, bars: BarSeries) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        comps = self._components(bars)
-        index = np.zeros_like(bars.close)
+    def _compute(self, bars: BarSeries) -> Computed:
+        c = self.config
+        close = bars.close
+        lagged = np.full_like(close, np.nan)
+        lagged[c.volume_short :] = close[: -c.volume_short]
+        return self._combine(
+            close,
+            realized_vol(close, c.vol_window, 1.0),
+            realized_vol(close, c.vol_baseline, 1.0),
+            talib.SMA(close, timeperiod=c.momentum_window),
+            talib.SMA(bars.volume, timeperiod=c.volume_short),
+            talib.SMA(bars.volume, timeperiod=c.volume_long),
+            lagged,
+            talib.MAX(close, timeperiod=c.drawdown_window),
+        )
+
+    def _open_state(self, history: BarSeries) -> AnalystState:
+        return _SentimentState(self.config, history)
+
+    def _compute_live(self, state: AnalystState, bar: Bar) -> Computed:
+        return self._combine(*column(state.step(bar)))
+
+    def _combine(self, close: np.ndarray, *indicators: np.ndarray) -> Computed:
+        comps = self._components(close, *indicators)
+        index = np.zeros_like(close)
         for comp in comps.values():
             index = index + comp
         index = index / len(comps)
@@ -57,21 +89,25 @@ class SentimentAgent(Agent):
         score = clip1(-tilt if self.config.contrarian else tilt)
         return score, confidence, {"fear_greed": index, **comps}
 
-    def _components(self, bars: BarSeries) -> dict[str, np.ndarray]:
+    def _components(
+        self,
+        close: np.ndarray,
+        vol: np.ndarray,
+        base_vol: np.ndarray,
+        close_mean: np.ndarray,
+        volume_short: np.ndarray,
+        volume_long: np.ndarray,
+        lagged_close: np.ndarray,
+        close_high: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        """The four components from the indicators (``lagged_close``: the close
+        ``volume_short`` bars back, NaN where there is none)."""
         c = self.config
-        close = bars.close
-        vol_ratio = safe_div(
-            realized_vol(close, c.vol_window, 1.0), realized_vol(close, c.vol_baseline, 1.0), 1.0
-        )
-        momentum = close / talib.SMA(close, timeperiod=c.momentum_window) - 1.0
-        volume_ratio = safe_div(
-            talib.SMA(bars.volume, timeperiod=c.volume_short),
-            talib.SMA(bars.volume, timeperiod=c.volume_long),
-            default=1.0,
-        )
-        direction = np.zeros_like(close)
-        direction[c.volume_short :] = np.sign(close[c.volume_short :] - close[: -c.volume_short])
-        drawdown = close / talib.MAX(close, timeperiod=c.drawdown_window) - 1.0
+        vol_ratio = safe_div(vol, base_vol, 1.0)
+        momentum = close / close_mean - 1.0
+        volume_ratio = safe_div(volume_short, volume_long, default=1.0)
+        direction = np.where(np.isnan(lagged_close), 0.0, np.sign(close - lagged_close))
+        drawdown = close / close_high - 1.0
         return {
             "fg_volatility": 50.0 * (1.0 + clip1(1.0 - vol_ratio)),
             "fg_momentum": 50.0 * (1.0 + clip1(momentum / c.momentum_full)),
@@ -88,4 +124,32 @@ class SentimentAgent(Agent):
             f"Market fear-and-greed {index:.0f}/100 ({label}, {stance}): volatility "
             f"{e['fg_volatility']:.0f}, momentum {e['fg_momentum']:.0f}, volume "
             f"{e['fg_volume']:.0f}, drawdown {e['fg_drawdown']:.0f}."
+        )
+
+
+class _SentimentState(AnalystState):
+    """Realised-vol, mean and maximum streams, and the closes of the volume window."""
+
+    def __init__(self, config: SentimentConfig, history: BarSeries) -> None:
+        c = config
+        close = history.close
+        self.vol = LiveRealizedVol(close, c.vol_window, 1.0)
+        self.base = LiveRealizedVol(close, c.vol_baseline, 1.0)
+        self.close_mean = stream.SMA(close, timeperiod=c.momentum_window)
+        self.volume_short = stream.SMA(history.volume, timeperiod=c.volume_short)
+        self.volume_long = stream.SMA(history.volume, timeperiod=c.volume_long)
+        self.lagged = LaggedClose(close, c.volume_short)
+        self.close_high = stream.MAX(close, timeperiod=c.drawdown_window)
+
+    def step(self, bar: Bar) -> tuple[float, ...]:
+        close = bar.close
+        return (
+            close,
+            self.vol.update(close),
+            self.base.update(close),
+            self.close_mean.update(close),
+            self.volume_short.update(bar.volume),
+            self.volume_long.update(bar.volume),
+            self.lagged.update(close),
+            self.close_high.update(close),
         )

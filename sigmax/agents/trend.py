@@ -6,11 +6,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import talib
+from talib import stream
 
-from sigmax.agents.base import Agent
+from sigmax.agents.base import Agent, AnalystState, Computed, column
 from sigmax.agents.config import TrendConfig
 from sigmax.agents.indicators import clip01, clip1
-from sigmax.model import BarSeries
+from sigmax.model import Bar, BarSeries
 
 
 class TrendAgent(Agent):
@@ -22,29 +23,49 @@ class TrendAgent(Agent):
     a flat ADX means the moving averages say little.
     """
 
+    incremental = True
+
     def __init__(self, config: TrendConfig | None = None, name: str = "trend") -> None:
         self.config = config or TrendConfig()
         self.name = name
         self.warmup = max(self.config.slow_period, 2 * self.config.adx_period)
 
-    def _compute(self, bars: BarSeries) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _compute(self, bars: BarSeries) -> Computed:
         c = self.config
         fast = talib.EMA(bars.close, timeperiod=c.fast_period)
         slow = talib.EMA(bars.close, timeperiod=c.slow_period)
         adx = talib.ADX(bars.high, bars.low, bars.close, timeperiod=c.adx_period)
+        since_cross = _bars_since_cross(np.sign(fast - slow))
+        return self._combine(bars.close, fast, slow, adx, since_cross)
+
+    def _open_state(self, history: BarSeries) -> AnalystState:
+        return _TrendState(self.config, history)
+
+    def _compute_live(self, state: AnalystState, bar: Bar) -> Computed:
+        return self._combine(*column(state.step(bar)))
+
+    def _combine(
+        self,
+        close: np.ndarray,
+        fast: np.ndarray,
+        slow: np.ndarray,
+        adx: np.ndarray,
+        since_cross: np.ndarray,
+    ) -> Computed:
+        c = self.config
         spread = fast / slow - 1.0
         ordered = np.sign(fast - slow)
-        price_agrees = np.sign(bars.close - fast) == ordered
+        price_agrees = np.sign(close - fast) == ordered
         alignment = np.where(price_agrees, ordered, 0.5 * ordered)
         score = clip1(0.5 * alignment + 0.5 * clip1(spread / c.spread_full))
         confidence = clip01(adx / c.adx_strong)
         evidence = {
-            "close": bars.close,
+            "close": close,
             "ema_fast": fast,
             "ema_slow": slow,
             "spread": spread,
             "alignment": alignment,
-            "bars_since_cross": _bars_since_cross(ordered),
+            "bars_since_cross": since_cross,
             "adx": adx,
         }
         return score, confidence, evidence
@@ -68,3 +89,25 @@ def _bars_since_cross(ordered: np.ndarray) -> np.ndarray:
     changed[1:] = ordered[1:] != ordered[:-1]
     last = np.maximum.accumulate(np.where(changed, idx, 0))
     return (idx - last).astype(np.float64)
+
+
+class _TrendState(AnalystState):
+    """EMA and ADX streams, and the fast/slow order with the bars since it last changed."""
+
+    def __init__(self, config: TrendConfig, history: BarSeries) -> None:
+        close = history.close
+        self.fast, fast = stream.EMA.open_and_fill(close, timeperiod=config.fast_period)
+        self.slow, slow = stream.EMA.open_and_fill(close, timeperiod=config.slow_period)
+        self.adx = stream.ADX(history.high, history.low, close, timeperiod=config.adx_period)
+        ordered = np.sign(fast - slow)
+        self.ordered = float(ordered[-1])
+        self.since_cross = float(_bars_since_cross(ordered)[-1])
+
+    def step(self, bar: Bar) -> tuple[float, ...]:
+        fast = self.fast.update(bar.close)
+        slow = self.slow.update(bar.close)
+        adx = self.adx.update(bar.high, bar.low, bar.close)
+        ordered = float(np.sign(fast - slow))
+        self.since_cross = 0.0 if ordered != self.ordered else self.since_cross + 1.0
+        self.ordered = ordered
+        return bar.close, fast, slow, adx, self.since_cross

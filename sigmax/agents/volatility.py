@@ -7,11 +7,19 @@ from enum import IntEnum
 
 import numpy as np
 import talib
+from talib import stream
 
-from sigmax.agents.base import Agent
+from sigmax.agents.base import Agent, AnalystState, Computed, column
 from sigmax.agents.config import VolatilityConfig
-from sigmax.agents.indicators import efficiency_ratio, realized_vol, safe_div
-from sigmax.model import BarSeries
+from sigmax.agents.indicators import (
+    LiveNetAndPath,
+    LiveRealizedVol,
+    efficiency,
+    net_and_path,
+    realized_vol,
+    safe_div,
+)
+from sigmax.model import Bar, BarSeries
 
 
 class Regime(IntEnum):
@@ -35,19 +43,40 @@ class VolatilityAgent(Agent):
     volatility has just blown out. ATR (as a fraction of price) is evidence for others.
     """
 
+    incremental = True
+
     def __init__(self, config: VolatilityConfig | None = None, name: str = "volatility") -> None:
         self.config = config or VolatilityConfig()
         self.name = name
         c = self.config
         self.warmup = max(c.baseline_window + 1, c.atr_period + 1, c.efficiency_window + 1)
 
-    def _compute(self, bars: BarSeries) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _compute(self, bars: BarSeries) -> Computed:
         c = self.config
         vol = realized_vol(bars.close, c.vol_window, c.bars_per_year)
         base = realized_vol(bars.close, c.baseline_window, c.bars_per_year)
-        vol_ratio = safe_div(vol, base, default=1.0)
         atr = talib.ATR(bars.high, bars.low, bars.close, timeperiod=c.atr_period)
-        er, net = efficiency_ratio(bars.close, c.efficiency_window)
+        net, path = net_and_path(bars.close, c.efficiency_window)
+        return self._combine(bars.close, vol, base, atr, net, path)
+
+    def _open_state(self, history: BarSeries) -> AnalystState:
+        return _VolatilityState(self.config, history)
+
+    def _compute_live(self, state: AnalystState, bar: Bar) -> Computed:
+        return self._combine(*column(state.step(bar)))
+
+    def _combine(
+        self,
+        close: np.ndarray,
+        vol: np.ndarray,
+        base: np.ndarray,
+        atr: np.ndarray,
+        net: np.ndarray,
+        path: np.ndarray,
+    ) -> Computed:
+        c = self.config
+        vol_ratio = safe_div(vol, base, default=1.0)
+        er = efficiency(net, path)
         regime = np.where(
             vol_ratio >= c.high_vol_ratio,
             float(Regime.HIGH_VOL),
@@ -61,7 +90,7 @@ class VolatilityAgent(Agent):
             "baseline_vol": base,
             "vol_ratio": vol_ratio,
             "atr": atr,
-            "atr_pct": atr / bars.close,
+            "atr_pct": atr / close,
             "efficiency_ratio": er,
             "regime": regime,
         }
@@ -77,3 +106,21 @@ class VolatilityAgent(Agent):
             f"{e['efficiency_ratio']:.2f}, ATR{c.atr_period} {e['atr']:.2f} "
             f"({e['atr_pct']:.2%} of price)."
         )
+
+
+class _VolatilityState(AnalystState):
+    """Realised-vol, ATR and path-length streams, and the closes of the efficiency window."""
+
+    def __init__(self, config: VolatilityConfig, history: BarSeries) -> None:
+        c = config
+        close = history.close
+        self.vol = LiveRealizedVol(close, c.vol_window, c.bars_per_year)
+        self.base = LiveRealizedVol(close, c.baseline_window, c.bars_per_year)
+        self.atr = stream.ATR(history.high, history.low, close, timeperiod=c.atr_period)
+        self.net_path = LiveNetAndPath(close, c.efficiency_window)
+
+    def step(self, bar: Bar) -> tuple[float, ...]:
+        close = bar.close
+        vol, base = self.vol.update(close), self.base.update(close)
+        atr = self.atr.update(bar.high, bar.low, close)
+        return close, vol, base, atr, *self.net_path.update(close)
