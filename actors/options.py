@@ -53,6 +53,10 @@ PORTFOLIO = Role("portfolio", num_cpus=0.1, max_restarts=-1, max_task_retries=-1
 MARKET_DATA = Role("market-data", num_cpus=0.1, max_restarts=3, max_task_retries=2)
 TIMESERIES_STORE = Role("timeseries-store", num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
 PROPOSALS = Role("proposals", num_cpus=0.05, max_restarts=-1, max_task_retries=-1)
+# The per-bar loop of one session: detached (outlives the driver that started it) and
+# restarted forever; a restarted loop continues after the last bar the account stored.
+# Its calls (status, reports, stop) are answered from memory and are not retried.
+SESSION = Role("session", num_cpus=0.1, max_restarts=-1, max_task_retries=0, max_concurrency=4)
 # Services of the cluster, detached and found by name: the optimiser keeps the last
 # result for the API; the job board tracks the API's jobs for every replica.
 OPTIMISER = Role("optimiser", num_cpus=0.1, max_restarts=3, max_task_retries=0)

@@ -1,0 +1,110 @@
+"""A session's per-bar loop as a detached, named, restartable Ray actor.
+
+The actor builds the session's actors (:func:`~actors.system.start_system`) and runs
+:func:`~actors.system.run_paper` in a thread of its own, so it keeps trading when the
+driver that started it exits. Killed, Ray restarts it (``max_restarts``): it builds
+the session again, and the session continues after the last bar its account stored
+in PostgreSQL; orders are named by their bar, so none is sent twice. Callers follow
+it by polling :meth:`SessionActor.status` and :meth:`SessionActor.reports`, and end
+it with :meth:`SessionActor.stop`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import ray
+
+from actors import options
+from actors.options import spawn
+from actors.system import (
+    PaperRequest,
+    TradingSystem,
+    postgres_for_actors,
+    run_paper,
+    start_system,
+)
+from sigmax.config import Settings
+from sigmax.model import BarSeries
+from sigmax.storage.postgres_config import PostgresConfig
+from sigmax.trading.session import BarReport
+
+RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
+DONE = (FINISHED, STOPPED, FAILED)
+STOP_WAIT_S = 120.0  # a live feed may be waiting for its next bar to close
+
+
+@ray.remote
+class SessionActor:
+    """Runs one paper session's loop until its bars run out or it is asked to stop."""
+
+    def __init__(self, settings: Settings, request: PaperRequest) -> None:
+        self.request = request
+        self.system: TradingSystem | None = None
+        self.state = "starting"
+        self.error: str | None = None
+        self.remaining: int | None = None
+        self._reports: list[BarReport] = []
+        self._stop = threading.Event()
+        self._loop = threading.Thread(target=self._run, args=(settings,), daemon=True)
+        self._loop.start()
+
+    def _run(self, settings: Settings) -> None:
+        try:
+            self.system = start_system(settings, self.request)
+            self.state = RUNNING
+            run_paper(self.system, self.request, self._on_bar, should_stop=self._stop.is_set)
+            self.state = STOPPED if self._stop.is_set() else FINISHED
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.state = FAILED
+
+    def _on_bar(self, report: BarReport, remaining: int | None) -> None:
+        self._reports.append(report)
+        self.remaining = remaining
+
+    def status(self) -> dict[str, Any]:
+        """Where the session stands (bars counted since this actor last (re)started)."""
+        last = self._reports[-1] if self._reports else None
+        return {
+            "session_id": self.request.session_id,
+            "state": self.state,
+            "bars": len(self._reports),
+            "remaining": self.remaining,
+            "last_bar": last.ts.isoformat() if last else None,
+            "equity": last.equity if last else None,
+            "error": self.error,
+        }
+
+    def reports(self, since: int = 0) -> list[BarReport]:
+        """The bar reports from index ``since`` on: a follower asks for the new ones."""
+        return self._reports[since:]
+
+    def history(self) -> BarSeries | None:
+        """The bars the session has seen, up to the last one it traded."""
+        return self.system.last_history if self.system is not None else None
+
+    def stop(self) -> dict[str, Any]:
+        """Stop after the bar in progress; the state stays persisted for a resume."""
+        self._stop.set()
+        self._loop.join(timeout=STOP_WAIT_S)
+        return self.status()
+
+    def close(self) -> None:
+        """Stop the loop and the session's actors (the session actor itself stays)."""
+        self.stop()
+        if self.system is not None:
+            self.system.shutdown()
+
+
+def start_session(settings: Settings, request: PaperRequest) -> Any:
+    """Start (or find, by name ``session:<id>``) the detached actor of ``request``'s
+    session; returns its handle. A persisted session's actors share the PostgreSQL the
+    driver resolves here (the embedded server is started by the driver)."""
+    if request.persist:
+        postgres = PostgresConfig.model_validate_json(postgres_for_actors(settings))
+        settings = settings.model_copy(update={"postgres": postgres})
+    return spawn(
+        SessionActor, options.SESSION, request.session_id, settings, request, detached=True
+    )
