@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from actors.options import CALL_TIMEOUT_S
+from sigmax.paths import sigmax_home
 
 
 class APIConfig(BaseSettings):
@@ -41,6 +43,16 @@ class APIConfig(BaseSettings):
         description="addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
         "is believed (JSON list); from any other peer the header is ignored for rate limits",
     )
+    job_data_dir: Path | None = Field(
+        None,
+        description="the only directory whose files jobs submitted over the API may read "
+        "as data (besides bundled sets); unset: $SIGMAX_HOME/data",
+    )
+    job_checkpoint_dir: Path | None = Field(
+        None,
+        description="the only directory holding RL checkpoints that API jobs may load; "
+        "unset: $SIGMAX_HOME/checkpoints",
+    )
     actor_timeout_s: float = Field(
         CALL_TIMEOUT_S, gt=0, description="how long one call to a session actor may take"
     )
@@ -69,6 +81,12 @@ class APIConfig(BaseSettings):
         for proxy in proxies:
             ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
         return proxies
+
+    def data_dir(self) -> Path:
+        return self.job_data_dir or sigmax_home() / "data"
+
+    def checkpoint_dir(self) -> Path:
+        return self.job_checkpoint_dir or sigmax_home() / "checkpoints"
 
     def limit_for(self, endpoint_class: str) -> int:
         """Requests allowed per window for an endpoint class."""

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from serve_app._private import versioning
 from serve_app._private.backend import Backend
 from serve_app._private.deps import BackendDep, JobKey, ReadKey
+from serve_app._private.job_inputs import allowed_checkpoint, allowed_data
 from serve_app.exceptions import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from serve_app.schema import BacktestIn, JobOut, OptimizeIn, TrainIn
 
@@ -24,7 +25,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 @router.post("/backtest", response_model=JobOut, status_code=202)
 async def submit_backtest(backend: BackendDep, _: JobKey, body: BacktestIn) -> JobOut:
     """Start a backtest as a Ray task (1 CPU); follow it at the returned URLs. Built-in
-    strategies only: the API imports no file or module a request names."""
+    strategies only: the API imports no file or module a request names. ``data`` is a
+    bundled set or a file under the job data directory; a ``checkpoint`` parameter
+    (rl_policy) a folder under the job checkpoint directory."""
     from sigmax.strategies import is_user_spec, strategy_names
 
     if is_user_spec(body.strategy):
@@ -37,7 +40,14 @@ async def submit_backtest(backend: BackendDep, _: JobKey, body: BacktestIn) -> J
         raise Unprocessable(
             f"unknown strategy {body.strategy!r}; choose one of {', '.join(strategy_names())}"
         )
-    return await _submit(backend, "backtest", body.model_dump())
+    params = body.model_dump()
+    params["data"] = allowed_data(body.data, backend.config.data_dir())
+    if "checkpoint" in body.params:
+        checkpoint_dir = backend.config.checkpoint_dir()
+        params["params"]["checkpoint"] = allowed_checkpoint(
+            body.params["checkpoint"], checkpoint_dir
+        )
+    return await _submit(backend, "backtest", params)
 
 
 @router.get("", response_model=list[JobOut])
@@ -79,7 +89,10 @@ async def submit_optimisation(backend: BackendDep, _: JobKey, body: OptimizeIn) 
 async def submit_training(backend: BackendDep, _: JobKey, body: TrainIn) -> JobOut:
     """Start PPO training (RLlib) as a Ray task; the result lists its checkpoints."""
     params = {
-        "env": {"data": body.data, "continuous": body.continuous},
+        "env": {
+            "data": allowed_data(body.data, backend.config.data_dir()),
+            "continuous": body.continuous,
+        },
         "train": {"iterations": body.iterations, "env_runners": body.env_runners},
     }
     return await _submit(backend, "train", params)

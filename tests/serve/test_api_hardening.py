@@ -161,3 +161,41 @@ def test_readiness_is_checked_at_most_once_a_second(api_settings: Settings) -> N
         later = http.get("/health/ready").json()
     assert first == second  # the same check, latencies included
     assert later["checks"]["postgres"] != first["checks"]["postgres"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/jobs/backtest", {"data": "/etc/shadow"}),
+        ("/api/v1/jobs/backtest", {"data": "/etc/no-such-file"}),
+        ("/api/v1/jobs/backtest", {"data": "../../etc/passwd"}),
+        ("/api/v1/jobs/train", {"data": "/etc/shadow"}),
+        ("/api/v1/jobs/backtest", {"strategy": "rl_policy", "params": {"checkpoint": "/tmp"}}),
+    ],
+)
+def test_jobs_refuse_files_outside_the_configured_directories(
+    api_settings: Settings, tmp_path: Path, trade_key: str, path: str, body: dict[str, Any]
+) -> None:
+    config = unique_config(job_data_dir=tmp_path / "data", job_checkpoint_dir=tmp_path / "ckpt")
+    with TestClient(create_app(api_settings, config)) as http:
+        answer = http.post(path, json=body, headers=_bearer(trade_key))
+    assert answer.status_code == 422, answer.text
+    assert str(tmp_path) in answer.json()["detail"]  # names where files may be
+    assert "No such file" not in answer.text
+
+
+def test_jobs_take_bundled_data_and_files_under_the_data_directory(
+    api_settings: Settings, tmp_path: Path, trade_key: str
+) -> None:
+    config = unique_config(job_data_dir=tmp_path, job_checkpoint_dir=tmp_path)
+    with TestClient(create_app(api_settings, config)) as http:
+        answers = [
+            http.post("/api/v1/jobs/backtest", json=body, headers=_bearer(trade_key))
+            for body in (
+                {"data": "bundled:BTC-USD-1h"},
+                {"data": str(tmp_path / "bars.csv")},
+                {"data": "bars.csv"},
+                {"strategy": "rl_policy", "params": {"checkpoint": str(tmp_path / "run")}},
+            )
+        ]
+    assert [a.status_code for a in answers] == [503] * 4  # accepted; no Ray to run them here
