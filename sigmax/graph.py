@@ -47,7 +47,7 @@ def _analyse_series(agent: Agent, bars: BarSeries) -> SignalSeries:
 
 
 def _analyse_bar(agent: Agent, history: BarSeries) -> Signal | None:
-    return agent.analyze(history)
+    return agent.follow(history)  # one bar through the agent's live state when in step
 
 
 @dataclass(frozen=True)
