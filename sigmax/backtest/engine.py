@@ -5,7 +5,8 @@ Each bar, in this order:
 1. the paper exchange fills working orders against the bar (an order decided at
    the previous bar's close fills at this bar's open at the earliest);
 2. fills are booked in the :class:`~sigmax.ledger.Ledger` and shown to the risk
-   engine (slippage monitor);
+   engine (slippage monitor), judged against the open of the bar they fill in
+   (:func:`judged_at_open`), not the close they were decided at;
 3. equity is marked at the close and given to the risk engine (drawdown and daily
    loss breakers);
 4. the strategy's wanted position for this bar is compared with the book; a
@@ -19,7 +20,7 @@ cheap; the strategy's wants are computed once, vectorised, before the loop.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from sigmax.ledger import Ledger, LedgerEntry
 from sigmax.model import (
     BarSeries,
     Decision,
+    Fill,
     Order,
     OrderRequest,
     RiskVerdict,
@@ -82,6 +84,13 @@ class BacktestResult:
     # A portfolio run's own view of each symbol (see sigmax.backtest.portfolio);
     # empty for a single-symbol run.
     legs: dict[str, BacktestResult] = field(default_factory=dict)
+
+
+def judged_at_open(fill: Fill, bar_open: float) -> Fill:
+    """``fill`` as the slippage monitor sees it in a backtest: against the open of the
+    bar it filled in, the price a cost-free market order gets there. The gap from the
+    close the order was decided at to that open is the market's move, not slippage."""
+    return replace(fill, reference_price=to_decimal(bar_open))
 
 
 class BacktestEngine:
@@ -168,9 +177,10 @@ class _Run:
                 self._rebalance(i, wants[k])
 
     def _fill(self, i: int) -> None:
-        for fill in self.engine.exchange.on_bar(self.bars.bar(i)):
+        bar = self.bars.bar(i)
+        for fill in self.engine.exchange.on_bar(bar):
             self.result.entries.append(self.ledger.apply(fill))
-            self.engine.risk.on_fill(fill)
+            self.engine.risk.on_fill(judged_at_open(fill, bar.open))
         self.cash = float(self.ledger.cash)
         self.qty = float(self.ledger.position(self.symbol).qty)
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 import numpy as np
 
 from sigmax.backtest.config import BacktestConfig
-from sigmax.backtest.engine import BacktestResult, Rejection
+from sigmax.backtest.engine import BacktestResult, Rejection, judged_at_open
 from sigmax.execution import PaperExchange
 from sigmax.ledger import Ledger
 from sigmax.model import BarSeries, Order, to_decimal, ts_from_ns
@@ -187,11 +187,12 @@ class _PortfolioRun:
                     self._rebalance(leg, k, j)
 
     def _fill(self, leg: _LegRun, k: int) -> None:
-        for fill in self.engine.exchange.on_bar(leg.bars.bar(k)):
+        bar = leg.bars.bar(k)
+        for fill in self.engine.exchange.on_bar(bar):
             entry = self.ledger.apply(fill)
             self.result.entries.append(entry)
             leg.result.entries.append(entry)
-            self.engine.risk.on_fill(fill)
+            self.engine.risk.on_fill(judged_at_open(fill, bar.open))
         self.cash = float(self.ledger.cash)
         leg.qty = float(self.ledger.position(leg.symbol).qty)
 
