@@ -10,10 +10,10 @@ import ray
 from actors.options import NAMESPACE
 from actors.session_metrics import timed_decision
 from sigmax import tracing
-from sigmax.agents.base import Agent
+from sigmax.agents.base import Agent, LiveStateGap
 from sigmax.agents.config import GraphConfig
 from sigmax.graph import DecisionGraph, GraphNodes
-from sigmax.model import BarSeries, Decision, Signal
+from sigmax.model import BarSeries, Decision, Signal, ts_from_ns
 from sigmax.portfolio.allocation import allocated_optimiser
 from sigmax.tracing import traced_actor
 
@@ -41,7 +41,6 @@ class DecisionGraphActor:
             agent: ray.get_actor(name, namespace=NAMESPACE)
             for agent, name in agent_actor_names.items()
         }
-        self._history_ref: Any = None
         self._last_ts: int | None = None
         nodes = GraphNodes(analyse_bar=self._remote_analyse)
         if allocation_weight is not None:  # the portfolio optimiser caps this symbol
@@ -52,13 +51,26 @@ class DecisionGraphActor:
             raise ValueError(f"decision graph actor: no agent actor for {sorted(unknown)}")
 
     def _remote_analyse(self, agent: Agent, history: BarSeries) -> Signal | None:
-        call: Any = tracing.remote_call(self.handles[agent.name].analyze, self._history_ref)
-        result: Signal | None = ray.get(call, timeout=self.config.agent_timeout_s)
+        """The agent actor's signal for the last bar of ``history``: only the new bar is
+        sent while the actor's state is in step; the history only when it is not
+        (first bar, the agent actor restarted, bars skipped) or the agent has no state."""
+        symbol = history.symbol
+        bars = {symbol: history.bar(len(history) - 1)}
+        previous = {symbol: ts_from_ns(history.ts[-2]) if len(history) > 1 else None}
+        if agent.incremental:
+            try:
+                return self._ask(agent, bars, previous, None)[symbol]
+            except LiveStateGap:
+                pass
+        return self._ask(agent, bars, previous, {symbol: history})[symbol]
+
+    def _ask(self, agent: Agent, *args: Any) -> dict[str, Signal | None]:
+        call: Any = tracing.remote_call(self.handles[agent.name].analyze_bars, *args)
+        result: dict[str, Signal | None] = ray.get(call, timeout=self.config.agent_timeout_s)
         return result
 
     def decide(self, history: BarSeries) -> Decision:
         with timed_decision():
-            self._history_ref = ray.put(history)  # sent once, read by every agent actor
             decision = self.graph.run_bar(history, self._previous_target(history))
         self._last_ts = int(history.ts[-1])
         return decision

@@ -5,7 +5,7 @@ combines them. The LLM analyst (``sigmax.agents.llm``) is optional and imported 
 """
 
 from sigmax.agents.arbitrator import Arbitration, arbitrate, quantise, quantise_with_hysteresis
-from sigmax.agents.base import Agent, SignalSeries, validate_bars
+from sigmax.agents.base import Agent, AnalystState, LiveStateGap, SignalSeries, validate_bars
 from sigmax.agents.config import (
     ArbitratorConfig,
     DebateConfig,
@@ -32,6 +32,7 @@ from sigmax.agents.volatility import Regime, VolatilityAgent
 
 __all__ = [
     "Agent",
+    "AnalystState",
     "Arbitration",
     "ArbitratorConfig",
     "DebateConfig",
@@ -39,6 +40,7 @@ __all__ = [
     "GraphConfig",
     "GuardResult",
     "LLMConfig",
+    "LiveStateGap",
     "MeanReversionAgent",
     "MeanReversionConfig",
     "MomentumAgent",

@@ -118,6 +118,19 @@ def bars_to_series(bars: Sequence[Bar]) -> BarSeries:
     return BarSeries(bars[0].symbol, bars[0].timeframe, ts, *arrays)
 
 
+class LiveStateGap(LookupError):
+    """The live state of these symbols is not at the bar before the new one (the agent
+    restarted, or bars were skipped): send their histories."""
+
+    def __init__(self, agent: str, symbols: Sequence[str]) -> None:
+        super().__init__(agent, list(symbols))
+        self.agent = agent
+        self.symbols = list(symbols)
+
+    def __str__(self) -> str:
+        return f"agent {self.agent}: no live state in step for {', '.join(self.symbols)}"
+
+
 @dataclass
 class _LiveStates:
     """An agent's live states by symbol, the bars of symbols still warming up, and the
@@ -181,6 +194,35 @@ class Agent(ABC):
         if len(history) >= 2 and self.last_ts(history.symbol) == ts_from_ns(history.ts[-2]):
             return self.update(history.bar(len(history) - 1))
         return self.rebuild(history)
+
+    def analyze_bars(
+        self,
+        bars: Mapping[str, Bar],
+        previous_ts: Mapping[str, datetime | None],
+        histories: Mapping[str, BarSeries] | None = None,
+    ) -> dict[str, Signal | None]:
+        """Signals for one new bar of each symbol (keyed by symbol).
+
+        ``previous_ts[symbol]`` is the open time of the bar before (None: none). A symbol
+        whose state is not there needs its history (ending with the new bar) in
+        ``histories``; if any lacks one, LiveStateGap names them and nothing moves.
+        """
+        histories = histories or {}
+        behind = [
+            s
+            for s in bars
+            if s not in histories
+            and (not self.incremental or self.last_ts(s) != previous_ts.get(s))
+        ]
+        if behind:
+            raise LiveStateGap(self.name, behind)
+        return {
+            s: self._from_history(histories[s]) if s in histories else self.update(bar)
+            for s, bar in bars.items()
+        }
+
+    def _from_history(self, history: BarSeries) -> Signal | None:
+        return self.rebuild(history) if self.incremental else self.analyze(history)
 
     def last_ts(self, symbol: str) -> datetime | None:
         """Open time of the last bar the live state of ``symbol`` has seen."""

@@ -68,11 +68,11 @@ def test_slow_agent_actor_is_recorded_missing_not_waited_for(ray_cluster) -> Non
 
     @ray_cluster.remote
     class SlowAgentDouble:  # test double: an analyst actor that never answers in time
-        def analyze(self, history: BarSeries) -> Signal | None:
+        def analyze_bars(self, bars, previous_ts, histories=None) -> dict[str, Signal | None]:
             import time
 
             time.sleep(5)
-            return None
+            return {symbol: None for symbol in bars}
 
     agents = {
         name: spawn(AgentActor, options.AGENT, f"slow-test:{name}", name, graph_json)
