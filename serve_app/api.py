@@ -40,6 +40,7 @@ from serve_app._private.static import mount_dashboard
 from serve_app.config import APIConfig
 from serve_app.schema import ErrorBody
 from sigmax.config import Settings
+from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.repos.keys import ApiKeyRepository
 
 _ERRORS = {
@@ -146,10 +147,21 @@ _defaults = APIConfig()
 class SigmaxAPI:
     """One API replica; it builds its own app at start (nothing is pickled from the
     driver). ``settings_json`` / ``config_json`` override the environment (tests pass a
-    throwaway schema and Redis prefix this way)."""
+    throwaway schema and Redis prefix this way); ``postgres_json`` replaces only the
+    PostgreSQL config (``sigmax up`` passes the DSN its actors use). Secrets are read
+    here, from Vault or this process's environment: never sent in a runtime_env, which
+    Ray writes to its logs."""
 
-    def __init__(self, settings_json: str | None = None, config_json: str | None = None) -> None:
+    def __init__(
+        self,
+        settings_json: str | None = None,
+        config_json: str | None = None,
+        postgres_json: str | None = None,
+    ) -> None:
         self.settings = Settings.model_validate_json(settings_json) if settings_json else None
+        if postgres_json:
+            postgres = PostgresConfig.model_validate_json(postgres_json)
+            self.settings = (self.settings or Settings()).model_copy(update={"postgres": postgres})
         self.config = APIConfig.model_validate_json(config_json) if config_json else None
         start_export()  # this replica's metrics through Ray's metrics agent too
 

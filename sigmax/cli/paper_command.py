@@ -245,22 +245,28 @@ def _run_session(
 
 def _deploy_api(session_id: str, port: int) -> None:
     """The Serve app of serve_app/ on this cluster, serving this session's actors and
-    the same PostgreSQL (the embedded server this process started, by its DSN)."""
+    the same PostgreSQL (the embedded server this process started, by its DSN).
+
+    Ray writes a runtime_env to its logs in clear, so it carries no secret (no token,
+    secret id, password, key, DSN or URL): the replica reads those from Vault or its
+    own environment, and gets the PostgreSQL config as an argument."""
+    import re
+
     from ray import serve
 
     from actors.system import postgres_for_actors
     from serve_app.api import SigmaxAPI
     from serve_app.config import APIConfig
     from sigmax.config import get_settings
-    from sigmax.storage.postgres_config import PostgresConfig
 
-    dsn = PostgresConfig.model_validate_json(postgres_for_actors(get_settings())).dsn
-    env = {"SIGMAX_API_SESSION_ID": session_id, "SIGMAX_POSTGRES_DSN": str(dsn)}
-    env |= {k: v for k, v in os.environ.items() if k.startswith("SIGMAX_") and k not in env}
+    secret = re.compile(r"TOKEN|SECRET|PASSWORD|ROLE_ID|KEY|DSN|URL")
+    env = {k: v for k, v in os.environ.items() if k.startswith("SIGMAX_") and not secret.search(k)}
+    env["SIGMAX_API_SESSION_ID"] = session_id
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     options = {"num_cpus": APIConfig().replica_num_cpus, "runtime_env": {"env_vars": env}}
     deployment = cast(Any, SigmaxAPI).options(ray_actor_options=options)
-    serve.run(deployment.bind(), name="sigmax", route_prefix="/", blocking=False)
+    app = deployment.bind(postgres_json=postgres_for_actors(get_settings()))
+    serve.run(app, name="sigmax", route_prefix="/", blocking=False)
     console.print(f"[green]API: http://127.0.0.1:{port}/api/v1 (docs at /api/v1/docs)[/]")
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import hvac
 import pytest
 import structlog
@@ -141,3 +144,59 @@ def test_no_secret_value_in_any_output(
     for name, value in values.items():
         assert value not in everything, f"{name} leaked"
     assert canary not in everything
+
+
+@pytest.mark.slow
+def test_deploying_the_api_writes_no_secret_to_rays_logs(
+    ray_cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sigmax up`'s API deployment with every kind of secret set: no Ray log of the
+    session (runtime_env_agent.log, Serve's, the workers') holds any of them."""
+    from ray import serve
+
+    from sigmax.cli.paper_command import _deploy_api
+    from sigmax.config import get_settings
+
+    canary = f"canary-{uuid.uuid4().hex}"
+    planted = {
+        "SIGMAX_VAULT_TOKEN": f"{canary}-vault-token",
+        "SIGMAX_VAULT_ROLE_ID": f"{canary}-role-id",
+        "SIGMAX_VAULT_SECRET_ID": f"{canary}-secret-id",
+        "SIGMAX_VAULT_LOCAL_KEY": f"{canary}-local-key",
+        "SIGMAX_POSTGRES_DSN": f"postgresql://postgres:{canary}-pw@127.0.0.1:5432/test",
+    }
+    for name, value in planted.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    port = _free_port()
+    try:
+        _deploy_api(f"leak-{uuid.uuid4().hex[:8]}", port)
+        _wait_until_live(f"http://127.0.0.1:{port}/health/live")
+    finally:
+        serve.shutdown()
+        get_settings.cache_clear()
+    logs = Path(ray_cluster._private.worker._global_node.get_logs_dir_path())
+    leaked = [
+        str(path.relative_to(logs))
+        for path in sorted(logs.rglob("*"))
+        if path.is_file() and canary.encode() in path.read_bytes()
+    ]
+    assert not leaked, f"a planted secret is in {leaked}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until_live(url: str, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {timeout_s} s")
