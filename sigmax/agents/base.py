@@ -168,12 +168,15 @@ class Agent(ABC):
             raise TypeError(f"agent {self.name}: no live state; call analyze(history)")
         _check_bar(bar, self.name)
         with self._live.lock:
-            state = self._live.states.get(bar.symbol)
-            if state is None:
-                pending = [*self._live.pending.get(bar.symbol, []), bar]
-                return self._rebuild(bars_to_series(pending))
-            score, confidence, evidence = self._compute_live(state, bar)
-            self._live.last[bar.symbol] = bar.ts
+            return self._update(bar)
+
+    def _update(self, bar: Bar) -> Signal | None:
+        state = self._live.states.get(bar.symbol)
+        if state is None:
+            pending = [*self._live.pending.get(bar.symbol, []), bar]
+            return self._rebuild(bars_to_series(pending))
+        score, confidence, evidence = self._compute_live(state, bar)
+        self._live.last[bar.symbol] = bar.ts
         _check_finite(self.name, 0, score, confidence, evidence)
         return SignalSeries(self.name, score, confidence, evidence, self.describe).signal_at(0)
 
@@ -191,9 +194,20 @@ class Agent(ABC):
         without a live state."""
         if not self.incremental:
             return self.analyze(history)
-        if len(history) >= 2 and self.last_ts(history.symbol) == ts_from_ns(history.ts[-2]):
-            return self.update(history.bar(len(history) - 1))
-        return self.rebuild(history)
+        with self._live.lock:  # check and move at once: a late caller may still run
+            previous = ts_from_ns(history.ts[-2]) if len(history) >= 2 else None
+            if previous is not None and self._live.last.get(history.symbol) == previous:
+                bar = history.bar(len(history) - 1)
+                _check_bar(bar, self.name)
+                return self._update(bar)
+            return self._rebuild(history)
+
+    def __getstate__(self) -> dict[str, object]:
+        # The live state (TA-Lib streams, a lock) stays in its process: a pickled agent
+        # (a Ray task's copy) starts without it and rebuilds from a history.
+        state = self.__dict__.copy()
+        state.pop("_live_states", None)
+        return state
 
     def analyze_bars(
         self,

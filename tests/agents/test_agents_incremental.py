@@ -4,6 +4,7 @@ over thousands of real bars of several bundled sets, across rebuilds and gaps.""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from collections.abc import Callable
 
 import numpy as np
@@ -95,3 +96,11 @@ def test_flat_prices_stay_equal(make_bars: Callable[..., BarSeries]) -> None:
         series = agent.analyze_series(flat)
         for i in range(len(flat)):
             assert agent.update(flat.bar(i)) == series.signal_at(i), f"{agent.name} bar {i}"
+
+
+def test_a_pickled_agent_leaves_its_live_state_behind(bars: BarSeries) -> None:
+    agent = VolatilityAgent()
+    agent.follow(bars[:300])
+    copy = pickle.loads(pickle.dumps(agent))  # what a Ray task receives
+    assert copy.last_ts(bars.symbol) is None
+    assert copy.follow(bars[:301]) == agent.follow(bars[:301]) == agent.analyze(bars[:301])
