@@ -36,6 +36,13 @@ def test_agent_actor_restart_mid_run_gives_the_same_decisions(ray_cluster) -> No
             if i == 430:  # the trend agent loses its state: it comes back empty
                 ray_cluster.kill(agents["trend"], no_restart=False)
                 assert ray_cluster.get(agents["trend"].ping.remote()) == "trend"
+                step = {bars.symbol: bars.bar(i)}
+                with pytest.raises(LiveStateGap):  # restarted empty: the graph must resend
+                    ray_cluster.get(
+                        agents["trend"].analyze_bars.remote(
+                            step, {bars.symbol: ts_from_ns(bars.ts[i - 1])}
+                        )
+                    )
             decision = ray_cluster.get(graph.decide.remote(bars[: i + 1]))
             assert decision == local.run_bar(bars[: i + 1]), f"bar {i}"
             assert decision.missing == ()
