@@ -12,6 +12,7 @@ it with :meth:`SessionActor.stop`.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Any
 
 import ray
@@ -33,6 +34,7 @@ from sigmax.trading.session import BarReport
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
 DONE = (FINISHED, STOPPED, FAILED)
 STOP_WAIT_S = 120.0  # a live feed may be waiting for its next bar to close
+CLOSE_WAIT_S = STOP_WAIT_S + 60.0
 
 
 @ray.remote
@@ -77,9 +79,10 @@ class SessionActor:
             "error": self.error,
         }
 
-    def reports(self, since: int = 0) -> list[BarReport]:
-        """The bar reports from index ``since`` on: a follower asks for the new ones."""
-        return self._reports[since:]
+    def reports(self, after: datetime | None = None) -> list[BarReport]:
+        """The reports of the bars after ``after`` (all without it): a follower asks for
+        the ones after the last it has, also across a restart of this actor."""
+        return [r for r in self._reports if after is None or r.ts > after]
 
     def history(self) -> BarSeries | None:
         """The bars the session has seen, up to the last one it traded."""
@@ -91,11 +94,12 @@ class SessionActor:
         self._loop.join(timeout=STOP_WAIT_S)
         return self.status()
 
-    def close(self) -> None:
+    def close(self) -> dict[str, Any]:
         """Stop the loop and the session's actors (the session actor itself stays)."""
-        self.stop()
+        final = self.stop()
         if self.system is not None:
             self.system.shutdown()
+        return final
 
 
 def start_session(settings: Settings, request: PaperRequest) -> Any:
@@ -108,3 +112,23 @@ def start_session(settings: Settings, request: PaperRequest) -> Any:
     return spawn(
         SessionActor, options.SESSION, request.session_id, settings, request, detached=True
     )
+
+
+def session_ids() -> list[str]:
+    """The ids of the sessions whose actors run on the connected cluster."""
+    prefix = f"{options.SESSION.name}:"
+    return sorted(
+        entry["name"].removeprefix(prefix)
+        for entry in ray.util.list_named_actors(all_namespaces=True)
+        if entry["namespace"] == options.NAMESPACE and entry["name"].startswith(prefix)
+    )
+
+
+def end_session(session: Any) -> dict[str, Any]:
+    """Stop the session's loop and actors, then its own actor (for good: no restart);
+    what it traded stays in PostgreSQL. Returns its last status."""
+    try:
+        final: dict[str, Any] = ray.get(session.close.remote(), timeout=CLOSE_WAIT_S)
+    finally:
+        ray.kill(session, no_restart=True)
+    return final

@@ -16,6 +16,7 @@ from sigmax.cli.control_command import app as control_app
 from sigmax.cli.errors import ReportingGroup
 from sigmax.cli.optimize_command import optimize
 from sigmax.cli.proposals_command import app as proposals_app
+from sigmax.cli.session_command import app as session_app
 from sigmax.cli.train_command import train
 
 app = typer.Typer(
@@ -41,6 +42,9 @@ app.add_typer(
 )
 app.add_typer(
     proposals_app, name="proposals", help="Trade proposals (approval mode): list, approve, reject."
+)
+app.add_typer(
+    session_app, name="session", help="Paper sessions on a Ray cluster: list, status, stop."
 )
 app.command("backtest")(backtest_command.backtest)
 app.command("paper")(paper_command.paper)

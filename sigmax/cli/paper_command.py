@@ -164,9 +164,15 @@ def up(
     api_port: Annotated[int, typer.Option(help="port of the API on 127.0.0.1")] = 8000,
     strategy: StrategySpec = "sigmax",
     param: Param = None,
+    session_id: Annotated[str, typer.Option(help="names the session and its account")] = "up",
+    detach: Annotated[
+        bool,
+        typer.Option(help="start the session on the cluster (--address) and return"),
+    ] = False,
 ) -> None:
     """Start (or join) a Ray cluster, create the actors, serve the API and paper-trade
-    until Ctrl-C."""
+    until Ctrl-C; with --detach, leave the session trading on the cluster
+    (`sigmax session status|stop --session-id ID`)."""
     from actors.system import PaperRequest
 
     request = PaperRequest(
@@ -177,17 +183,15 @@ def up(
         bars=None,
         cash=Decimal(cash),
         speed=speed,
-        session_id="up",
+        session_id=session_id,
         **_strategy_fields(strategy, param),
     )
-    _run_session(
-        request,
-        _RayOptions(address, num_cpus, dashboard_port if dashboard else None),
-        None,
-        None,
-        keep_running=True,
-        api_port=api_port if api else None,
-    )
+    ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
+    api_at = api_port if api else None
+    if detach:
+        _start_detached(request, ray_options, api_at)
+        return
+    _run_session(request, ray_options, None, None, keep_running=True, api_port=api_at)
 
 
 @dataclass(frozen=True)
@@ -218,29 +222,73 @@ def _run_session(
     keep_running: bool,
     api_port: int | None = None,
 ) -> None:
+    """Run the session in its actor, follow it here, summarise, then end it."""
     ray = _init_ray(ray_options.address, ray_options.num_cpus, ray_options.dashboard_port)
-    from actors.system import start_system
+    from actors.session import end_session, start_session
     from sigmax.config import get_settings
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    system = start_system(get_settings(), request)
+    session = start_session(get_settings(), request)
     if api_port is not None:
         _deploy_api(request.session_id, api_port)
     try:
-        reports = _replay_with_progress(system, request, stop)
+        reports = _follow_with_progress(session, request, stop)
         if keep_running and not stop.is_set():
             console.print("[green]replay finished; actors stay up. Ctrl-C to stop.[/]")
             stop.wait()
-        _summarise(ray, system, request, reports, json_out, report)
+        _summarise(ray, _SessionView.of(session, request), request, reports, json_out, report)
     finally:
         signal.signal(signal.SIGINT, previous)
         if api_port is not None:
             from ray import serve
 
             serve.shutdown()  # type: ignore[no-untyped-call]  # ray serve ships no annotations here
-        system.shutdown()
+        end_session(session)
         ray.shutdown()
+
+
+def _start_detached(request: Any, ray_options: _RayOptions, api_port: int | None) -> None:
+    """Start the session's actor on a cluster that outlives this process, and return."""
+    if not (ray_options.address or os.environ.get("RAY_ADDRESS")):
+        console.print(
+            "[red]--detach needs a cluster that outlives this command: start one with "
+            "`ray start --head` and pass --address (or set RAY_ADDRESS)[/]"
+        )
+        raise typer.Exit(code=2)
+    ray = _init_ray(ray_options.address, ray_options.num_cpus, None)
+    from actors.session import start_session
+    from sigmax.config import get_settings
+
+    start_session(get_settings(), request)
+    if api_port is not None:
+        _deploy_api(request.session_id, api_port)
+    console.print(
+        f"[green]session {request.session_id} trades on the cluster; follow it with "
+        f"`sigmax session status --session-id {request.session_id}`, end it with "
+        f"`sigmax session stop --session-id {request.session_id}`[/]"
+    )
+    ray.shutdown()
+
+
+@dataclass(frozen=True)
+class _SessionView:
+    """What the summary reads of a session run by its actor."""
+
+    portfolio: Any
+    risk: Any
+    last_history: Any
+
+    @classmethod
+    def of(cls, session: Any, request: Any) -> _SessionView:
+        import ray
+
+        from actors import options
+        from actors.registry import find
+
+        sid = request.session_id
+        history = ray.get(session.history.remote())
+        return cls(find(options.PORTFOLIO, sid), find(options.RISK, sid), history)
 
 
 def _deploy_api(session_id: str, port: int) -> None:
@@ -270,12 +318,16 @@ def _deploy_api(session_id: str, port: int) -> None:
     console.print(f"[green]API: http://127.0.0.1:{port}/api/v1 (docs at /api/v1/docs)[/]")
 
 
-def _replay_with_progress(system: Any, request: Any, stop: threading.Event) -> list[Any]:
+FOLLOW_POLL_S = 0.2
+
+
+def _follow_with_progress(session: Any, request: Any, stop: threading.Event) -> list[Any]:
+    """Show the session actor's bars as they are traded until it ends (or, on Ctrl-C,
+    ask it to stop after the bar in progress); returns their reports."""
     import ray
 
-    from actors.system import run_paper
+    from actors.session import DONE
 
-    total = ray.get(system.market_data.remaining.remote())
     columns = (
         TextColumn("paper session"),
         BarColumn(),
@@ -283,21 +335,36 @@ def _replay_with_progress(system: Any, request: Any, stop: threading.Event) -> l
         TextColumn("equity {task.fields[equity]}"),
         TimeElapsedColumn(),
     )
+    reports: list[Any] = []
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("bars", total=total, equity="-")
-
-        def advance(report: Any, remaining: int | None) -> None:
-            done = total - remaining if total is not None and remaining is not None else None
-            if done is None:
-                progress.advance(task)
-            else:
-                progress.update(task, completed=done)
-            progress.update(task, equity=f"{report.equity:,.2f}")
-
-        reports = run_paper(system, request, advance, should_stop=stop.is_set)
+        task = progress.add_task("bars", total=request.bars, equity="-")
+        while True:
+            if stop.is_set():
+                ray.get(session.stop.remote())
+            status = ray.get(session.status.remote())
+            new = ray.get(session.reports.remote(reports[-1].ts if reports else None))
+            reports += new
+            _show_progress(progress, task, request.bars, status, len(new))
+            if status["state"] in DONE:
+                break
+            stop.wait(FOLLOW_POLL_S)
+    if status["state"] == "failed":
+        raise RuntimeError(f"session {request.session_id} failed: {status['error']}")
     if stop.is_set():
         console.print(f"[yellow]stopped after {len(reports)} bars; state is persisted[/]")
     return reports
+
+
+def _show_progress(
+    progress: Progress, task: Any, total: int | None, status: dict[str, Any], new: int
+) -> None:
+    remaining = status["remaining"]
+    if total is not None and remaining is not None:
+        progress.update(task, completed=total - remaining)
+    else:
+        progress.advance(task, new)
+    if status["equity"] is not None:
+        progress.update(task, equity=f"{status['equity']:,.2f}")
 
 
 def _summarise(

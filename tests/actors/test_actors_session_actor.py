@@ -7,6 +7,9 @@ with the orders and fills of one uninterrupted run: none lost, repeated or sent 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
 import sys
 import time
 import uuid
@@ -18,7 +21,7 @@ from typing import Any
 import pytest
 
 from actors import options
-from actors.registry import find
+from actors.registry import SessionNotRunning, find
 from actors.session import DONE, start_session
 from actors.system import PaperRequest
 from sigmax.config import Settings
@@ -101,3 +104,51 @@ def test_killed_session_actor_restarts_and_finishes_like_an_uninterrupted_run(
     assert got == expected
     assert expected[1], "no fill: a weak test"
     assert all(qty > Decimal(0) for _, qty, _ in got[1])
+
+
+def _sigmax(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    sigmax = Path(sys.executable).parent / "sigmax"
+    return subprocess.run(
+        [str(sigmax), *args], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+@pytest.mark.slow
+def test_detached_session_keeps_trading_after_its_driver_exits(
+    ray_cluster: Any, settings: Settings, tmp_path: Path
+) -> None:
+    address = ray_cluster.get_runtime_context().gcs_address
+    session_id = f"detached-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_ADDRESS": "",
+        "SIGMAX_HOME": str(tmp_path / "home"),
+        "SIGMAX_POSTGRES__DSN": str(settings.postgres.dsn),
+        "SIGMAX_POSTGRES__SCHEMA_NAME": settings.postgres.schema_name,
+    }
+    up = ("up", "--detach", "--address", address, "--no-api", "--session-id", session_id)
+    done = _sigmax(*up, "--start", "6050", "--speed", "20", env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    session = find(options.SESSION, session_id)  # the driver is gone; the session is not
+    first = _wait(ray_cluster, session, lambda s: s["bars"] >= 5)
+    later = _wait(ray_cluster, session, lambda s: s["bars"] >= first["bars"] + 10)
+    assert later["state"] == "running" and later["last_bar"] > first["last_bar"]
+
+    seen = _sigmax("session", "status", "--address", address, "--session-id", session_id, env=env)
+    assert seen.returncode == 0, seen.stdout[-3000:] + seen.stderr[-3000:]
+    assert json.loads(seen.stdout.strip().splitlines()[-1])["state"] == "running"
+    ended = _sigmax("session", "stop", "--address", address, "--session-id", session_id, env=env)
+    assert ended.returncode == 0, ended.stdout[-3000:] + ended.stderr[-3000:]
+    assert json.loads(ended.stdout.strip().splitlines()[-1])["state"] == "stopped"
+    with pytest.raises(SessionNotRunning):
+        _wait_gone(session_id)
+
+
+def _wait_gone(session_id: str, timeout_s: float = 30) -> None:
+    """Until the session's actor is no longer found by name (SessionNotRunning)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        find(options.SESSION, session_id)
+        time.sleep(0.5)
