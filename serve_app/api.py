@@ -86,6 +86,9 @@ Rate limits per key and endpoint class (general, analysis, trading) are reported
 """
 
 
+MIN_KEY_RECHECK_S = 1.0  # an open WebSocket's key is looked up at most this often
+
+
 def _mount_websocket(app: FastAPI, backend: Backend) -> bool:
     """Mount the event WebSocket at /api/v1/ws when serve_app/_private/ws.py exists."""
     if importlib.util.find_spec("serve_app._private.ws") is None:
@@ -95,7 +98,10 @@ def _mount_websocket(app: FastAPI, backend: Backend) -> bool:
     async def keys() -> ApiKeyRepository:
         return ApiKeyRepository(await backend.pool())
 
-    app.include_router(ws.websocket_router(authenticator(keys)), prefix=versioning.PREFIX)
+    # an open socket's key is checked again as often as a cached key is trusted
+    recheck_s = max(backend.config.auth_cache_s, MIN_KEY_RECHECK_S)
+    router = ws.websocket_router(authenticator(keys), recheck_key_s=recheck_s)
+    app.include_router(router, prefix=versioning.PREFIX)
     return True
 
 

@@ -1,7 +1,8 @@
 """The live-events WebSocket: ``/ws`` (mounted under ``/api/v1``). Protocol: docs/EVENTS.md.
 
 1. The client authenticates with ``Authorization: Bearer KEY`` or ``?token=KEY``;
-   a missing or bad key closes the socket with code 4401 before it is accepted.
+   a missing or bad key closes the socket with code 4401 before it is accepted, and a
+   key revoked while the socket is open closes it (4401) at the next key check.
 2. The server sends ``{"type": "welcome", "topics": [...], "subscribed": [...]}``.
 3. The client sends ``{"action": "subscribe" | "unsubscribe", "topics": [...]}``
    (answered ``{"type": "subscribed", "topics": [...]}``) and ``{"action": "ping"}``
@@ -63,6 +64,15 @@ async def _authorize(websocket: WebSocket, authenticate: Authenticate) -> Any | 
     if token is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "missing API key")
         return None
+    principal, refusal = await _verdict(authenticate, token)
+    if refusal is not None:
+        await websocket.close(*refusal)
+        return None
+    return principal
+
+
+async def _verdict(authenticate: Authenticate, token: str) -> tuple[Any, tuple[int, str] | None]:
+    """(principal, None) for a key that may read events, else (None, (close code, reason))."""
     try:
         principal = await authenticate(token)
     except PermissionError:
@@ -70,21 +80,17 @@ async def _authorize(websocket: WebSocket, authenticate: Authenticate) -> Any | 
     except Exception as exc:
         status = getattr(exc, "status_code", None)
         if status == 403:
-            await websocket.close(CLOSE_FORBIDDEN, "API key not allowed")
-            return None
+            return None, (CLOSE_FORBIDDEN, "API key not allowed")
         if status != 401:
             _log.exception("websocket authentication failed")
-            await websocket.close(CLOSE_INTERNAL, "authentication unavailable")
-            return None
+            return None, (CLOSE_INTERNAL, "authentication unavailable")
         principal = None
     if principal is None or principal is False:
-        await websocket.close(CLOSE_UNAUTHORIZED, "invalid API key")
-        return None
+        return None, (CLOSE_UNAUTHORIZED, "invalid API key")
     allows = getattr(principal, "allows", None)
     if callable(allows) and not allows("read"):
-        await websocket.close(CLOSE_FORBIDDEN, "API key lacks the 'read' scope")
-        return None
-    return principal
+        return None, (CLOSE_FORBIDDEN, "API key lacks the 'read' scope")
+    return principal, None
 
 
 def _message(raw: str) -> tuple[str, list[str]]:
@@ -144,6 +150,17 @@ class _Connection:
                 current = self.sub.remove(topics)
                 await self.send({"type": "subscribed", "topics": sorted(current)})
 
+    async def watch_key(self, authenticate: Authenticate, token: str, every_s: float) -> None:
+        """Check the key again every ``every_s``; once it is revoked, expired or lost
+        its scope, close the socket (4401/4403) and return. A failing key store keeps
+        the socket open (the next check decides)."""
+        while True:
+            await asyncio.sleep(every_s)
+            _, refusal = await _verdict(authenticate, token)
+            if refusal is not None and refusal[0] != CLOSE_INTERNAL:
+                await _close(self.ws, refusal[0], f"{refusal[1]}: revoked or expired")
+                return
+
     async def write(self) -> None:
         while True:
             try:
@@ -160,6 +177,7 @@ def websocket_router(
     authenticate: Authenticate,
     subscriber: EventSubscriber | Callable[[], EventSubscriber] | None = None,
     ping_interval_s: float | None = None,
+    recheck_key_s: float | None = None,
 ) -> APIRouter:
     """A router with the ``/ws`` live-events route.
 
@@ -168,6 +186,8 @@ def websocket_router(
     401/403) for a bad one; other errors close the socket with 1011.
     ``subscriber`` is the bus (or a factory called on first use); default: this
     process's bus from the environment (:func:`serve_app._private.events.event_bus`).
+    ``recheck_key_s``: an open socket's key is checked again this often, and the socket
+    closed once it is no longer valid (None: checked at connect only).
     """
     router = APIRouter()
     interval = ping_interval_s or Settings().events.ws_ping_interval_s
@@ -203,6 +223,11 @@ def websocket_router(
                 {"type": "welcome", "topics": list(TOPICS), "subscribed": sorted(sub.topics)}
             )
             tasks = [asyncio.create_task(conn.read()), asyncio.create_task(conn.write())]
+            token = _token(websocket)
+            if recheck_key_s is not None and token is not None:
+                tasks.append(
+                    asyncio.create_task(conn.watch_key(authenticate, token, recheck_key_s))
+                )
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # re-raise what ended the connection

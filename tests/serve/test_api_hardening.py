@@ -22,7 +22,7 @@ from serve_app._private.client_address import VIA_UNTRUSTED_PROXY, client_addres
 from serve_app._private.static import WEB_DIST_ENV
 from serve_app.api import create_app
 from sigmax.config import Settings
-from tests.serve.conftest import KeyMaker, unique_config
+from tests.serve.conftest import KeyMaker, client_for, unique_config
 
 
 def _bearer(key: str) -> dict[str, str]:
@@ -199,3 +199,21 @@ def test_jobs_take_bundled_data_and_files_under_the_data_directory(
             )
         ]
     assert [a.status_code for a in answers] == [503] * 4  # accepted; no Ray to run them here
+
+
+def test_a_revoked_keys_websocket_is_closed_within_the_revocation_delay(
+    api_settings: Settings, make_key: KeyMaker, admin_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGMAX_EVENTS_WS_PING_INTERVAL_S", "0.2")  # the socket keeps talking
+    key = make_key(["read"], "ws-soon-revoked")
+    app = create_app(api_settings, unique_config(auth_cache_s=1.0))
+    with TestClient(app) as http, http.websocket_connect(f"/api/v1/ws?token={key}") as ws:
+        assert ws.receive_json()["type"] == "welcome"
+        admin = client_for(http, admin_key)
+        admin.revoke_key(next(k["id"] for k in admin.list_keys() if k["name"] == "ws-soon-revoked"))
+        revoked_at = time.monotonic()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while time.monotonic() - revoked_at < 5:
+                assert ws.receive_json()["type"] == "ping"
+    assert closed.value.code == 4401
+    assert time.monotonic() - revoked_at < 1.0 + 1.0  # the delay, plus a check's slack
