@@ -11,7 +11,6 @@ the events section (``SIGMAX_EVENTS_<FIELD>``, ``SIGMAX_NATS_URL``).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
 from sigmax.events.config import EventsConfig
-from sigmax.execution.config import PaperExchangeConfig
+from sigmax.execution.config import PAPER_DEFAULTS, PaperExchangeConfig
 from sigmax.paths import sigmax_home
 from sigmax.proposals.config import ApprovalConfig
 from sigmax.risk.config import RiskConfig
@@ -29,13 +28,6 @@ from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.redis_config import RedisConfig
-
-# Paper sessions pay realistic costs by default (a backtest sets its own from the CLI).
-PAPER_DEFAULTS: dict[str, Decimal] = {
-    "maker_fee_bps": Decimal(10),
-    "taker_fee_bps": Decimal(10),
-    "spread_bps": Decimal(2),
-}
 
 
 class Settings(BaseSettings):

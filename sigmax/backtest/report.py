@@ -3,7 +3,8 @@
 The JSON holds ``metrics``, ``trades`` (ts, symbol, side, qty, price, fee) and
 ``equity`` (ts, value) — a stable contract other tools read — plus ``symbols`` (each
 symbol's own trades, fees and exposure), the decisions acted on, risk rejections and
-the run's settings. A portfolio's ``metrics`` and ``equity`` are the whole account's.
+the run's settings, with ``meta.costs``: the fee, slippage and spread charged (bps).
+A portfolio's ``metrics`` and ``equity`` are the whole account's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sigmax.backtest.engine import BacktestResult
 from sigmax.backtest.metrics import drawdown_series, portfolio_buy_and_hold, symbol_metrics
 from sigmax.model import Side
 from sigmax.serialize import decision_json
+
+COST_KEYS = ("fee_bps", "slippage_bps", "spread_bps")
 
 
 def _iso(ts_ns: int) -> str:
@@ -211,6 +214,18 @@ th{background:#f3f4f6} h1{margin-bottom:4px} .meta{color:#555}
 """
 
 
+def _costs_line(costs: Mapping[str, Any] | None) -> str:
+    """The costs the run was charged, in words (none stated: nothing)."""
+    if not costs:
+        return ""
+    fee, slip, spread = (html.escape(str(costs[k])) for k in COST_KEYS)
+    return (
+        f"<p class='costs'>Costs charged: fee <b>{fee} bps</b> of notional per fill, "
+        f"slippage <b>{slip} bps</b> and half the <b>{spread} bps</b> spread on market "
+        "fills.</p>"
+    )
+
+
 def write_html(
     path: Path,
     result: BacktestResult,
@@ -221,14 +236,17 @@ def write_html(
     """A self-contained HTML report (plotly.js inlined: it opens offline)."""
     figure = _figure(result, fee_bps).to_html(full_html=False, include_plotlyjs=True)
     title = f"SIGMAX backtest: {result.strategy} on {result.bars.symbol} {result.bars.timeframe}"
-    meta_line = " · ".join(f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in meta.items())
+    shown = {k: v for k, v in meta.items() if k != "costs"}
+    meta_line = " · ".join(
+        f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in shown.items()
+    )
     risk = f"risk state at end: <b>{html.escape(result.risk_state)}</b>"
     if result.risk_state_reason:
         risk += f" ({html.escape(result.risk_state_reason)})"
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<p class='meta'>{meta_line}</p>"
+        f"<p class='meta'>{meta_line}</p>{_costs_line(meta.get('costs'))}"
         f"<p>{risk}; {len(result.rejections)} orders rejected by risk.</p>"
         f"<h2>Metrics</h2>{_metrics_table(metrics)}{figure}"
         f"<h2>Decisions</h2>{_decisions_table(result)}</body></html>"

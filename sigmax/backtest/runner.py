@@ -27,6 +27,7 @@ from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.data import load_bars
 from sigmax.errors import InvalidInputError
 from sigmax.execution import PaperExchange, PaperExchangeConfig
+from sigmax.execution.config import PAPER_DEFAULTS
 from sigmax.model import BarSeries, ts_from_ns
 from sigmax.risk import RiskConfig, RiskEngine
 from sigmax.strategies import Strategy, make_strategy
@@ -43,8 +44,10 @@ class BacktestRequest:
     strategy: str = "sigmax"
     params: dict[str, str] = field(default_factory=dict)
     cash: Decimal | None = None  # None: the engine config's
-    fee_bps: Decimal = Decimal(10)
-    slippage_bps: Decimal = Decimal(0)
+    # Costs default to the paper exchange's, so a backtest pays what a paper session does.
+    fee_bps: Decimal = PAPER_DEFAULTS["taker_fee_bps"]
+    slippage_bps: Decimal = PAPER_DEFAULTS["slippage_bps"]
+    spread_bps: Decimal = PAPER_DEFAULTS["spread_bps"]
     fill_gaps: bool = False
     progress: bool | None = None  # None: the engine config's
     risk: dict[str, str] = field(default_factory=dict)  # overrides of the backtest profile
@@ -58,7 +61,7 @@ class BacktestRequest:
     def from_params(cls, params: Mapping[str, Any]) -> BacktestRequest:
         """A request from plain data (an API job's body); absent keys keep the defaults."""
         given = {k: v for k, v in params.items() if v is not None}
-        for money in ("cash", "fee_bps", "slippage_bps"):
+        for money in ("cash", "fee_bps", "slippage_bps", "spread_bps"):
             if money in given:
                 given[money] = Decimal(str(given[money]))
         for mapping in ("params", "risk"):
@@ -100,6 +103,18 @@ class BacktestRequest:
             return equal_weights(len(symbols))
         return [self.weights.get(symbol, 0.0) for symbol in symbols]
 
+    def costs(self) -> dict[str, str]:
+        """The costs charged, in bps: the fee (maker and taker), slippage and spread."""
+        return {
+            "fee_bps": str(self.fee_bps),
+            "slippage_bps": str(self.slippage_bps),
+            "spread_bps": str(self.spread_bps),
+        }
+
+    def exchange(self) -> PaperExchange:
+        """A fresh paper exchange charging this request's costs."""
+        return paper_exchange(self.fee_bps, self.slippage_bps, self.spread_bps)
+
     def risk_config(self) -> RiskConfig:
         """The backtest risk profile over ``risk_limits`` with this request's overrides."""
         return backtest_risk_config(self.risk, self.risk_limits)
@@ -140,7 +155,8 @@ def run_backtest(
             bars = load_bars(
                 request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
             )
-        result = run_engine(bars, strategy, config, request.fee_bps, request.slippage_bps, risk)
+        engine = BacktestEngine(config, RiskEngine(risk), request.exchange())
+        result = engine.run(bars, strategy)
     metrics = compute_metrics(result, float(request.fee_bps))
     bars = result.bars
     meta = {
@@ -152,6 +168,7 @@ def run_backtest(
         "cash": str(config.cash),
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
+        "costs": request.costs(),
         "first_bar": ts_from_ns(bars.ts[0]).isoformat(),
         "last_bar": ts_from_ns(bars.ts[-1]).isoformat(),
         "elapsed_s": round(result.elapsed_s, 4),
@@ -179,16 +196,22 @@ def run_portfolio(
         PortfolioLeg(bars, make_strategy(request.strategy, request.params, request.graph), w)
         for bars, w in zip(series, weights, strict=True)
     ]
-    engine = PortfolioEngine(
-        config, RiskEngine(risk_config), paper_exchange(request.fee_bps, request.slippage_bps)
-    )
+    engine = PortfolioEngine(config, RiskEngine(risk_config), request.exchange())
     return engine.run(legs)
 
 
-def paper_exchange(fee_bps: Decimal, slippage_bps: Decimal) -> PaperExchange:
-    """The paper exchange of a backtest: one fee for maker and taker, adverse slippage."""
+def paper_exchange(
+    fee_bps: Decimal, slippage_bps: Decimal, spread_bps: Decimal = Decimal(0)
+) -> PaperExchange:
+    """The paper exchange of a backtest: one fee for maker and taker, adverse slippage,
+    half the spread paid on every taker fill."""
     return PaperExchange(
-        PaperExchangeConfig(maker_fee_bps=fee_bps, taker_fee_bps=fee_bps, slippage_bps=slippage_bps)
+        PaperExchangeConfig(
+            maker_fee_bps=fee_bps,
+            taker_fee_bps=fee_bps,
+            slippage_bps=slippage_bps,
+            spread_bps=spread_bps,
+        )
     )
 
 
@@ -199,9 +222,11 @@ def run_engine(
     fee_bps: Decimal,
     slippage_bps: Decimal,
     risk_config: RiskConfig,
+    spread_bps: Decimal = Decimal(0),
 ) -> BacktestResult:
     """One strategy through a fresh engine, risk engine and paper exchange."""
-    engine = BacktestEngine(config, RiskEngine(risk_config), paper_exchange(fee_bps, slippage_bps))
+    exchange = paper_exchange(fee_bps, slippage_bps, spread_bps)
+    engine = BacktestEngine(config, RiskEngine(risk_config), exchange)
     return engine.run(bars, strategy)
 
 

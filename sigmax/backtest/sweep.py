@@ -192,6 +192,7 @@ def case_setup(
         "engine": engine.model_dump(mode="json"),
         "fee_bps": str(request.fee_bps),
         "slippage_bps": str(request.slippage_bps),
+        "spread_bps": str(request.spread_bps),
         "risk": (risk or request.risk_config()).model_dump(mode="json"),
         "graph": request.graph.model_dump(mode="json"),
     }
@@ -223,6 +224,7 @@ def run_case(
         fee,
         Decimal(setup["slippage_bps"]),
         RiskConfig.model_validate(setup["risk"]),
+        Decimal(setup["spread_bps"]),
     )
     full = compute_metrics(result, float(fee))
     metrics = {k: float(v) for k, v in full.items() if isinstance(v, int | float)}
@@ -426,6 +428,7 @@ def _meta(
         "cash": setup["engine"]["cash"],
         "fee_bps": setup["fee_bps"],
         "slippage_bps": setup["slippage_bps"],
+        "spread_bps": setup["spread_bps"],
         "select_by": select_by,
     }
 

@@ -34,6 +34,11 @@ def _decimal(value: str, option: str) -> Decimal:
     return number
 
 
+def _cost(value: str | None, option: str, paper_default: Decimal) -> Decimal:
+    """A cost option in bps; not given: what the paper exchange charges."""
+    return paper_default if value is None else _decimal(value, option)
+
+
 DEFAULT_DATA = "bundled:BTC-USD-1h"
 
 
@@ -65,10 +70,27 @@ def backtest(
     cash: Annotated[
         str | None, typer.Option(help="starting cash [default: SIGMAX_BACKTEST__CASH, 10000]")
     ] = None,
-    fee_bps: Annotated[str, typer.Option(help="fee in bps of notional, maker and taker")] = "10",
+    fee_bps: Annotated[
+        str | None,
+        typer.Option(
+            help="fee in bps of notional, maker and taker "
+            "[default: the paper exchange's taker fee, SIGMAX_PAPER__TAKER_FEE_BPS, 10]"
+        ),
+    ] = None,
     slippage_bps: Annotated[
-        str, typer.Option(help="adverse slippage in bps on market fills")
-    ] = "0",
+        str | None,
+        typer.Option(
+            help="adverse slippage in bps on market fills "
+            "[default: the paper exchange's, SIGMAX_PAPER__SLIPPAGE_BPS, 0]"
+        ),
+    ] = None,
+    spread_bps: Annotated[
+        str | None,
+        typer.Option(
+            help="bid/ask spread in bps, half paid on market fills "
+            "[default: the paper exchange's, SIGMAX_PAPER__SPREAD_BPS, 2]"
+        ),
+    ] = None,
     risk: Annotated[
         list[str] | None, typer.Option(help="risk limit override k=v (repeatable)")
     ] = None,
@@ -124,6 +146,7 @@ def backtest(
             param_hint="--data",
         )
     (first_data, first_symbol), *more = legs
+    paper = get_settings().paper  # costs not given are the paper sessions'
     request = BacktestRequest(
         data=first_data,
         symbol=first_symbol,
@@ -133,8 +156,9 @@ def backtest(
         strategy=strategy,
         params=parse_pairs(param or [], "--param"),
         cash=None if cash is None else _decimal(cash, "--cash"),
-        fee_bps=_decimal(fee_bps, "--fee-bps"),
-        slippage_bps=_decimal(slippage_bps, "--slippage-bps"),
+        fee_bps=_cost(fee_bps, "--fee-bps", paper.taker_fee_bps),
+        slippage_bps=_cost(slippage_bps, "--slippage-bps", paper.slippage_bps),
+        spread_bps=_cost(spread_bps, "--spread-bps", paper.spread_bps),
         fill_gaps=fill_gaps,
         progress=progress,
         risk=parse_pairs(risk or [], "--risk"),

@@ -75,6 +75,16 @@ class PaperExchangeConfig(BaseModel):
     )
 
 
+# Paper sessions pay realistic costs by default (``Settings.paper``), and backtests
+# charge the same unless told otherwise (sigmax.backtest.runner.BacktestRequest).
+PAPER_DEFAULTS: dict[str, Decimal] = {
+    "maker_fee_bps": Decimal(10),
+    "taker_fee_bps": Decimal(10),
+    "slippage_bps": Decimal(0),
+    "spread_bps": Decimal(2),
+}
+
+
 class CcxtVenueConfig(BaseModel):
     """Which ccxt exchange the live adapter trades on, and how."""
 

@@ -65,6 +65,8 @@ def test_sma_cross_matches_backtrader(btc_1h: BarSeries, fast, slow, size, fee_b
         params={"fast": str(fast), "slow": str(slow), "size": str(size)},
         cash=Decimal(10_000),
         fee_bps=Decimal(str(fee_bps)),
+        slippage_bps=Decimal(0),  # backtrader fills at the open: no spread, no slippage
+        spread_bps=Decimal(0),
         progress=False,
     )
     outcome = run_backtest(request, backtest_risk_config(), bars=bars)

@@ -32,6 +32,7 @@ SINGLE_KEYS = {"decisions", "equity", "ledger", "meta", "metrics", "rejections",
 SINGLE_META_KEYS = {
     "bars_per_s",
     "cash",
+    "costs",
     "data",
     "elapsed_s",
     "fee_bps",

@@ -41,9 +41,12 @@ def _exchange() -> PaperExchange:
     return PaperExchange(PaperExchangeConfig(maker_fee_bps=FEE, taker_fee_bps=FEE))
 
 
-def _backtest(bars: BarSeries, strategy: Strategy) -> BacktestResult:
+def _backtest(
+    bars: BarSeries, strategy: Strategy, exchange: PaperExchange | None = None
+) -> BacktestResult:
     risk = RiskEngine(backtest_risk_config())
-    return BacktestEngine(BacktestConfig(progress=False), risk, _exchange()).run(bars, strategy)
+    engine = BacktestEngine(BacktestConfig(progress=False), risk, exchange or _exchange())
+    return engine.run(bars, strategy)
 
 
 def _paper(bars: BarSeries, strategy: Strategy) -> tuple[list[BarReport], Ledger]:
@@ -206,7 +209,9 @@ def test_documented_sweep_and_walk_forward_run_the_example_on_ray(
     assert len(runs) == 6 and all(r["status"] == "ok" for r in runs)
     bars = load_bars("bundled:BTC-USD-1h")
     for row in runs:
-        local = _backtest(bars, make_strategy(EXAMPLE, row["params"]))
+        # the command charges the paper exchange's costs by default
+        paper = PaperExchange(Settings().paper)
+        local = _backtest(bars, make_strategy(EXAMPLE, row["params"]), paper)
         assert row["final_equity"] == str(local.final_equity)
 
     walked = runner.invoke(app, [*base, *channels, "--walk-forward", "4", "--json", str(wf_json)])
