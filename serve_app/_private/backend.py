@@ -18,6 +18,7 @@ import structlog
 from actors.registry import SessionHandles
 from serve_app._private.auth import Principal
 from serve_app._private.client_address import client_address, networks
+from serve_app._private.ratelimit import FailSafeLimiter
 from serve_app.config import APIConfig
 from serve_app.exceptions import NoSession, ServiceUnavailable, Unauthorized
 from sigmax.config import Settings
@@ -42,7 +43,8 @@ class Backend:
         self.settings = settings or Settings()
         self.config = config or APIConfig()
         self.started = time.monotonic()
-        self.limiter = RateLimiter(self.settings.redis, prefix=self.config.rate_limit_prefix)
+        shared = RateLimiter(self.settings.redis, prefix=self.config.rate_limit_prefix)
+        self.limiter = FailSafeLimiter(shared, self.config.max_replicas)
         self.trusted_proxies = networks(self.config.trusted_proxies)
         self._migrated: set[int] = set()
         self._session: Session | None = None

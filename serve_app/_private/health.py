@@ -91,8 +91,11 @@ async def _redis(backend: Backend) -> ComponentHealth:
         "server_version": found.server_version,
         "rate_limit_backend": "memory" if backend.limiter.degraded_reason else "redis",
     }
-    if found.reason or backend.limiter.degraded_reason:
-        detail["fallback"] = found.reason or f"degraded: {backend.limiter.degraded_reason}"
+    fallback = [found.reason] if found.reason else []
+    if backend.limiter.degraded_reason:
+        fallback.append(f"rate limits: {backend.limiter.degraded_reason}")
+    if fallback:
+        detail["fallback"] = "; ".join(fallback)
     status = "degraded" if found.fallback_active or backend.limiter.degraded_reason else "ok"
     latency = None if found.latency_ms is None else round(found.latency_ms, 3)
     return ComponentHealth(status=status, latency_ms=latency, detail=detail)

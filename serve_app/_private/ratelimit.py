@@ -4,6 +4,11 @@ Classes: ``general`` (reads), ``analysis`` (analyze, jobs) and ``trading`` (orde
 risk controls). Callers without a valid key are limited per client address in the
 ``general`` class. The decision is kept in the request's state; the middleware turns
 it into ``X-RateLimit-*`` headers on every response (``Retry-After`` on 429).
+
+:class:`FailSafeLimiter` keeps the limits when Redis fails over: every hit this replica
+lets through is also kept in memory, so the in-process fallback starts from those
+counts instead of zero, allows each replica only its share of the limit, and the
+hits it allows are still counted after Redis is back.
 """
 
 from __future__ import annotations
@@ -13,10 +18,44 @@ from typing import Any
 
 from serve_app._private import metrics
 from serve_app.exceptions import RateLimited
-from sigmax.storage.rate_limit import RateLimiter, RateLimitResult
+from sigmax.storage.rate_limit import InProcessRateLimiter, RateLimiter, RateLimitResult
 
 CLASSES = ("general", "analysis", "trading")
 STATE_KEY = "rate_limit"
+
+
+class FailSafeLimiter:
+    """:class:`RateLimiter` (Redis, shared by the replicas) with a fail-safe fallback.
+
+    The hits this replica allowed, in either mode, are logged in memory too. A hit
+    needs room in Redis and in that log; while Redis is unreachable it needs room in
+    the log under ``limit // replicas`` (each of up to ``replicas`` replicas counts
+    on its own then).
+    """
+
+    def __init__(self, limiter: RateLimiter, replicas: int) -> None:
+        self.limiter = limiter
+        self.replicas = max(1, replicas)
+        self._own_hits = InProcessRateLimiter()
+
+    @property
+    def degraded_reason(self) -> str | None:
+        reason = self.limiter.degraded_reason
+        if reason is None:
+            return None
+        return (
+            f"{reason}; fail-safe: in-process counts seeded with this replica's recent hits, "
+            f"each of up to {self.replicas} replicas allowed 1/{self.replicas} of every limit"
+        )
+
+    async def hit(self, key: str, limit: int, window_s: float) -> RateLimitResult:
+        shared = await self.limiter.hit(key, limit, window_s)
+        if shared.backend == "memory":  # Redis unreachable: this replica's share only
+            return self._own_hits.hit(key, max(1, limit // self.replicas), window_s)
+        if not shared.allowed:
+            return shared
+        own = self._own_hits.hit(key, limit, window_s)  # hits allowed while Redis was away
+        return shared if own.allowed else own
 
 
 def headers(result: RateLimitResult) -> dict[str, str]:
@@ -32,7 +71,7 @@ def headers(result: RateLimitResult) -> dict[str, str]:
 
 
 async def enforce(
-    limiter: RateLimiter,
+    limiter: FailSafeLimiter,
     state: dict[str, Any],
     who: str,
     endpoint_class: str,

@@ -6,6 +6,8 @@ Real PostgreSQL (a throwaway schema) and real Redis; the app runs in-process."""
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from serve_app._private.client_address import VIA_UNTRUSTED_PROXY, client_addres
 from serve_app._private.static import WEB_DIST_ENV
 from serve_app.api import create_app
 from sigmax.config import Settings
+from sigmax.storage.redis_config import RedisConfig
 from tests.serve.conftest import KeyMaker, client_for, unique_config
 
 
@@ -217,3 +220,49 @@ def test_a_revoked_keys_websocket_is_closed_within_the_revocation_delay(
                 assert ws.receive_json()["type"] == "ping"
     assert closed.value.code == 4401
     assert time.monotonic() - revoked_at < 1.0 + 1.0  # the delay, plus a check's slack
+
+
+@contextlib.contextmanager
+def _private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of this test alone (so it can fail over); its URL and process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while (
+            subprocess.run(
+                ["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False
+            ).stdout.strip()
+            != b"PONG"
+        ):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0", server
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def test_a_redis_failover_does_not_reset_the_rate_limit(
+    api_settings: Settings, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    headers, other = (_bearer(make_key(["read"], name)) for name in ("failover", "other"))
+    with _private_redis(tmp_path) as (url, server):
+        settings = api_settings.model_copy(update={"redis": RedisConfig(url=url)})
+        with TestClient(create_app(settings, unique_config(rate_general=10))) as http:
+            before = [http.get("/api/v1/status", headers=headers).status_code for _ in range(10)]
+            server.kill()
+            server.wait(10)
+            after = [http.get("/api/v1/status", headers=headers).status_code for _ in range(10)]
+            details = http.get("/api/v1/health/details", headers=other)
+    assert before == [200] * 10
+    assert after == [429] * 10  # the in-process counts start from this replica's hits
+    redis = details.json()["stores"]["redis"]
+    assert redis["status"] == "degraded"
+    assert "fail-safe" in redis["detail"]["fallback"]
