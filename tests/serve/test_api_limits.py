@@ -36,6 +36,7 @@ EVERY_LIMIT: dict[str, Any] = {
     "stale_data_intervals": 7,
     "restricted_symbols": ["DOGE/USD"],
     "allow_short": True,
+    "max_open_positions": 3,
 }
 
 BAD_VALUES: list[tuple[str, Any]] = [
