@@ -9,6 +9,8 @@ measured on marked equity at each bar's close.
 A portfolio run (``result.legs``) is measured on the portfolio's equity; its gross
 notional sums every leg's, its buy-and-hold baseline splits the cash equally over the
 legs, and :func:`symbol_metrics` gives each leg's own trades, fees and exposure.
+:func:`pnl_metrics` splits the P&L into gross, fees and slippage paid, with turnover
+per year and the gross edge per unit traded.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def curve_metrics(equity: np.ndarray, start_value: float, bars: BarSeries) -> di
     returns = curve[1:] / curve[:-1] - 1.0
     step = bar_seconds(bars)
     per_year = bars_per_year(round(step * 1e9))
-    years = (float(bars.ts[-1] - bars.ts[0]) / 1e9 + step) / (YEAR_NS / 1e9)
+    years = span_years(bars)
     total = curve[-1] / start_value - 1.0
     cagr = (curve[-1] / start_value) ** (1.0 / years) - 1.0 if curve[-1] > 0 else -1.0
     std = float(np.std(returns, ddof=1)) if len(returns) > 1 else 0.0
@@ -64,6 +66,12 @@ def curve_metrics(equity: np.ndarray, start_value: float, bars: BarSeries) -> di
         "max_drawdown_duration_days": dd_bars * step / 86400.0,
         "final_equity": float(curve[-1]),
     }
+
+
+def span_years(bars: BarSeries) -> float:
+    """Years the series covers, its last bar included."""
+    step_ns = bar_seconds(bars) * 1e9
+    return (float(bars.ts[-1] - bars.ts[0]) + step_ns) / YEAR_NS
 
 
 def drawdown_series(equity: np.ndarray) -> np.ndarray:
@@ -132,6 +140,58 @@ def trade_metrics(result: BacktestResult) -> dict[str, float]:
     }
 
 
+def pnl_metrics(result: BacktestResult) -> dict[str, float]:
+    """Where the P&L went: gross (before fees, spread and slippage), fees, slippage paid
+    (spread included: what fills paid over the open of their bar), net; turnover per
+    year; and the gross edge and the costs per unit of notional traded, in bps, so an
+    edge can be set against what trading it costs. A portfolio sums its legs'."""
+    legs = list(result.legs.values()) or [result]
+    net = sum(_leg_net_pnl(leg) for leg in legs)
+    fees = float(sum(float(e.fill.fee) for leg in legs for e in leg.entries))
+    slippage = sum(_leg_slippage_paid(leg) for leg in legs)
+    traded = sum(float(e.fill.notional) for leg in legs for e in leg.entries)
+    gross = net + fees + slippage
+    mean_equity = float(np.mean(result.equity))
+    years = span_years(legs[0].bars)
+    per_unit = 10_000.0 / traded if traded > 0 else 0.0
+    return {
+        "gross_pnl": gross,
+        "fees_paid": fees,
+        "slippage_paid": slippage,
+        "net_pnl": net,
+        "traded_notional": traded,
+        "turnover_per_year": traded / mean_equity / years if mean_equity > 0 else 0.0,
+        "gross_edge_bps": gross * per_unit,
+        "cost_bps": (fees + slippage) * per_unit,
+    }
+
+
+def _leg_net_pnl(leg: BacktestResult) -> float:
+    """The leg's cash flows from its fills, fees included, plus its final position at
+    the last close."""
+    flows, qty = 0.0, 0.0
+    for entry in leg.entries:
+        fill = entry.fill
+        signed = float(fill.qty) * (1.0 if fill.side is Side.BUY else -1.0)
+        flows -= signed * float(fill.price) + float(fill.fee)
+        qty += signed
+    return flows + qty * float(leg.bars.close[-1])
+
+
+def _leg_slippage_paid(leg: BacktestResult) -> float:
+    """What the leg's fills paid over the open of the bar they filled in."""
+    if not leg.entries:
+        return 0.0
+    fill_ns = [int(e.fill.ts.timestamp() * 1e9) for e in leg.entries]
+    opens = leg.bars.open[np.searchsorted(leg.bars.ts, fill_ns)]
+    paid = 0.0
+    for entry, bar_open in zip(leg.entries, opens, strict=True):
+        fill = entry.fill
+        sign = 1.0 if fill.side is Side.BUY else -1.0
+        paid += sign * (float(fill.price) - float(bar_open)) * float(fill.qty)
+    return paid
+
+
 def gross_notional(result: BacktestResult) -> np.ndarray:
     """Sum of |position notional| at every bar's close, over every leg of a portfolio."""
     if not result.legs:
@@ -140,10 +200,13 @@ def gross_notional(result: BacktestResult) -> np.ndarray:
     return np.asarray(np.sum([np.abs(leg.position * leg.bars.close) for leg in legs], axis=0))
 
 
-def symbol_metrics(result: BacktestResult) -> dict[str, dict[str, object]]:
-    """Each symbol's own trade count, fees, realised P&L, exposure and trade metrics
-    (leverage and turnover relative to the whole account's equity)."""
+def symbol_metrics(result: BacktestResult, fee_bps: float = 0.0) -> dict[str, dict[str, object]]:
+    """Each symbol's own trade count, fees, realised P&L, exposure, trade metrics
+    (leverage and turnover relative to the whole account's equity), :func:`pnl_metrics`
+    and its buy-and-hold P&L (the cash split equally over the symbols, as
+    :func:`portfolio_buy_and_hold`)."""
     legs = result.legs or {result.bars.symbol: result}
+    share = float(result.config.cash) / len(legs)
     return {
         symbol: {
             "trades": len(leg.entries),
@@ -151,6 +214,8 @@ def symbol_metrics(result: BacktestResult) -> dict[str, dict[str, object]]:
             "realized_pnl": float(leg.realized_pnl),
             "exposure": float(np.mean(leg.position != 0)),
             "metrics": trade_metrics(leg),
+            **pnl_metrics(leg),
+            "buy_and_hold_pnl": float(buy_and_hold(leg.bars, share, fee_bps)[-1]) - share,
         }
         for symbol, leg in legs.items()
     }
@@ -175,10 +240,13 @@ def compute_metrics(result: BacktestResult, fee_bps: float) -> dict[str, object]
     """The full metrics block of a report: the strategy's and the buy-and-hold baseline's."""
     cash = float(result.config.cash)
     metrics: dict[str, object] = {}
-    metrics.update(curve_metrics(result.equity, cash, result.bars))
+    curve = curve_metrics(result.equity, cash, result.bars)
+    metrics.update(curve)
     metrics.update(trade_metrics(result))
     metrics["bars"] = float(len(result.bars))
-    metrics["buy_and_hold"] = curve_metrics(
-        portfolio_buy_and_hold(result, cash, fee_bps), cash, result.bars
-    )
+    metrics.update(pnl_metrics(result))
+    baseline = curve_metrics(portfolio_buy_and_hold(result, cash, fee_bps), cash, result.bars)
+    metrics["buy_and_hold"] = baseline
+    metrics["buy_and_hold_pnl"] = baseline["final_equity"] - cash
+    metrics["excess_return"] = curve["total_return"] - baseline["total_return"]
     return metrics

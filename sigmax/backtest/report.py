@@ -2,7 +2,8 @@
 
 The JSON holds ``metrics``, ``trades`` (ts, symbol, side, qty, price, fee) and
 ``equity`` (ts, value) — a stable contract other tools read — plus ``symbols`` (each
-symbol's own trades, fees and exposure), the decisions acted on, risk rejections and
+symbol's own trades, fees, exposure, gross and net P&L, slippage paid, turnover per
+year, gross edge per unit traded and buy-and-hold P&L), the decisions acted on, risk rejections and
 the run's settings, with ``meta.costs``: the fee, slippage and spread charged (bps).
 A portfolio's ``metrics`` and ``equity`` are the whole account's.
 """
@@ -34,6 +35,10 @@ def _iso(ts_ns: int) -> str:
     return cast(str, pd.Timestamp(int(ts_ns), tz="UTC").isoformat())
 
 
+def _fee_bps(meta: Mapping[str, Any]) -> float:
+    return float(meta.get("fee_bps", 0))
+
+
 def report_json(
     result: BacktestResult, metrics: Mapping[str, Any], meta: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -58,7 +63,7 @@ def report_json(
         "equity": [
             {"ts": _iso(t), "value": float(v)} for t, v in zip(ts, result.equity, strict=True)
         ],
-        "symbols": symbol_metrics(result),
+        "symbols": symbol_metrics(result, _fee_bps(meta)),
         "decisions": [decision_json(d) for d in result.decisions],
         "rejections": [
             {
@@ -177,6 +182,32 @@ def _metrics_table(metrics: Mapping[str, Any]) -> str:
     )
 
 
+PNL_COLUMNS = (
+    ("gross_pnl", "gross P&L"),
+    ("fees_paid", "fees"),
+    ("slippage_paid", "slippage + spread"),
+    ("net_pnl", "net P&L"),
+    ("buy_and_hold_pnl", "buy &amp; hold P&L"),
+    ("turnover_per_year", "turnover / year"),
+    ("gross_edge_bps", "gross edge (bps traded)"),
+    ("cost_bps", "costs (bps traded)"),
+)
+
+
+def _pnl_table(metrics: Mapping[str, Any], symbols: Mapping[str, Mapping[str, Any]]) -> str:
+    """Gross P&L, costs, net, buy and hold, turnover and edge: each symbol, then the
+    portfolio."""
+    head = "".join(f"<th>{label}</th>" for _, label in PNL_COLUMNS)
+    rows = [("portfolio", metrics)] if len(symbols) > 1 else []
+    body = "".join(
+        f"<tr><td>{html.escape(name)}</td>"
+        + "".join(f"<td>{_fmt(values.get(key))}</td>" for key, _ in PNL_COLUMNS)
+        + "</tr>"
+        for name, values in [*symbols.items(), *rows]
+    )
+    return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         if not np.isfinite(value):
@@ -235,6 +266,7 @@ def write_html(
 ) -> None:
     """A self-contained HTML report (plotly.js inlined: it opens offline)."""
     figure = _figure(result, fee_bps).to_html(full_html=False, include_plotlyjs=True)
+    symbols = symbol_metrics(result, fee_bps)
     title = f"SIGMAX backtest: {result.strategy} on {result.bars.symbol} {result.bars.timeframe}"
     shown = {k: v for k, v in meta.items() if k != "costs"}
     meta_line = " · ".join(
@@ -248,7 +280,8 @@ def write_html(
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p class='meta'>{meta_line}</p>{_costs_line(meta.get('costs'))}"
         f"<p>{risk}; {len(result.rejections)} orders rejected by risk.</p>"
-        f"<h2>Metrics</h2>{_metrics_table(metrics)}{figure}"
+        f"<h2>Metrics</h2>{_metrics_table(metrics)}"
+        f"<h2>P&amp;L, costs and edge</h2>{_pnl_table(metrics, symbols)}{figure}"
         f"<h2>Decisions</h2>{_decisions_table(result)}</body></html>"
     )
     write_atomic(path, page)

@@ -448,6 +448,8 @@ _METRIC_NAMES = (
     "max_drawdown_duration_bars", "max_drawdown_duration_days", "final_equity",
     "round_trips", "fills", "win_rate", "profit_factor", "exposure", "avg_gross_leverage",
     "turnover", "fees_paid", "rejected_orders", "bars", "buy_and_hold_return",
+    "gross_pnl", "slippage_paid", "net_pnl", "traded_notional", "turnover_per_year",
+    "gross_edge_bps", "cost_bps", "buy_and_hold_pnl", "excess_return",
 )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -55,7 +56,7 @@ def test_a_default_run_pays_half_the_spread_and_the_fee_on_every_fill(
         assert fill.fee == PAPER.taker_fee_bps / Decimal(10_000) * fill.qty * fill.price
 
 
-def _cli(bars: BarSeries, tmp_path: Path, *flags: str) -> tuple[dict, str]:
+def _cli(bars: BarSeries, tmp_path: Path, *flags: str) -> tuple[dict[str, Any], str]:
     data = tmp_path / "btc.csv"
     bars.to_frame().reset_index().to_csv(data, index=False)
     out, report = tmp_path / "out.json", tmp_path / "report.html"
