@@ -88,3 +88,8 @@ def test_served_app_basics(served: str) -> None:
     assert unauth.status_code == 401
     assert unauth.headers["x-request-id"]
     assert httpx.get(f"{served}/api/v1/openapi.json", timeout=30).status_code == 200
+
+
+def test_headers_over_the_cap_are_431_through_serves_proxy(served: str) -> None:
+    padded = httpx.get(f"{served}/health/live", headers={"X-Padding": "a" * 64 * 1024}, timeout=30)
+    assert padded.status_code == 431, padded.text
