@@ -92,6 +92,7 @@ def evaluate(
             cash=cash,
             fee_bps=fee,
             slippage_bps=slip,
+            spread_bps=Decimal(0),  # the training env's costs are its fee and slippage only
             progress=False,
             graph=graph or GraphConfig(),
         )
