@@ -40,7 +40,7 @@ from sigmax.events import EventPublisher, build_publisher
 from sigmax.events.model import make_event, status_data
 from sigmax.graph import DecisionGraph
 from sigmax.graph_agents import graph_agents
-from sigmax.model import BarSeries
+from sigmax.model import BarSeries, Order
 from sigmax.portfolio.allocation import weight_from_result
 from sigmax.risk.state import STOPPED
 from sigmax.strategies import Strategy, StrategyError, make_strategy
@@ -238,6 +238,10 @@ def session_over(
         status: dict[str, Any] = ray.get(risk.status.remote())
         return status
 
+    def sent_order(client_order_id: str) -> Order | None:
+        found: Order | None = ray.get(system.execution.find_order.remote(client_order_id))
+        return found
+
     proposals = ProposalActorPort(system.proposals) if system.proposals is not None else None
     # The loop waits for its actors as long as they take: a restarting stateful actor
     # answers once it has rebuilt (its calls are retried), and a bar must not be skipped.
@@ -262,6 +266,7 @@ def session_over(
         publisher=publisher,
         risk_status=risk_status if publisher is not None else None,
         proposals=proposals,
+        sent_order=sent_order,
     )
 
 

@@ -136,6 +136,11 @@ class SessionProgress:
     acted_target: float
 
 
+# The verdict of an order found at the venue when its bar is processed again: it was
+# approved (only approved orders are sent), and is not checked again.
+SENT_BEFORE = RiskVerdict(approved=True, checks=())
+
+
 def _ignore(kind: str, payload: dict[str, Any]) -> None:
     return None
 
@@ -163,6 +168,7 @@ class TradingSession:
         publisher: EventPublisher | None = None,
         risk_status: Callable[[], Mapping[str, Any]] | None = None,
         proposals: ProposalPort | None = None,
+        sent_order: Callable[[str], Order | None] | None = None,
     ) -> None:
         if config.mode == "approval" and proposals is None:
             raise ValueError("approval mode needs a proposal port (proposals are stored)")
@@ -175,6 +181,9 @@ class TradingSession:
         self.on_event = on_event or _ignore
         self.publisher = publisher
         self.risk_status = risk_status
+        # The venue's order of a client id, if it has one: a bar processed again after
+        # a restart finds its order there and neither checks nor sends it again.
+        self.sent_order = sent_order
         self.risk_state: str | None = None
         self.acted_target = 0.0
         self.step_ns = 0
@@ -287,6 +296,12 @@ class TradingSession:
         previous_target, self.acted_target = self.acted_target, decision.target_position
         symbol, sizing = self.config.symbol, self.config.sizing
         ts = ts_from_ns(int(history.ts[-1]) + self.step_ns)
+        # One order per bar at most, named by the bar: a bar processed again after a
+        # restart finds it sent, and leaves it (and the orders it replaced) as they are.
+        cid = f"{self.config.session_id}-{int(history.ts[-1])}"
+        sent = self.sent_order(cid) if self.sent_order is not None else None
+        if sent is not None:
+            return sent.request, SENT_BEFORE
         try:
             for working in self.venue.open_orders(symbol):
                 self.venue.cancel(working.client_order_id, ts)
@@ -297,10 +312,8 @@ class TradingSession:
         wanted = target_qty(
             decision.target_position, self.config.unit, equity, float(price), sizing.qty_step
         )
-        # One order per bar at most, named by the bar: a replay after a restart reuses
-        # the id, and the venue's idempotent submit turns it into the same order.
         request = plan_order(
-            f"{self.config.session_id}-{int(history.ts[-1])}",
+            cid,
             symbol,
             held,
             wanted,
