@@ -53,7 +53,14 @@ MAX_CASES = 1_000
 """The largest grid :func:`parse_sweep` expands (a typo like ``fast=1,...,999`` stops here)."""
 
 LOWER_IS_BETTER = frozenset(
-    {"max_drawdown_duration_bars", "max_drawdown_duration_days", "fees_paid", "rejected_orders"}
+    {
+        "max_drawdown_duration_bars",
+        "max_drawdown_duration_days",
+        "fees_paid",
+        "rejected_orders",
+        "slippage_paid",
+        "cost_bps",
+    }
 )
 """Metrics where a smaller value is the better run; every other metric: larger is better."""
 

@@ -13,6 +13,7 @@ import pytest
 from sigmax.backtest.metrics import buy_and_hold
 from sigmax.backtest.risk_profile import backtest_risk_config
 from sigmax.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest, save_reports
+from sigmax.backtest.sweep import LocalExecutor, case_setup, parse_sweep, run_grid
 from sigmax.model import BarSeries
 
 SMA = {"fast": "5", "slow": "20", "size": "0.5"}  # fixed quantities: costs do not resize
@@ -89,3 +90,14 @@ def test_a_portfolio_reports_each_symbol_and_their_sum(tmp_path: Path) -> None:
     text = page.read_text()
     assert "P&amp;L, costs and edge" in text and "gross edge (bps traded)" in text
     assert all(f"<td>{name}</td>" in text for name in ("ETH/USD", "LTC/USD", "portfolio"))
+
+
+def test_a_sweep_selects_by_edge_per_unit_traded_and_by_least_cost(bars: BarSeries) -> None:
+    setup = case_setup(BacktestRequest(data="x", strategy="sma_cross"), risk=backtest_risk_config())
+    grid = parse_sweep(["fast=3,5,10", "slow=20,40"])
+    executor = LocalExecutor(bars, setup)
+    for metric, pick in (("gross_edge_bps", max), ("slippage_paid", min)):
+        report = run_grid(bars, setup, grid, executor, {"size": "0.2"}, metric)
+        values = [r["metrics"][metric] for r in report.runs]
+        assert report.best is not None and len(set(values)) > 1
+        assert report.best["metrics"][metric] == pick(values)
