@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from actors.system import PaperRequest, TradingSystem, run_paper, start_system
+from serve_app._private.probes import READY_CACHE_S
 from serve_app.api import create_app
 from sigmax.client import SigmaxAPIError, SigmaxClient
 from sigmax.config import Settings
@@ -199,6 +200,7 @@ def test_kill_makes_the_session_not_ready_and_panic_keeps_it_killed(
     trader: SigmaxClient, admin: SigmaxClient
 ) -> None:
     trader.kill("incident")
+    time.sleep(READY_CACHE_S)  # a readiness answer is reused for up to this long
     ready = trader.ready()
     assert trader.last_response is not None and trader.last_response.status_code == 503
     assert ready["failed"] == ["trading"]

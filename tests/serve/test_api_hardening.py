@@ -21,8 +21,10 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from serve_app._private.client_address import VIA_UNTRUSTED_PROXY, client_address, networks
+from serve_app._private.job_inputs import allowed_checkpoint, allowed_data
 from serve_app._private.static import WEB_DIST_ENV
 from serve_app.api import create_app
+from serve_app.exceptions import Unprocessable
 from sigmax.config import Settings
 from sigmax.storage.redis_config import RedisConfig
 from tests.serve.conftest import KeyMaker, client_for, unique_config
@@ -187,21 +189,13 @@ def test_jobs_refuse_files_outside_the_configured_directories(
     assert "No such file" not in answer.text
 
 
-def test_jobs_take_bundled_data_and_files_under_the_data_directory(
-    api_settings: Settings, tmp_path: Path, trade_key: str
-) -> None:
-    config = unique_config(job_data_dir=tmp_path, job_checkpoint_dir=tmp_path)
-    with TestClient(create_app(api_settings, config)) as http:
-        answers = [
-            http.post("/api/v1/jobs/backtest", json=body, headers=_bearer(trade_key))
-            for body in (
-                {"data": "bundled:BTC-USD-1h"},
-                {"data": str(tmp_path / "bars.csv")},
-                {"data": "bars.csv"},
-                {"strategy": "rl_policy", "params": {"checkpoint": str(tmp_path / "run")}},
-            )
-        ]
-    assert [a.status_code for a in answers] == [503] * 4  # accepted; no Ray to run them here
+def test_jobs_take_bundled_data_and_files_under_the_data_directory(tmp_path: Path) -> None:
+    assert allowed_data("bundled:BTC-USD-1h", tmp_path) == "bundled:BTC-USD-1h"
+    assert allowed_data(str(tmp_path / "bars.csv"), tmp_path) == str(tmp_path / "bars.csv")
+    assert allowed_data("bars.csv", tmp_path) == str(tmp_path / "bars.csv")
+    assert allowed_checkpoint(str(tmp_path / "run"), tmp_path) == str(tmp_path / "run")
+    with pytest.raises(Unprocessable):
+        allowed_checkpoint(str(tmp_path / ".." / "elsewhere"), tmp_path)
 
 
 def test_a_revoked_keys_websocket_is_closed_within_the_revocation_delay(
