@@ -35,6 +35,7 @@ from serve_app._private.routes_meta import router as meta_router
 from serve_app._private.routes_proposals import router as proposals_router
 from serve_app._private.routes_quantum import router as quantum_router
 from serve_app._private.routes_risk import router as risk_router
+from serve_app._private.routes_sessions import router as sessions_router
 from serve_app._private.routes_trading import router as trading_router
 from serve_app._private.static import mount_dashboard
 from serve_app.config import APIConfig
@@ -75,6 +76,7 @@ VERSIONED_ROUTERS = (
     credentials_router,
     dashboard_router,
     proposals_router,
+    sessions_router,
 )
 
 DESCRIPTION = """
