@@ -1,5 +1,9 @@
 """Starting the SIGMAX actors on a Ray cluster and running a paper session through them.
 
+The loop (:func:`run_paper`) runs in the session's own actor (:mod:`actors.session`),
+which ``sigmax paper`` and ``sigmax up`` start and follow; it stores how far it got
+after each bar, so a restarted or resumed session continues after its last bar.
+
 Data flow per bar: market-data actor → decision-graph actor (fans out to the agent
 actors), or the request's ``--strategy`` asked in the driver → risk actor →
 execution actor → portfolio actor, driven by the domain's
