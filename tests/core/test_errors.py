@@ -34,6 +34,9 @@ PACKAGES = (sigmax, actors)
 # Internal control flow, never seen by a caller: outside the hierarchy on purpose.
 INTERNAL = {
     "sigmax.secrets._UseEnv",  # "Vault is not in use now: read the environment"
+    # "this agent's live state is not at the previous bar: send the history"; raised by
+    # an agent actor and always answered by the decision-graph actor with the history
+    "sigmax.agents.base.LiveStateGap",
 }
 # Family bases: SigmaxErrors whose members are in different categories, so the base
 # itself is in none. They are never raised themselves (test_family_bases_are_not_raised).
