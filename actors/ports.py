@@ -88,8 +88,9 @@ class RiskPort(_Port):
     def on_equity(self, ts_ns: int, equity: float) -> None:
         self.handle.on_equity.remote(ts_ns, equity)  # ordered after earlier calls; no wait
 
-    def on_fill(self, fill: Fill) -> None:
-        self._call("on_fill", fill)
+    def on_fill(self, fill: Fill) -> bool:
+        new: bool = self._call("on_fill", fill)
+        return new
 
     def record_decision(self, decision: Decision) -> None:
         self.handle.record_decision.remote(decision)

@@ -105,9 +105,12 @@ class RiskActor:
         (await self._ready()).on_equity(ts_ns, equity)
         await self._save()
 
-    async def on_fill(self, fill: Fill) -> None:
-        (await self._ready()).on_fill(fill)
-        await self._save()
+    async def on_fill(self, fill: Fill) -> bool:
+        """False for a fill id seen before (a replayed bar): nothing changes then."""
+        new = (await self._ready()).on_fill(fill)
+        if new:
+            await self._save()
+        return new
 
     async def on_venue_error(self, ts: datetime, error: str) -> None:
         """An exchange-side error; enough in 60 s pause trading (venue_errors)."""

@@ -22,10 +22,11 @@ from sigmax.risk.rules import (
     check_trading_state,
 )
 from sigmax.risk.state import PAUSE_CAUSES, STOPPED, RiskStateError, TradingState
-from sigmax.risk.triggers import ErrorBurst, LosingStreak, StaleData
+from sigmax.risk.triggers import ErrorBurst, LosingStreak, RecentFillIds, StaleData
 
-SNAPSHOT_VERSION = 2
-_READABLE_VERSIONS = (1, 2)  # version 1: before the auto-pause triggers
+SNAPSHOT_VERSION = 3
+# version 1: before the auto-pause triggers; 2: the recent fill ids kept by the streak
+_READABLE_VERSIONS = (1, 2, 3)
 _SLIPPAGE_HISTORY = 100
 _CAUSE_OF = {DRAWDOWN: "max_drawdown", DAILY_LOSS: "daily_loss"}
 
@@ -48,6 +49,7 @@ class RiskEngine:
         self._equity = EquityMonitor(config.max_drawdown_pct, config.daily_loss_limit_pct)
         self._slippage: deque[float] = deque(maxlen=_SLIPPAGE_HISTORY)
         self._streak = LosingStreak()
+        self._fill_ids = RecentFillIds()
         self._errors = ErrorBurst()
         self._verdicts: Counter[str] = Counter()
         self._stale = StaleData()
@@ -137,9 +139,14 @@ class RiskEngine:
         if code != OK:
             self._on_equity_event(code, ts_ns)
 
-    def on_fill(self, fill: Fill) -> None:
+    def on_fill(self, fill: Fill) -> bool:
         """Slippage monitor and losing streak: pause when one fill's adverse slippage
-        exceeds its limit, or when the trades in a row that lost reach theirs."""
+        exceeds its limit, or when the trades in a row that lost reach theirs.
+
+        A fill id seen recently (a retried call, a bar replayed after a restart)
+        changes nothing: False; a new fill: True."""
+        if not self._fill_ids.add(fill.fill_id):
+            return False
         slippage = fill.slippage
         self._slippage.append(slippage)
         self._streak.on_fill(fill)
@@ -155,6 +162,7 @@ class RiskEngine:
         if losses is not None and self._streak.count >= losses and self._running:
             reason = self._streak.describe(losses)
             self._set_state(TradingState.PAUSED, reason, "losing_streak", "system", fill.ts)
+        return True
 
     def on_venue_error(self, ts: datetime, error: str) -> None:
         """An exchange-side error (network, auth, exchange fault; not an order rejection)
@@ -368,6 +376,7 @@ class RiskEngine:
             "equity": self._equity.snapshot(),
             "order_times_ns": self._rate.times(),
             "recent_slippage": list(self._slippage),
+            "fill_ids": self._fill_ids.snapshot(),
             "limits": self._config.model_dump(mode="json"),
             "triggers": {
                 "losing_streak": self._streak.snapshot(),
@@ -383,6 +392,7 @@ class RiskEngine:
         try:
             parsed = _parse_snapshot(data)
             streak, errors, stale = _parse_triggers(data.get("triggers"))
+            fill_ids = RecentFillIds(_parse_fill_ids(data))
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise ValueError(f"risk snapshot invalid: {exc!r}") from exc
         config, state, equity_monitor, times, slippage = parsed
@@ -392,6 +402,7 @@ class RiskEngine:
         self._rate = OrderRateLimiter(times)
         self._slippage = deque(slippage, maxlen=_SLIPPAGE_HISTORY)
         self._streak, self._errors, self._stale = streak, errors, stale
+        self._fill_ids = fill_ids
         self.audit.append("restore", {"state": state.value, "reason": self._reason}, utc_now())
 
 
@@ -418,6 +429,19 @@ def _parse_triggers(data: dict[str, Any] | None) -> tuple[LosingStreak, ErrorBur
         errors.restore(data["venue_errors"])
         stale.restore(data["stale_data"])
     return streak, errors, stale
+
+
+def _parse_fill_ids(data: dict[str, Any]) -> list[str]:
+    """The recent fill ids: kept by the losing streak up to version 2, none in 1."""
+    if data["version"] >= 3:
+        ids = data["fill_ids"]
+    elif data.get("triggers") is not None:
+        ids = data["triggers"]["losing_streak"]["recent_fills"]
+    else:
+        ids = []
+    if not all(isinstance(i, str) for i in ids):
+        raise TypeError("fill ids must be strings")
+    return list(ids)
 
 
 def _required(value: str, name: str) -> str:

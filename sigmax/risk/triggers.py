@@ -29,7 +29,7 @@ ZERO = Decimal(0)
 NS_PER_SECOND = 1_000_000_000
 ERROR_WINDOW_NS = 60 * NS_PER_SECOND
 _MAX_ERRORS_KEPT = 1_000
-_RECENT_FILL_IDS = 256
+_RECENT_FILL_IDS = 256  # a replayed bar repeats only its own few fills
 
 
 class LosingStreak:
@@ -41,13 +41,9 @@ class LosingStreak:
         self._order: str | None = None  # client order id of the trade in progress
         self._pnl = ZERO  # its result so far
         self._positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (qty, avg)
-        self._recent: deque[str] = deque(maxlen=_RECENT_FILL_IDS)
 
     def on_fill(self, fill: Fill) -> None:
-        """Book ``fill``; a fill id seen recently (a retried call) is ignored."""
-        if fill.fill_id in self._recent:
-            return
-        self._recent.append(fill.fill_id)
+        """Book ``fill`` (the engine shows each fill id once: :class:`RecentFillIds`)."""
         qty, avg = self._positions.get(fill.symbol, (ZERO, ZERO))
         delta = fill.qty if fill.side is Side.BUY else -fill.qty
         new_qty, new_avg, closed, realised = roll_position(qty, avg, delta, fill.price)
@@ -82,7 +78,6 @@ class LosingStreak:
             "order": self._order,
             "pnl": str(self._pnl),
             "positions": {s: [str(q), str(a)] for s, (q, a) in self._positions.items()},
-            "recent_fills": list(self._recent),
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -93,7 +88,30 @@ class LosingStreak:
         self.count, self._before = int(data["count"]), int(data["before"])
         self._order, self._pnl = order, Decimal(data["pnl"])
         self._positions = positions
-        self._recent = deque((str(f) for f in data["recent_fills"]), maxlen=_RECENT_FILL_IDS)
+
+
+class RecentFillIds:
+    """The ids of the last fills seen, to count each fill once when a call is retried
+    or a bar replayed after a restart (O(1) per fill)."""
+
+    def __init__(self, ids: list[str] | None = None) -> None:
+        self._arrivals: deque[str] = deque(maxlen=_RECENT_FILL_IDS)
+        self._ids: set[str] = set()
+        for fill_id in ids or []:
+            self.add(fill_id)
+
+    def add(self, fill_id: str) -> bool:
+        """Remember ``fill_id``; False when it was seen already."""
+        if fill_id in self._ids:
+            return False
+        if len(self._arrivals) == self._arrivals.maxlen:
+            self._ids.discard(self._arrivals[0])
+        self._arrivals.append(fill_id)
+        self._ids.add(fill_id)
+        return True
+
+    def snapshot(self) -> list[str]:
+        return list(self._arrivals)
 
 
 class ErrorBurst:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -96,9 +97,12 @@ def test_nan_equity_is_an_error():
         engine_with().on_equity(DAY0, float("nan"))
 
 
+_FILL_IDS = itertools.count(1)
+
+
 def fill(price: str, reference: str | None, side: Side = Side.BUY) -> Fill:
     return Fill(
-        fill_id="f1",
+        fill_id=f"f{next(_FILL_IDS)}",  # each a new fill: a repeated id counts once
         client_order_id="o1",
         symbol="BTC/USDT",
         side=side,

@@ -89,7 +89,6 @@ def test_partial_fills_of_one_order_are_one_trade_and_shorts_count() -> None:
     streak.on_fill(fill("close", "sell", "1", "99", n=1))
     streak.on_fill(fill("close", "sell", "1", "99", n=2))
     assert streak.count == 1  # one order, two fills
-    streak.on_fill(fill("close", "sell", "1", "99", n=2))  # a repeated fill is ignored
     streak.on_fill(fill("short", "sell", "1", "100"))  # opens a short: no trade
     assert streak.count == 1
     streak.on_fill(fill("cover", "buy", "1", "101"))  # the short lost 1
@@ -321,7 +320,7 @@ def test_snapshot_carries_the_triggers_and_reads_version_1() -> None:
     engine.on_venue_error(T0, "VenueError: x")
     engine.on_market_data(T0, T0_NS, HOUR_NS)
     snap = engine.snapshot()
-    assert snap["version"] == 2
+    assert snap["version"] == 3
     rebuilt = RiskEngine(RiskConfig())
     rebuilt.restore(snap)
     assert rebuilt.snapshot() == snap
