@@ -64,7 +64,7 @@ class DecisionPort(Protocol):
 class RiskPort(Protocol):
     def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict: ...
     def on_equity(self, ts_ns: int, equity: float) -> None: ...
-    def on_fill(self, fill: Fill) -> None: ...
+    def on_fill(self, fill: Fill) -> bool: ...  # False: a fill id it had seen
     def record_decision(self, decision: Decision) -> None: ...
     def on_venue_error(self, ts: datetime, error: str) -> None: ...
     def on_market_data(self, received: datetime, bar_ts_ns: int, interval_ns: int) -> None: ...
@@ -286,8 +286,10 @@ class TradingSession:
 
     def _book_fill(self, fill: Fill) -> LedgerEntry:
         entry = self.book.apply(fill)
-        self.risk.on_fill(fill)
-        self._emit("fill", fill_data(fill))
+        # Risk keeps (and persists) the recent fill ids: a bar replayed after a restart
+        # hands its fills again, and they were published the first time.
+        if self.risk.on_fill(fill):
+            self._emit("fill", fill_data(fill))
         return entry
 
     def _trade(
