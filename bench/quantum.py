@@ -127,8 +127,16 @@ def main() -> int:
     if stopped is not None:
         console.print(f"stopped before n={stopped}: {args.budget_s:.0f} s budget spent")
     if args.json:
-        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)},
-                                         "rows": rows, "stopped_before": stopped}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": vars(args) | {"json": str(args.json)},
+                    "rows": rows,
+                    "stopped_before": stopped,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -50,15 +50,27 @@ def main() -> None:
         store = ChdbStore(ClickHouseConfig(data_dir=Path(tmp) / "ch"))
         try:
             store.migrate()
-            report("insert bars (bundled BTC-USD 1h)", len(bars),
-                   timed(lambda: store.insert_bars(bars, "bundled")))
+            report(
+                "insert bars (bundled BTC-USD 1h)",
+                len(bars),
+                timed(lambda: store.insert_bars(bars, "bundled")),
+            )
             runs = iter(range(REPEATS))
-            report("insert equity (synthetic)", EQUITY_ROWS,
-                   timed(lambda: store.insert_equity(f"run-{next(runs)}", ts, equity, position)))
-            report("load bars (FINAL)", len(bars),
-                   timed(lambda: store.load_bars(bars.symbol, bars.timeframe)))
-            report("resample 1h -> 1d in database", len(bars),
-                   timed(lambda: store.resample_bars(bars.symbol, "1h", "1d")))
+            report(
+                "insert equity (synthetic)",
+                EQUITY_ROWS,
+                timed(lambda: store.insert_equity(f"run-{next(runs)}", ts, equity, position)),
+            )
+            report(
+                "load bars (FINAL)",
+                len(bars),
+                timed(lambda: store.load_bars(bars.symbol, bars.timeframe)),
+            )
+            report(
+                "resample 1h -> 1d in database",
+                len(bars),
+                timed(lambda: store.resample_bars(bars.symbol, "1h", "1d")),
+            )
         finally:
             store.close()
 

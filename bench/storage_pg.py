@@ -33,9 +33,16 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 def _fills(n: int, orders: int) -> list[Fill]:
     return [
         Fill(
-            f"f-{i}", f"o-{i % orders}", "BTC-USD", Side.BUY, Decimal("0.00123"),
-            Decimal("65000.12") + i, Decimal("0.0800015"), T0 + timedelta(seconds=i),
-            Liquidity.TAKER, Decimal("65000"),
+            f"f-{i}",
+            f"o-{i % orders}",
+            "BTC-USD",
+            Side.BUY,
+            Decimal("0.00123"),
+            Decimal("65000.12") + i,
+            Decimal("0.0800015"),
+            T0 + timedelta(seconds=i),
+            Liquidity.TAKER,
+            Decimal("65000"),
         )
         for i in range(n)
     ]

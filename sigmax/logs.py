@@ -58,10 +58,14 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
-    tail: list[structlog.types.Processor] = [
-        structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
-    ] if json else []
+    tail: list[structlog.types.Processor] = (
+        [
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+        ]
+        if json
+        else []
+    )
     handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -96,4 +100,3 @@ def configure_from_settings(json: bool | None = None) -> None:
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json if json is None else json)
-

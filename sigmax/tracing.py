@@ -116,9 +116,7 @@ def tracer() -> trace.Tracer:
 def propagated_env() -> dict[str, str]:
     """The variables of this process that set up tracing and logging in another one
     (``OTEL_*``, ``SIGMAX_LOG_LEVEL``, ``SIGMAX_LOG_JSON``): for an actor's runtime_env."""
-    return {
-        k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
-    }
+    return {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES}
 
 
 def carrier() -> dict[str, str]:
@@ -204,9 +202,7 @@ def _continuing(method: Callable[..., Any], owner: str) -> Callable[..., Any]:
     else:
 
         @functools.wraps(method)
-        def wrapper(
-            *args: Any, trace_context: Mapping[str, str] | None = None, **kw: Any
-        ) -> Any:
+        def wrapper(*args: Any, trace_context: Mapping[str, str] | None = None, **kw: Any) -> Any:
             if not trace_context:
                 return method(*args, **kw)
             with _call_span(name, trace_context, attributes):

@@ -39,8 +39,7 @@ NO_ARGV = (
 
 app = typer.Typer(
     cls=ReportingGroup,
-    help="Exchange API credentials, stored encrypted: add, list, update, delete, test. "
-    + NO_ARGV,
+    help="Exchange API credentials, stored encrypted: add, list, update, delete, test. " + NO_ARGV,
     no_args_is_help=True,
     add_completion=False,
 )
@@ -118,9 +117,7 @@ def add(
     with_password: WithPassword = False,
 ) -> None:
     fields = _read_fields(with_password)
-    created = _run(
-        lambda m: m.create(name, exchange, fields, sandbox=sandbox, actor=_actor())
-    )
+    created = _run(lambda m: m.create(name, exchange, fields, sandbox=sandbox, actor=_actor()))
     _show(created)
     typer.echo(f"Test it before use: sigmax credentials test {created.name}", err=True)
 

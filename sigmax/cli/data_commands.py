@@ -17,8 +17,9 @@ from sigmax.data.errors import DataError
 from sigmax.data.loader import load_bars, load_bars_report
 from sigmax.data.parquet_store import write_parquet
 
-app = typer.Typer(help="Market data: download, validate, list and resample bars.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Market data: download, validate, list and resample bars.", no_args_is_help=True
+)
 
 
 def _console() -> Console:
@@ -27,8 +28,9 @@ def _console() -> Console:
 
 
 def _fail(exc: DataError) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]data error:[/] {escape(str(exc))}", soft_wrap=True,
-                               highlight=False)
+    Console(stderr=True).print(
+        f"[bold red]data error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False
+    )
     return typer.Exit(code=1)
 
 
@@ -43,8 +45,9 @@ def download(
     timeframe: Annotated[str, typer.Option(help="bar length, e.g. 1h")],
     since: Annotated[str, typer.Option(help="first bar, ISO date/time (UTC)")],
     until: Annotated[str | None, typer.Option(help="stop before this time (UTC)")] = None,
-    out: Annotated[Path | None, typer.Option(help="Parquet file; default under "
-                                             "$SIGMAX_HOME/data/<exchange>/")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Parquet file; default under $SIGMAX_HOME/data/<exchange>/")
+    ] = None,
 ) -> None:
     """Download closed bars incrementally into a Parquet file."""
     try:
@@ -67,16 +70,19 @@ def validate(
 ) -> None:
     """Load and check a data source; exit code 1 with the reason when it is bad."""
     try:
-        report = load_bars_report(source, symbol, timeframe, fill_gaps=fill_gaps,
-                                  reorder=reorder)
+        report = load_bars_report(source, symbol, timeframe, fill_gaps=fill_gaps, reorder=reorder)
     except DataError as exc:
         raise _fail(exc) from exc
     series = report.series
     table = Table(title=f"{source}: valid", show_header=False)
     for key, value in (
-        ("symbol", series.symbol), ("timeframe", series.timeframe), ("bars", len(series)),
-        ("first", _iso(series.ts[0])), ("last", _iso(series.ts[-1])),
-        ("reversed (newest first)", report.reversed), ("rows reordered", report.rows_reordered),
+        ("symbol", series.symbol),
+        ("timeframe", series.timeframe),
+        ("bars", len(series)),
+        ("first", _iso(series.ts[0])),
+        ("last", _iso(series.ts[-1])),
+        ("reversed (newest first)", report.reversed),
+        ("rows reordered", report.rows_reordered),
         ("gaps filled", report.gaps_filled),
     ):
         table.add_row(key, str(value))
@@ -87,13 +93,25 @@ def validate(
 def list_sets() -> None:
     """Show the bundled data sets."""
     table = Table(title="bundled data (load as bundled:NAME)")
-    columns = ("name", "symbol", "timeframe", "rows", "first_ts", "last_ts", "gaps_filled",
-               "licence")  # dates only, licence name only: fits an 80-column terminal
+    columns = (
+        "name",
+        "symbol",
+        "timeframe",
+        "rows",
+        "first_ts",
+        "last_ts",
+        "gaps_filled",
+        "licence",
+    )  # dates only, licence name only: fits an 80-column terminal
     for column in columns:
         table.add_column(column)
     for entry in list_bundled():
-        row = {**entry, "first_ts": entry["first_ts"][:10], "last_ts": entry["last_ts"][:10],
-               "licence": entry["licence"].split(" (")[0]}
+        row = {
+            **entry,
+            "first_ts": entry["first_ts"][:10],
+            "last_ts": entry["last_ts"][:10],
+            "licence": entry["licence"].split(" (")[0],
+        }
         table.add_row(*(str(row[c]) for c in columns))
     _console().print(table)
 

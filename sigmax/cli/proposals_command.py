@@ -81,9 +81,7 @@ def list_proposals(
         return
     for p in found:  # one line each, ids whole (a table would cut them on narrow screens)
         decided = f" by {p['decided_by']}" if p["decided_by"] else ""
-        typer.echo(
-            f"{p['id']}  {p['status']}{decided}  {_summary(p)}  expires {p['expires_at']}"
-        )
+        typer.echo(f"{p['id']}  {p['status']}{decided}  {_summary(p)}  expires {p['expires_at']}")
     if not found:
         typer.echo("no proposals")
 

@@ -31,7 +31,7 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 WARNING = "local key encryption, no Vault transit"
 MAKE_KEY_HINT = (
-    "make one with: python -c \"import base64, os; "
+    'make one with: python -c "import base64, os; '
     'print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
 )
 

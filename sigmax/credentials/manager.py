@@ -108,8 +108,11 @@ class CredentialManager:
             )
         if fields is not None or "sandbox" in changes:
             changes.update(
-                status="untested", permissions=None, allow_withdraw=False,
-                last_error=None, tested_at=None,
+                status="untested",
+                permissions=None,
+                allow_withdraw=False,
+                last_error=None,
+                tested_at=None,
             )
         changed: list[str] = [k for k in ("name", "sandbox") if k in changes]
         changed += ["secrets"] if fields is not None else []

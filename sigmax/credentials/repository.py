@@ -76,9 +76,7 @@ def _credential(row: Any) -> StoredCredential:
 class ExchangeCredentialRepository(Repository):
     """Create, read, change and delete stored credentials; audits every change."""
 
-    async def create(
-        self, values: Mapping[str, Any], audit: Mapping[str, Any]
-    ) -> StoredCredential:
+    async def create(self, values: Mapping[str, Any], audit: Mapping[str, Any]) -> StoredCredential:
         """Insert a row from ``values`` (the _INSERT columns); ``audit`` is the record's payload."""
         async with self._tx(None) as c:
             try:
@@ -199,4 +197,3 @@ class ExchangeCredentialRepository(Repository):
 
 def _name_taken(name: str) -> CredentialConflictError:
     return CredentialConflictError(f"a credential named {name!r} exists already")
-

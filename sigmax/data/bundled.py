@@ -16,8 +16,9 @@ PREFIX = "bundled:"
 def list_bundled() -> list[dict[str, Any]]:
     """One dict per bundled set: name, symbol, timeframe, source, licence, rows, first/last ts."""
     if not INDEX_FILE.is_file():
-        raise DataError(f"{INDEX_FILE}: bundled data index is missing; run "
-                        "python -m scripts.build_bundled_data")
+        raise DataError(
+            f"{INDEX_FILE}: bundled data index is missing; run python -m scripts.build_bundled_data"
+        )
     entries: list[dict[str, Any]] = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
     return entries
 

@@ -32,9 +32,7 @@ def is_header(fields: list[str]) -> bool:
     return "open" in names or any(_PREFIXED.match(f.strip()) for f in fields)
 
 
-def cut_symbol(
-    source: str, frame: pd.DataFrame, first_line: int, symbol: str | None
-) -> RawTable:
+def cut_symbol(source: str, frame: pd.DataFrame, first_line: int, symbol: str | None) -> RawTable:
     """Pick the layout of ``frame`` (all cells as strings) and return one symbol's table."""
     lines = first_line + np.arange(len(frame), dtype=np.int64)
     prefixed = _prefixed_symbols(frame.columns)
@@ -60,8 +58,7 @@ def _header(source: str, lines: np.ndarray) -> str:
     return f"{source}: line {first_data_line - 1}"
 
 
-def _time_column(source: str, names: dict[str, str], columns: pd.Index,
-                 lines: np.ndarray) -> str:
+def _time_column(source: str, names: dict[str, str], columns: pd.Index, lines: np.ndarray) -> str:
     for name in TIME_COLUMNS:
         if name in names:
             return names[name]
@@ -74,8 +71,9 @@ def _time_column(source: str, names: dict[str, str], columns: pd.Index,
     )
 
 
-def _require(source: str, names: dict[str, str], wanted: list[str], columns: pd.Index,
-             lines: np.ndarray) -> None:
+def _require(
+    source: str, names: dict[str, str], wanted: list[str], columns: pd.Index, lines: np.ndarray
+) -> None:
     missing = [w for w in wanted if w not in names]
     if missing:
         raise DataError(
@@ -84,16 +82,22 @@ def _require(source: str, names: dict[str, str], wanted: list[str], columns: pd.
         )
 
 
-def _table(source: str, frame: pd.DataFrame, lines: np.ndarray, cols: list[str],
-           symbol: str | None) -> RawTable:
+def _table(
+    source: str, frame: pd.DataFrame, lines: np.ndarray, cols: list[str], symbol: str | None
+) -> RawTable:
     picked = frame[cols].copy()
     picked.columns = pd.Index(["ts", *FIELDS])
     blank = picked.isna().all(axis=1).to_numpy()  # blank lines in the file
     return RawTable(source, picked[~blank].reset_index(drop=True), lines[~blank], "line", symbol)
 
 
-def _cut_prefixed(source: str, frame: pd.DataFrame, lines: np.ndarray,
-                  prefixed: dict[str, dict[str, str]], symbol: str | None) -> RawTable:
+def _cut_prefixed(
+    source: str,
+    frame: pd.DataFrame,
+    lines: np.ndarray,
+    prefixed: dict[str, dict[str, str]],
+    symbol: str | None,
+) -> RawTable:
     if symbol is None and len(prefixed) > 1:
         raise DataError(
             f"{source}: holds several symbols ({', '.join(sorted(prefixed))}); pass a symbol"
@@ -119,8 +123,9 @@ def _cut_prefixed(source: str, frame: pd.DataFrame, lines: np.ndarray,
     return _table(source, frame.iloc[start:], lines[start:], cols, table_symbol or base)
 
 
-def _cut_cryptodatadownload(source: str, frame: pd.DataFrame, lines: np.ndarray,
-                            names: dict[str, str], symbol: str | None) -> RawTable:
+def _cut_cryptodatadownload(
+    source: str, frame: pd.DataFrame, lines: np.ndarray, names: dict[str, str], symbol: str | None
+) -> RawTable:
     wanted = ["date", "symbol", "open", "high", "low", "close"]
     _require(source, names, wanted, frame.columns, lines)
     symbols = frame[names["symbol"]].dropna().unique()
@@ -138,8 +143,9 @@ def _cut_cryptodatadownload(source: str, frame: pd.DataFrame, lines: np.ndarray,
     return _table(source, frame, lines, cols, file_symbol)
 
 
-def _cut_plain(source: str, frame: pd.DataFrame, lines: np.ndarray,
-               names: dict[str, str], symbol: str | None) -> RawTable:
+def _cut_plain(
+    source: str, frame: pd.DataFrame, lines: np.ndarray, names: dict[str, str], symbol: str | None
+) -> RawTable:
     ts_col = _time_column(source, names, frame.columns, lines)
     _require(source, names, list(FIELDS), frame.columns, lines)
     file_symbol = None

@@ -114,8 +114,16 @@ def _check_market(ex: ccxt.Exchange, exchange_id: str, symbol: str, timeframe: s
         )
 
 
-def _fetch_pages(ex: ccxt.Exchange, symbol: str, timeframe: str, start: int, end: int,
-                 tf_ms: int, page_limit: int, progress: bool) -> tuple[list[list[Any]], int]:
+def _fetch_pages(
+    ex: ccxt.Exchange,
+    symbol: str,
+    timeframe: str,
+    start: int,
+    end: int,
+    tf_ms: int,
+    page_limit: int,
+    progress: bool,
+) -> tuple[list[list[Any]], int]:
     """Page through ``fetch_ohlcv`` from ``start`` until ``end`` (exclusive) or no more data."""
     rows: list[list[Any]] = []
     pages, cursor = 0, start
@@ -150,8 +158,9 @@ def _read_existing(path: Path, symbol: str, timeframe: str) -> BarSeries:
     table = read_table(path, symbol)
     checked = check_bars(parse_table(table), timeframe, allow_gaps=True)
     v = checked.bars.values
-    return BarSeries(symbol, timeframe, checked.bars.ts,
-                     v["open"], v["high"], v["low"], v["close"], v["volume"])
+    return BarSeries(
+        symbol, timeframe, checked.bars.ts, v["open"], v["high"], v["low"], v["close"], v["volume"]
+    )
 
 
 def _merge(old: BarSeries, new: BarSeries) -> BarSeries:
@@ -161,8 +170,9 @@ def _merge(old: BarSeries, new: BarSeries) -> BarSeries:
     return BarSeries.from_frame(both, new.symbol, new.timeframe)
 
 
-def _result(path: Path, merged: BarSeries, old: BarSeries, new: BarSeries,
-            pages: int) -> DownloadResult:
+def _result(
+    path: Path, merged: BarSeries, old: BarSeries, new: BarSeries, pages: int
+) -> DownloadResult:
     tf = timeframe_ns(merged.timeframe)
     missing = int((np.diff(merged.ts) // tf - 1).sum()) if len(merged) > 1 else 0
     return DownloadResult(

@@ -44,9 +44,7 @@ def load_bars(
     ``timeframe`` coarser than the data resamples, finer is an error. ``fill_gaps``
     inserts flat bars for missing ones; ``reorder`` sorts rows that are out of order.
     """
-    return load_bars_report(
-        source, symbol, timeframe, fill_gaps=fill_gaps, reorder=reorder
-    ).series
+    return load_bars_report(source, symbol, timeframe, fill_gaps=fill_gaps, reorder=reorder).series
 
 
 def load_bars_report(
@@ -78,8 +76,14 @@ def load_bars_report(
                 f"{label}: holds {checked.timeframe} bars; cannot give the finer {timeframe}"
             )
         series = resample(series, timeframe, label)
-    return LoadReport(series, label, checked.timeframe, checked.reversed,
-                      checked.rows_reordered, checked.gaps_filled)
+    return LoadReport(
+        series,
+        label,
+        checked.timeframe,
+        checked.reversed,
+        checked.rows_reordered,
+        checked.gaps_filled,
+    )
 
 
 def _given_as_native(ts: np.ndarray, timeframe: str | None) -> str | None:
@@ -96,7 +100,7 @@ def _given_as_native(ts: np.ndarray, timeframe: str | None) -> str | None:
 def resolve_source(source: str) -> tuple[Path, str]:
     """The file behind ``source`` and the label errors should name."""
     if source.startswith(PREFIX):
-        return bundled_path(source[len(PREFIX):]), source
+        return bundled_path(source[len(PREFIX) :]), source
     path = Path(source).expanduser()
     return path, str(path)
 

@@ -63,8 +63,9 @@ def _check_target(source: str, src_ns: int, dst_ns: int, src: str, dst: str) -> 
         raise DataError(f"{source}: {dst} buckets do not align with UTC days")
 
 
-def _reject_inner_holes(source: str, bucket_ts: np.ndarray, complete: np.ndarray,
-                        timeframe: str) -> None:
+def _reject_inner_holes(
+    source: str, bucket_ts: np.ndarray, complete: np.ndarray, timeframe: str
+) -> None:
     inner = ~complete[1:-1]
     if inner.any():
         i = int(np.argmax(inner)) + 1

@@ -5,8 +5,26 @@ from __future__ import annotations
 import re
 
 # Longest first, so that ``BTCUSDT`` splits as BTC/USDT and not BTCUSD/T.
-_QUOTES = ("USDT", "USDC", "BUSD", "TUSD", "FDUSD", "DAI", "USD", "EUR", "GBP", "JPY",
-           "AUD", "CAD", "CHF", "KRW", "TRY", "BTC", "ETH", "BNB")
+_QUOTES = (
+    "USDT",
+    "USDC",
+    "BUSD",
+    "TUSD",
+    "FDUSD",
+    "DAI",
+    "USD",
+    "EUR",
+    "GBP",
+    "JPY",
+    "AUD",
+    "CAD",
+    "CHF",
+    "KRW",
+    "TRY",
+    "BTC",
+    "ETH",
+    "BNB",
+)
 _SEPARATORS = re.compile(r"[/\-_:]")
 
 

@@ -212,9 +212,7 @@ class OrderManager:
         due = [
             cid
             for cid, o in self._orders.items()
-            if not o.status.is_terminal
-            and (exp := self._expiry[cid]) is not None
-            and exp <= ts
+            if not o.status.is_terminal and (exp := self._expiry[cid]) is not None and exp <= ts
         ]
         return [self.expire(cid, ts, f"expired at {self._expiry[cid]}") for cid in due]
 

@@ -196,9 +196,7 @@ class PaperExchange:
             del self._working[bar.symbol]
         return fills
 
-    def _settle(
-        self, cid: str, w: _Working, working: dict[str, _Working], ts: datetime
-    ) -> None:
+    def _settle(self, cid: str, w: _Working, working: dict[str, _Working], ts: datetime) -> None:
         status = self._orders.order(cid).status
         if status is OrderStatus.FILLED:
             del working[cid]

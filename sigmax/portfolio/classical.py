@@ -171,9 +171,7 @@ def kkt_ok(
     return ok
 
 
-def kelly_weights(
-    mu: np.ndarray, sigma: np.ndarray, fraction: float, cap: float
-) -> np.ndarray:
+def kelly_weights(mu: np.ndarray, sigma: np.ndarray, fraction: float, cap: float) -> np.ndarray:
     """Fractional Kelly on the diagonal: ``w_i = fraction * mu_i / sigma_ii`` clipped to
     ``[0, cap]``, scaled down to sum 1 when over-invested; the rest stays in cash."""
     var = np.diag(sigma)

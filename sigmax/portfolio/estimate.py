@@ -105,16 +105,12 @@ def load_returns(
     for ts, _ in closes[1:]:
         common = np.intersect1d(common, ts, assume_unique=True)
     if common.shape[0] < MIN_COMMON_BARS + 1:
-        spans = ", ".join(
-            f"{a}: {len(ts)} bars" for a, (ts, _) in zip(assets, closes, strict=True)
-        )
+        spans = ", ".join(f"{a}: {len(ts)} bars" for a, (ts, _) in zip(assets, closes, strict=True))
         raise DataError(
             f"only {common.shape[0]} common {timeframe} bars across {', '.join(assets)} "
             f"({spans}); need at least {MIN_COMMON_BARS + 1}"
         )
-    prices = np.column_stack(
-        [close[np.searchsorted(ts, common)] for ts, close in closes]
-    )
+    prices = np.column_stack([close[np.searchsorted(ts, common)] for ts, close in closes])
     if np.any(prices <= 0) or not np.all(np.isfinite(prices)):
         raise DataError("non-positive or non-finite close prices on the common timestamps")
     returns = np.diff(np.log(prices), axis=0)

@@ -100,9 +100,7 @@ def _bits_string(bits: np.ndarray) -> str:
 class _Engine:
     """One transpiled circuit on one Aer simulator, evaluated at parameter vectors."""
 
-    def __init__(
-        self, circuit: Any, qubo: QUBO, shots: int | None, seed: int, device: str
-    ) -> None:
+    def __init__(self, circuit: Any, qubo: QUBO, shots: int | None, seed: int, device: str) -> None:
         from qiskit import transpile
         from qiskit_aer import AerSimulator
 
@@ -131,9 +129,9 @@ class _Engine:
     def _bind(self, theta: np.ndarray) -> dict[Any, list[float]]:
         return {p: [float(v)] for p, v in zip(self.params, theta, strict=True)}
 
-    def distribution(self, theta: np.ndarray, shots: int | None = None) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray
-    ]:
+    def distribution(
+        self, theta: np.ndarray, shots: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(basis indices, their energies, probabilities or frequencies)."""
         if self.shots is None:
             result = self.sim.run(self.circuit, parameter_binds=[self._bind(theta)]).result()

@@ -118,5 +118,3 @@ def to_ising(qubo: QUBO) -> Ising:
 
 def bits_to_spins(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 - 2 * np.asarray(x, dtype=np.int64))
-
-

@@ -39,8 +39,12 @@ def _alternatives_figure(result: OptimisationResult) -> go.Figure:
             x=[a.volatility for a in alts],
             y=[a.expected_return for a in alts],
             mode="markers",
-            marker={"size": 10, "color": [a.cost for a in alts], "colorscale": "Viridis",
-                    "colorbar": {"title": "cost"}},
+            marker={
+                "size": 10,
+                "color": [a.cost for a in alts],
+                "colorscale": "Viridis",
+                "colorbar": {"title": "cost"},
+            },
             text=["+".join(a.assets) for a in alts],
             name="equal-weight K-subsets",
         )
@@ -94,12 +98,14 @@ def render_html(result: OptimisationResult) -> str:
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}</style>
 </head><body>
 <h1>Portfolio optimisation</h1>
-<p>Assets {html.escape(', '.join(result.assets))}; budget {result.config.budget};
-risk aversion {result.config.risk_aversion}; {est.get('observations')} {html.escape(
-    str(result.data.get('timeframe')))} returns {html.escape(str(result.data.get('first_ts')))}
-to {html.escape(str(result.data.get('last_ts')))}; shrinkage {html.escape(
-    str(est.get('shrinkage')))} (intensity {est.get('intensity', 0):.3f}).</p>
-<p><b>Selection</b> {html.escape(', '.join(result.selection))} by
+<p>Assets {html.escape(", ".join(result.assets))}; budget {result.config.budget};
+risk aversion {result.config.risk_aversion}; {est.get("observations")} {
+        html.escape(str(result.data.get("timeframe")))
+    } returns {html.escape(str(result.data.get("first_ts")))}
+to {html.escape(str(result.data.get("last_ts")))}; shrinkage {
+        html.escape(str(est.get("shrinkage")))
+    } (intensity {est.get("intensity", 0):.3f}).</p>
+<p><b>Selection</b> {html.escape(", ".join(result.selection))} by
 <b>{html.escape(result.solver)}</b>: {html.escape(result.reason)}.
 Weighting: {html.escape(result.weighting)}. Expected return {result.expected_return:.1%},
 volatility {result.volatility:.1%}, utility {result.utility:.4f}, gap to exact

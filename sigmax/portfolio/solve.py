@@ -155,9 +155,7 @@ def select(
     ), info  # fmt: skip
 
 
-def weigh(
-    est: Estimate, chosen: np.ndarray, config: OptimiserConfig
-) -> tuple[np.ndarray, str]:
+def weigh(est: Estimate, chosen: np.ndarray, config: OptimiserConfig) -> tuple[np.ndarray, str]:
     """Weights on the chosen assets (sum 1 within bounds), or fractional Kelly."""
     mu, sigma = est.mu[chosen], est.sigma[np.ix_(chosen, chosen)]
     if config.weighting == "mean-variance":

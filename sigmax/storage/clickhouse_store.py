@@ -406,8 +406,10 @@ def _series(symbol: str, timeframe: str, frame: pd.DataFrame, ts_col: str) -> Ba
         symbol,
         timeframe,
         frame[ts_col].to_numpy(dtype=np.int64, copy=True),
-        *(frame[c].to_numpy(dtype=np.float64, copy=True) for c in ("open", "high", "low",
-                                                                  "close", "volume")),
+        *(
+            frame[c].to_numpy(dtype=np.float64, copy=True)
+            for c in ("open", "high", "low", "close", "volume")
+        ),
     )
 
 

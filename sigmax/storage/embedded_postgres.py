@@ -90,7 +90,9 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
         pass
     done = subprocess.run(
         ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise EmbeddedPostgresError(
@@ -162,8 +164,14 @@ class EmbeddedPostgres:
             if fresh:
                 self._run(
                     [
-                        "createdb", "-h", str(self.socket_dir), "-p", str(self.port),
-                        "-U", SUPERUSER, self.database,
+                        "createdb",
+                        "-h",
+                        str(self.socket_dir),
+                        "-p",
+                        str(self.port),
+                        "-U",
+                        SUPERUSER,
+                        self.database,
                     ],
                     "createdb",
                 )
@@ -315,8 +323,15 @@ class EmbeddedPostgres:
         log.info("embedded postgres: initdb", data_dir=str(self.data_dir))
         self._run(
             [
-                "initdb", "-D", str(self.data_dir), "--auth=trust", "--auth-local=trust",
-                "--encoding=UTF8", "--no-instructions", "-U", SUPERUSER,
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "--auth=trust",
+                "--auth-local=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+                "-U",
+                SUPERUSER,
             ],
             "initdb",
         )
@@ -326,8 +341,17 @@ class EmbeddedPostgres:
         try:
             self._run(
                 [
-                    "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
-                    "-o", options, "-w", "-t", "60", "start",
+                    "pg_ctl",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
                 ],
                 "pg_ctl start",
             )

@@ -121,7 +121,8 @@ def _check_history(
             "it was migrated by a newer SIGMAX"
         )
     changed = [
-        by_version[v].name for v, (_n, checksum, _t) in applied.items()
+        by_version[v].name
+        for v, (_n, checksum, _t) in applied.items()
         if by_version[v].checksum != checksum
     ]
     if changed:

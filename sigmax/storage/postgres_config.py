@@ -52,31 +52,44 @@ class PostgresConfig(BaseSettings):
         description="postgresql:// DSN; unset = embedded server in embedded_data_dir",
     )
     pool_size: int = Field(
-        10, ge=1, validation_alias=_env("POSTGRES_POOL_SIZE"),
+        10,
+        ge=1,
+        validation_alias=_env("POSTGRES_POOL_SIZE"),
         description="connections kept open (asyncpg min_size)",
     )
     max_overflow: int = Field(
-        5, ge=0, validation_alias=_env("POSTGRES_MAX_OVERFLOW"),
+        5,
+        ge=0,
+        validation_alias=_env("POSTGRES_MAX_OVERFLOW"),
         description="extra connections above pool_size under load (max_size = size + overflow)",
     )
     pool_timeout: float = Field(
-        10.0, gt=0, validation_alias=_env("POSTGRES_POOL_TIMEOUT"),
+        10.0,
+        gt=0,
+        validation_alias=_env("POSTGRES_POOL_TIMEOUT"),
         description="seconds to wait for a free connection before PoolTimeoutError",
     )
     pool_recycle: float = Field(
-        1800.0, gt=0, validation_alias=_env("POSTGRES_POOL_RECYCLE"),
+        1800.0,
+        gt=0,
+        validation_alias=_env("POSTGRES_POOL_RECYCLE"),
         description="seconds after which a connection (idle or not) is replaced",
     )
     statement_timeout_ms: int = Field(
-        30_000, ge=0, validation_alias=_env("POSTGRES_STATEMENT_TIMEOUT_MS"),
+        30_000,
+        ge=0,
+        validation_alias=_env("POSTGRES_STATEMENT_TIMEOUT_MS"),
         description="server-side statement_timeout per connection; 0 disables it",
     )
     leak_threshold_s: float = Field(
-        30.0, gt=0, validation_alias=_env("POSTGRES_LEAK_THRESHOLD_S"),
+        30.0,
+        gt=0,
+        validation_alias=_env("POSTGRES_LEAK_THRESHOLD_S"),
         description="a connection held longer than this is logged with its acquiring stack",
     )
     schema_name: str | None = Field(
-        None, validation_alias=_env("POSTGRES_SCHEMA"),
+        None,
+        validation_alias=_env("POSTGRES_SCHEMA"),
         description="schema put first on search_path (tables live there); None = public",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
     )
@@ -86,11 +99,15 @@ class PostgresConfig(BaseSettings):
         description="data directory of the embedded server (initdb on first start)",
     )
     embedded_port: int = Field(
-        5432, ge=1, le=65535, validation_alias=_env("POSTGRES_EMBEDDED_PORT"),
+        5432,
+        ge=1,
+        le=65535,
+        validation_alias=_env("POSTGRES_EMBEDDED_PORT"),
         description="port of the embedded server; it names the unix socket (no TCP)",
     )
     application_name: str = Field(
-        "sigmax", validation_alias=_env("POSTGRES_APPLICATION_NAME"),
+        "sigmax",
+        validation_alias=_env("POSTGRES_APPLICATION_NAME"),
         description="application_name shown in pg_stat_activity",
     )
 

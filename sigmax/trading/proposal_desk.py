@@ -212,8 +212,13 @@ class ProposalDesk:
 
     async def _fail(self, claimed: Proposal, reason: str, outcome: Any) -> Proposal:
         moved = await self.store.move(
-            self.account, claimed.id, ProposalStatus.FAILED, self.clock(),
-            by=claimed.decided_by, reason=reason, result=outcome,
+            self.account,
+            claimed.id,
+            ProposalStatus.FAILED,
+            self.clock(),
+            by=claimed.decided_by,
+            reason=reason,
+            result=outcome,
         )
         return await self._published(claimed, ProposalStatus.FAILED, moved)
 
@@ -238,7 +243,12 @@ class ProposalDesk:
             reason = f"refused by risk at approval: {result.reason}"
             outcome = {"verdict": verdict, "order": None}
         moved = await self.store.move(
-            self.account, claimed.id, to, self.clock(), by=claimed.decided_by, reason=reason,
+            self.account,
+            claimed.id,
+            to,
+            self.clock(),
+            by=claimed.decided_by,
+            reason=reason,
             result=outcome,
         )
         return await self._published(claimed, to, moved)

@@ -38,8 +38,9 @@ def test_validate_bad_file_exits_1_with_the_reason(fixtures: Path) -> None:
 
 def test_resample_writes_parquet(tmp_path: Path) -> None:
     out = tmp_path / "eth-1d.parquet"
-    result = runner.invoke(app, ["resample", "bundled:ETH-USD-30m", "--timeframe", "1d",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app, ["resample", "bundled:ETH-USD-30m", "--timeframe", "1d", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     series = load_bars(str(out))
     assert (series.symbol, series.timeframe, len(series)) == ("ETH/USD", "1d", 730)
@@ -54,7 +55,21 @@ def test_download_passes_options_through(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
     monkeypatch.setattr(data_commands, "download_ohlcv", record)
     out = tmp_path / "x.parquet"
-    result = runner.invoke(app, ["download", "--exchange", "binance", "--symbol", "BTC/XYZ",
-                                 "--timeframe", "1h", "--since", "2024-01-01", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "download",
+            "--exchange",
+            "binance",
+            "--symbol",
+            "BTC/XYZ",
+            "--timeframe",
+            "1h",
+            "--since",
+            "2024-01-01",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 1 and "no market 'BTC/XYZ'" in result.output
     assert calls == [("binance", "BTC/XYZ", "1h", "2024-01-01", out, {"until": None})]

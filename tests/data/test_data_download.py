@@ -56,8 +56,16 @@ class RecordedBinance(ccxt.binance):  # type: ignore[misc]
 def test_first_download_pages_through_and_writes_parquet(tmp_path: Path) -> None:
     exchange = RecordedBinance(available=50)
     dest = tmp_path / "btc.parquet"
-    result = download_ohlcv("binance", "BTC/USDT", "1h", "2019-01-01", dest,
-                            exchange=exchange, progress=False, page_limit=20)
+    result = download_ohlcv(
+        "binance",
+        "BTC/USDT",
+        "1h",
+        "2019-01-01",
+        dest,
+        exchange=exchange,
+        progress=False,
+        page_limit=20,
+    )
     assert (result.fetched, result.added, result.rows, result.pages) == (49, 49, 49, 3)
     assert [q["symbol"] for q in exchange.requests] == [["BTCUSDT"]] * 3
     series = load_bars(str(dest), "BTC/USDT")
@@ -68,11 +76,19 @@ def test_first_download_pages_through_and_writes_parquet(tmp_path: Path) -> None
 
 def test_second_run_appends_only_new_bars(tmp_path: Path) -> None:
     dest = tmp_path / "btc.parquet"
-    download_ohlcv("binance", "BTC/USDT", "1h", "2019-01-01", dest,
-                   exchange=RecordedBinance(available=30), progress=False)
+    download_ohlcv(
+        "binance",
+        "BTC/USDT",
+        "1h",
+        "2019-01-01",
+        dest,
+        exchange=RecordedBinance(available=30),
+        progress=False,
+    )
     later = RecordedBinance(available=72)
-    result = download_ohlcv("binance", "BTC/USDT", "1h", "2019-01-01", dest,
-                            exchange=later, progress=False)
+    result = download_ohlcv(
+        "binance", "BTC/USDT", "1h", "2019-01-01", dest, exchange=later, progress=False
+    )
     assert int(later.requests[0]["startTime"][0]) == KLINES[29][0]  # resumes after 29 bars
     assert (result.fetched, result.added, result.rows, result.missing_bars) == (42, 42, 71, 0)
     series = load_bars(str(dest))
@@ -81,10 +97,24 @@ def test_second_run_appends_only_new_bars(tmp_path: Path) -> None:
 
 def test_earlier_since_overlaps_and_is_deduplicated(tmp_path: Path) -> None:
     dest = tmp_path / "btc.parquet"
-    download_ohlcv("binance", "BTC/USDT", "1h", KLINES[10][0], dest,
-                   exchange=RecordedBinance(available=40), progress=False)
-    result = download_ohlcv("binance", "BTC/USDT", "1h", KLINES[0][0], dest,
-                            exchange=RecordedBinance(available=40), progress=False)
+    download_ohlcv(
+        "binance",
+        "BTC/USDT",
+        "1h",
+        KLINES[10][0],
+        dest,
+        exchange=RecordedBinance(available=40),
+        progress=False,
+    )
+    result = download_ohlcv(
+        "binance",
+        "BTC/USDT",
+        "1h",
+        KLINES[0][0],
+        dest,
+        exchange=RecordedBinance(available=40),
+        progress=False,
+    )
     assert (result.fetched, result.added, result.rows) == (39, 10, 39)
     series = load_bars(str(dest))
     np.testing.assert_array_equal(series.ts // 1_000_000, [k[0] for k in KLINES[:39]])
@@ -92,19 +122,42 @@ def test_earlier_since_overlaps_and_is_deduplicated(tmp_path: Path) -> None:
 
 def test_until_stops_early_and_nothing_new_leaves_file_alone(tmp_path: Path) -> None:
     dest = tmp_path / "btc.parquet"
-    first = download_ohlcv("binance", "BTC/USDT", "1h", KLINES[0][0], dest, until=KLINES[5][0],
-                           exchange=RecordedBinance(available=72), progress=True)
+    first = download_ohlcv(
+        "binance",
+        "BTC/USDT",
+        "1h",
+        KLINES[0][0],
+        dest,
+        until=KLINES[5][0],
+        exchange=RecordedBinance(available=72),
+        progress=True,
+    )
     assert first.rows == 5
-    again = download_ohlcv("binance", "BTC/USDT", "1h", KLINES[0][0], dest, until=KLINES[5][0],
-                           exchange=RecordedBinance(available=72), progress=False)
+    again = download_ohlcv(
+        "binance",
+        "BTC/USDT",
+        "1h",
+        KLINES[0][0],
+        dest,
+        until=KLINES[5][0],
+        exchange=RecordedBinance(available=72),
+        progress=False,
+    )
     assert (again.fetched, again.added, again.rows) == (0, 0, 5)
 
 
-def test_unknown_market_and_default_destination(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_market_and_default_destination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(DataError, match="binance: no market 'DOGE/EUR'"):
-        download_ohlcv("binance", "DOGE/EUR", "1h", "2019-01-01",
-                       exchange=RecordedBinance(available=5), progress=False)
+        download_ohlcv(
+            "binance",
+            "DOGE/EUR",
+            "1h",
+            "2019-01-01",
+            exchange=RecordedBinance(available=5),
+            progress=False,
+        )
     with pytest.raises(DataError, match="not known to ccxt"):
         download_ohlcv("no-such-exchange", "BTC/USDT", "1h", "2019-01-01", tmp_path / "x.parquet")
     monkeypatch.setenv("SIGMAX_HOME", str(tmp_path))

@@ -30,7 +30,9 @@ def test_hand_computed_four_hour_bars_drop_incomplete_edges() -> None:
     out = resample(series, "4h")
     assert out.timeframe == "4h"
     assert [str(pd.Timestamp(t, tz="UTC")) for t in out.ts] == [
-        "2024-01-02 00:00:00+00:00", "2024-01-02 04:00:00+00:00"]
+        "2024-01-02 00:00:00+00:00",
+        "2024-01-02 04:00:00+00:00",
+    ]
     np.testing.assert_array_equal(out.open, [12.0, 13.0])  # open of 00:00 = close of 23:00
     np.testing.assert_array_equal(out.close, [13.0, 20.0])
     np.testing.assert_array_equal(out.high, [16.0, 21.0])
@@ -51,10 +53,11 @@ def test_thirty_minutes_to_hour_to_day_equals_thirty_minutes_to_day() -> None:
 
 
 def test_daily_bars_match_pandas_groupby() -> None:
-    bars = load_bars("bundled:BTC-USD-1h")[:24 * 10]
+    bars = load_bars("bundled:BTC-USD-1h")[: 24 * 10]
     frame = bars.to_frame()
     expected = frame.groupby(frame.index.floor("1D")).agg(
-        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
+        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    )
     counts = frame.groupby(frame.index.floor("1D")).size()
     expected = expected[counts == 24]
     out = resample(bars, "1d")
@@ -65,8 +68,12 @@ def test_daily_bars_match_pandas_groupby() -> None:
 
 def test_inner_hole_and_bad_targets_are_errors() -> None:
     series = hourly("2024-01-01 00:00", [float(10 + i % 3) for i in range(12)])
-    holed = BarSeries("BTC/USD", "1h", np.delete(series.ts, 5), *(
-        np.delete(getattr(series, n), 5) for n in ("open", "high", "low", "close", "volume")))
+    holed = BarSeries(
+        "BTC/USD",
+        "1h",
+        np.delete(series.ts, 5),
+        *(np.delete(getattr(series, n), 5) for n in ("open", "high", "low", "close", "volume")),
+    )
     with pytest.raises(DataError, match="4h bucket starting 2024-01-01T04:00.* missing"):
         resample(holed, "4h")
     with pytest.raises(DataError, match="finer timeframe 30m"):

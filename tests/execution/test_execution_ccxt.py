@@ -60,12 +60,19 @@ class RecordedSession:
     cookies: RequestsCookieJar = field(default_factory=RequestsCookieJar)
     headers: dict[str, str] = field(default_factory=dict)
 
-    def request(self, method: str, url: str, data: bytes | None = None,
-                headers: dict[str, str] | None = None, **_: Any) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        **_: Any,
+    ) -> requests.Response:
         parts = urlsplit(url)
         body = parse_qs(data.decode()) if data else {}
-        self.sent.append(Sent(method, parts.path, parse_qs(parts.query), body,
-                              dict(headers or {}), parts.netloc))
+        self.sent.append(
+            Sent(method, parts.path, parse_qs(parts.query), body, dict(headers or {}), parts.netloc)
+        )
         assert self.script, f"unexpected request {method} {parts.path}"
         want_method, want_path, reply, status = self.script.pop(0)
         assert (method, parts.path) == (want_method, want_path), f"got {method} {parts.path}"
@@ -114,8 +121,9 @@ def market_buy(cid: str = "sigmax-m-1") -> OrderRequest:
 
 
 def limit_buy() -> OrderRequest:
-    return OrderRequest("sigmax-l-1", "BTC/USDT", Side.BUY, D("0.01"), OrderType.LIMIT,
-                        limit_price=D("41000"))
+    return OrderRequest(
+        "sigmax-l-1", "BTC/USDT", Side.BUY, D("0.01"), OrderType.LIMIT, limit_price=D("41000")
+    )
 
 
 def test_ccxt_venue_is_an_execution_venue() -> None:
@@ -226,8 +234,11 @@ def test_sync_brings_partial_then_final_fills_once_each() -> None:
     )
     venue.submit(limit_buy(), T0)
     (first,) = venue.sync(T0 + timedelta(hours=1))
-    assert (first.fill_id, first.qty, first.liquidity) == ("sigmax-l-1-6001", D("0.004"),
-                                                          Liquidity.MAKER)
+    assert (first.fill_id, first.qty, first.liquidity) == (
+        "sigmax-l-1-6001",
+        D("0.004"),
+        Liquidity.MAKER,
+    )
     assert first.fee == D("0.0164") and first.ts == datetime(2024, 1, 1, 2, tzinfo=UTC)
     assert venue.order("sigmax-l-1").status is OrderStatus.PARTIALLY_FILLED
     (second,) = venue.sync(T0 + timedelta(hours=2))
@@ -267,8 +278,11 @@ def test_credentials_stay_out_of_reprs_logs_and_errors(caplog: pytest.LogCapture
 
 
 def test_env_credentials_provider_reads_and_names_missing_variables() -> None:
-    env = {"SIGMAX_EXCHANGE_BINANCE_API_KEY": API_KEY, "SIGMAX_EXCHANGE_BINANCE_SECRET": SECRET,
-           "SIGMAX_EXCHANGE_KRAKEN_API_KEY": "k"}
+    env = {
+        "SIGMAX_EXCHANGE_BINANCE_API_KEY": API_KEY,
+        "SIGMAX_EXCHANGE_BINANCE_SECRET": SECRET,
+        "SIGMAX_EXCHANGE_KRAKEN_API_KEY": "k",
+    }
     provider = EnvCredentialsProvider(env)
     creds = provider.get_exchange_credentials("binance")
     assert (creds.api_key, creds.secret, creds.password) == (API_KEY, SECRET, None)

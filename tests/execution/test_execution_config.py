@@ -23,8 +23,14 @@ def test_paper_config_parses_strings_to_exact_decimals() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("taker_fee_bps", -1), ("max_participation", 0), ("max_participation", "1.5"),
-     ("qty_step", 0), ("price_tick", -0.01), ("slippage_bps", 5000)],
+    [
+        ("taker_fee_bps", -1),
+        ("max_participation", 0),
+        ("max_participation", "1.5"),
+        ("qty_step", 0),
+        ("price_tick", -0.01),
+        ("slippage_bps", 5000),
+    ],
 )
 def test_paper_config_rejects_out_of_range_values(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):

@@ -29,8 +29,15 @@ def _request(qty: str = "4", cid: str = CID) -> OrderRequest:
 
 def _fill(qty: str, price: str = "100", n: int = 1, fee: str = "0") -> Fill:
     return Fill(
-        f"{CID}-{n}", CID, "BTC/USDT", Side.BUY, Decimal(qty), Decimal(price), Decimal(fee),
-        T0 + timedelta(minutes=n), Liquidity.TAKER,
+        f"{CID}-{n}",
+        CID,
+        "BTC/USDT",
+        Side.BUY,
+        Decimal(qty),
+        Decimal(price),
+        Decimal(fee),
+        T0 + timedelta(minutes=n),
+        Liquidity.TAKER,
     )
 
 
@@ -150,8 +157,9 @@ def test_duplicate_and_mismatched_fills_are_refused() -> None:
     m.apply_fill(_fill("1", n=1))
     with pytest.raises(InvalidFillError, match="already applied"):
         m.apply_fill(_fill("1", n=1))
-    wrong_side = Fill("x", CID, "BTC/USDT", Side.SELL, Decimal(1), Decimal(1), Decimal(0), T0,
-                      Liquidity.TAKER)
+    wrong_side = Fill(
+        "x", CID, "BTC/USDT", Side.SELL, Decimal(1), Decimal(1), Decimal(0), T0, Liquidity.TAKER
+    )
     with pytest.raises(InvalidFillError, match="is sell BTC/USDT, order is buy"):
         m.apply_fill(wrong_side)
     assert m.order(CID).filled_qty == Decimal(1)
@@ -201,6 +209,7 @@ def test_events_since_returns_the_tail() -> None:
 
 def test_limit_request_keeps_its_prices() -> None:
     m = OrderManager()
-    req = OrderRequest("L", "ETH/USDT", Side.SELL, Decimal("1.5"), OrderType.LIMIT,
-                       limit_price=Decimal("2500.5"))
+    req = OrderRequest(
+        "L", "ETH/USDT", Side.SELL, Decimal("1.5"), OrderType.LIMIT, limit_price=Decimal("2500.5")
+    )
     assert m.submit(req, T0).request.limit_price == Decimal("2500.5")

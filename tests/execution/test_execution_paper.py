@@ -42,7 +42,11 @@ def req(
     tif: TimeInForce = TimeInForce.GTC,
 ) -> OrderRequest:
     return OrderRequest(
-        cid, SYM, side, D(qty), kind,
+        cid,
+        SYM,
+        side,
+        D(qty),
+        kind,
         limit_price=None if limit is None else D(limit),
         stop_price=None if stop is None else D(stop),
         tif=tif,
@@ -171,16 +175,16 @@ def test_stop_sell_fills_at_min_of_open_and_stop() -> None:
 
 def test_stop_limit_marketable_at_trigger_fills_at_once_within_limit() -> None:
     ex = PaperExchange(PaperExchangeConfig(slippage_bps=D(10)))
-    ex.submit(req("sl", Side.BUY, "1", OrderType.STOP_LIMIT, limit="105.05", stop="105"),
-              close_of(0))
+    ex.submit(
+        req("sl", Side.BUY, "1", OrderType.STOP_LIMIT, limit="105.05", stop="105"), close_of(0)
+    )
     (fill,) = ex.on_bar(bar(1, 100, 106, 99, 105))
     assert (fill.price, fill.liquidity) == (D("105.05"), Liquidity.TAKER)  # 105.105 capped
 
 
 def test_stop_limit_triggers_then_rests_until_the_next_bar() -> None:
     ex = PaperExchange()
-    ex.submit(req("sl", Side.BUY, "1", OrderType.STOP_LIMIT, limit="104", stop="105"),
-              close_of(0))
+    ex.submit(req("sl", Side.BUY, "1", OrderType.STOP_LIMIT, limit="104", stop="105"), close_of(0))
     # triggers at 105; the low of 99 may have come before the trigger, so no fill yet
     assert ex.on_bar(bar(1, 100, 106, 99, 105)) == []
     assert ex.order("sl").status is OrderStatus.ACCEPTED
@@ -190,8 +194,7 @@ def test_stop_limit_triggers_then_rests_until_the_next_bar() -> None:
 
 def test_untriggered_stop_limit_ignores_a_touched_limit() -> None:
     ex = PaperExchange()
-    ex.submit(req("sl", Side.SELL, "1", OrderType.STOP_LIMIT, limit="96", stop="95"),
-              close_of(0))
+    ex.submit(req("sl", Side.SELL, "1", OrderType.STOP_LIMIT, limit="96", stop="95"), close_of(0))
     assert ex.on_bar(bar(1, 97, 98, 96, 97)) == []  # limit touched, stop not
     assert ex.on_bar(bar(2, 97, 97, 94, 95)) == []  # triggers at 95 < limit 96: rests
     (fill,) = ex.on_bar(bar(3, 95, 96.5, 94.5, 96))
@@ -249,8 +252,9 @@ def test_cancel_stops_fills_and_terminal_orders_cannot_be_cancelled() -> None:
 
 def test_orders_expire_before_trading_on_a_bar_at_or_after_expiry() -> None:
     ex = PaperExchange()
-    ex.submit(req("e", Side.BUY, "1", OrderType.LIMIT, limit="90"), close_of(0),
-              expire_ts=T0 + 3 * H)
+    ex.submit(
+        req("e", Side.BUY, "1", OrderType.LIMIT, limit="90"), close_of(0), expire_ts=T0 + 3 * H
+    )
     assert ex.on_bar(bar(1, 95, 96, 91, 95)) == []
     assert ex.on_bar(bar(3, 95, 96, 85, 90)) == []
     order = ex.order("e")

@@ -66,11 +66,17 @@ class Runs:
 # Extend this table when the docs gain a command that this test cannot run itself.
 COVERED: tuple[Runs, ...] = (
     # docs/PORTFOLIO.md
-    Runs(r"sigmax backtest --data bundled:ETH-USD-30m --symbol ETH/USD --data",
-         "tests/backtest/test_portfolio_backtest.py", "docs/PORTFOLIO.md's command"),
+    Runs(
+        r"sigmax backtest --data bundled:ETH-USD-30m --symbol ETH/USD --data",
+        "tests/backtest/test_portfolio_backtest.py",
+        "docs/PORTFOLIO.md's command",
+    ),
     # docs/STRATEGIES.md (before README's paper row: the first matching row counts)
-    Runs(r"\.venv/bin/sigmax (backtest|paper) --strategy examples/strategies/donchian_breakout",
-         "tests/backtest/test_user_strategy.py", "docs/STRATEGIES.md's"),
+    Runs(
+        r"\.venv/bin/sigmax (backtest|paper) --strategy examples/strategies/donchian_breakout",
+        "tests/backtest/test_user_strategy.py",
+        "docs/STRATEGIES.md's",
+    ),
     # README.md
     Runs(r"make test$", ".ci/run", "make test"),
     Runs(r"make lint$", ".ci/run", "make lint"),
@@ -79,34 +85,57 @@ COVERED: tuple[Runs, ...] = (
     Runs(r"make backtest$", "tests/backtest/test_backtest_cli.py", '"--strategy"'),
     Runs(r"make bench$", "tests/ops/test_ops_docs_commands.py", "bench/backtest.py"),
     # docs/API.md
-    Runs(r"\.venv/bin/serve run cluster/serve_config\.yaml",
-         "tests/ops/test_ops_cluster_configs.py", "serve_config.yaml"),
+    Runs(
+        r"\.venv/bin/serve run cluster/serve_config\.yaml",
+        "tests/ops/test_ops_cluster_configs.py",
+        "serve_config.yaml",
+    ),
     Runs(r"\.venv/bin/sigmax keys create ", "tests/serve/test_api_keys_cli.py", '"create"'),
     # docs/JOBS.md and docs/QUANTUM.md
     Runs(r"export RAY_AUTH_MODE=disabled$", "tests/conftest.py", "RAY_AUTH_MODE"),
     Runs(r"(PATH=\S+ )?(\.venv/bin/)?ray start --head ", JOBS_TEST, "ray start --head"),
-    Runs(r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.(backtest|paper) ",
-         JOBS_TEST, '"ray job submit"'),
-    Runs(r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.optimize ",
-         "tests/portfolio/test_portfolio_cli.py", "sigmax.jobs.optimize"),
+    Runs(
+        r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.(backtest|paper) ",
+        JOBS_TEST,
+        '"ray job submit"',
+    ),
+    Runs(
+        r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.optimize ",
+        "tests/portfolio/test_portfolio_cli.py",
+        "sigmax.jobs.optimize",
+    ),
     Runs(r"(\.venv/bin/)?sigmax optimize ", "tests/portfolio/test_portfolio_cli.py", '"optimize"'),
     # cluster/README.md: the AWS launcher, KubeRay and Docker need what this machine has not
     Runs(r"\.venv/bin/pip install boto3", LAUNCHER_TEST, "aws.yaml", validated=True),
     Runs(r"\.venv/bin/ray get-auth-token --generate", LAUNCHER_TEST, "aws.yaml", validated=True),
-    Runs(r"\.venv/bin/ray (up|down|dashboard|attach) .*cluster/launcher/aws\.yaml", LAUNCHER_TEST,
-         "aws.yaml", validated=True),
+    Runs(
+        r"\.venv/bin/ray (up|down|dashboard|attach) .*cluster/launcher/aws\.yaml",
+        LAUNCHER_TEST,
+        "aws.yaml",
+        validated=True,
+    ),
     Runs(r"export RAY_AUTH_MODE=token$", LAUNCHER_TEST, "aws.yaml", validated=True),
-    Runs(r"\.venv/bin/serve deploy .*cluster/serve_config\.yaml", LAUNCHER_TEST,
-         "serve_config.yaml", validated=True),
+    Runs(
+        r"\.venv/bin/serve deploy .*cluster/serve_config\.yaml",
+        LAUNCHER_TEST,
+        "serve_config.yaml",
+        validated=True,
+    ),
     Runs(r"docker build ", "tests/ops/test_ops_compose.py", "Dockerfile", validated=True),
     Runs(r"cp cluster/k8s/sigmax\.env\.example ", LAUNCHER_TEST, "sigmax-env", validated=True),
-    Runs(r"kubectl create secret generic sigmax-env ", LAUNCHER_TEST, "sigmax-env",
-         validated=True),
-    Runs(r"kubectl (apply -f cluster/k8s/|get ray|port-forward svc/sigmax)", LAUNCHER_TEST,
-         "rayservice.yaml", validated=True),
+    Runs(r"kubectl create secret generic sigmax-env ", LAUNCHER_TEST, "sigmax-env", validated=True),
+    Runs(
+        r"kubectl (apply -f cluster/k8s/|get ray|port-forward svc/sigmax)",
+        LAUNCHER_TEST,
+        "rayservice.yaml",
+        validated=True,
+    ),
     Runs(r"\.venv/bin/pytest tests/", "Makefile", "$(BIN)/pytest"),
-    Runs(r"\.venv/bin/python tests/ops/fake_cluster_sweep\.py ",
-         "tests/ops/test_ops_autoscaling.py", "fake_cluster_sweep.py"),
+    Runs(
+        r"\.venv/bin/python tests/ops/fake_cluster_sweep\.py ",
+        "tests/ops/test_ops_autoscaling.py",
+        "fake_cluster_sweep.py",
+    ),
 )
 
 
@@ -187,7 +216,8 @@ def test_every_documented_command_is_run() -> None:
     commands = documented()
     assert any(c.path == GUIDE for c in commands) and len(commands) > 20
     unknown = [
-        str(c) for c in commands
+        str(c)
+        for c in commands
         if c.path != GUIDE and not BENCH.match(c.text) and covering(c) is None
     ]
     assert not unknown, (
@@ -256,9 +286,7 @@ def guide_api(ray_cluster: Any) -> Iterator[tuple[str, dict[str, str]]]:
     config = unique_config(session_id=session_id, rate_trading=100, rate_analysis=100)
     port = _free_port()
     app = create_app(settings, config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     try:
         run_paper(trading, request)

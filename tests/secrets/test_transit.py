@@ -126,8 +126,7 @@ async def test_credentials_are_stored_as_transit_ciphertext_and_load_after_a_tes
         assert created.hint == "****WXYZ" and created.cipher == "transit"
         async with pool.acquire() as conn:
             row = await conn.fetchrow(
-                "SELECT *, row_to_json(c)::text AS whole FROM exchange_credentials c"
-                " WHERE id = $1",
+                "SELECT *, row_to_json(c)::text AS whole FROM exchange_credentials c WHERE id = $1",
                 created.id,
             )
         for column in ("api_key_ciphertext", "secret_ciphertext", "password_ciphertext"):

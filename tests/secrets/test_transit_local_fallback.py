@@ -81,9 +81,7 @@ def test_wrong_key_and_tampering_are_clear_errors(home: Path) -> None:
         cipher.decrypt(f"{head}:{flipped}")
 
 
-def test_the_local_key_warning_is_logged_once(
-    monkeypatch: pytest.MonkeyPatch, home: Path
-) -> None:
+def test_the_local_key_warning_is_logged_once(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.setattr(cipher_choice, "_warned", False)
     with structlog.testing.capture_logs() as logs:
         open_cipher(SecretsConfig())

@@ -15,8 +15,12 @@ from sigmax.storage.redis_config import RedisConfig
 from tests.serve.conftest import KeyMaker, client_for, unique_config
 
 PUBLIC = {
-    "/api/v1/health", "/api/versions", "/api/v1/openapi.json", "/api/v1/docs",
-    "/health/live", "/health/ready",
+    "/api/v1/health",
+    "/api/versions",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/health/live",
+    "/health/ready",
 }
 
 

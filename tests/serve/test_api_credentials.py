@@ -90,9 +90,7 @@ def admin(make_key: KeyMaker) -> dict[str, str]:
 
 
 @pytest.fixture
-def captured(
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> Iterator[Any]:
+def captured(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Iterator[Any]:
     """Every log line of the test, at DEBUG: what the app's logging writes to the captured
     stdout/stderr, and every stdlib record (structlog's included when routed there)."""
     caplog.set_level(logging.DEBUG)
@@ -143,13 +141,11 @@ def stored_row(settings: Settings, credential_id: int) -> dict[str, Any]:
         cfg = settings.postgres.model_copy(update={"pool_size": 1, "max_overflow": 0})
         async with PostgresPool(cfg) as pool, pool.acquire() as conn:
             row = await conn.fetchrow(
-                "SELECT *, row_to_json(c)::text AS whole FROM exchange_credentials c"
-                " WHERE id = $1",
+                "SELECT *, row_to_json(c)::text AS whole FROM exchange_credentials c WHERE id = $1",
                 credential_id,
             )
             audit = await conn.fetch(
-                "SELECT kind, payload FROM audit_log"
-                " WHERE stream = 'credentials' ORDER BY seq"
+                "SELECT kind, payload FROM audit_log WHERE stream = 'credentials' ORDER BY seq"
             )
         return {"row": None if row is None else dict(row), "audit": [dict(a) for a in audit]}
 
@@ -382,7 +378,8 @@ def test_cli_stores_what_the_api_lists_and_reads_secrets_from_stdin(
     listed = runner.invoke(cli, ["credentials", "list"])
     assert listed.exit_code == 0 and "****dcba" in listed.output
     short = runner.invoke(
-        cli, ["credentials", "add", "--name", new_name(), "--exchange", "binance"],
+        cli,
+        ["credentials", "add", "--name", new_name(), "--exchange", "binance"],
         input=f"{API_KEY}\n",
     )
     assert short.exit_code != 0 and "ended before the Secret" in short.output

@@ -32,8 +32,14 @@ def _proposal(ttl_s: float = 60.0) -> Proposal:
     order = OrderRequest("s-1", "BTC/USD", Side.BUY, Decimal("0.015"))
     verdict = RiskVerdict(True, (RiskCheck("price_band", True, "ok"),))
     return new_proposal(
-        _decision(), order, verdict, Decimal("61000.5"),
-        account="paper:s", session_id="s", now=T0, ttl_s=ttl_s,
+        _decision(),
+        order,
+        verdict,
+        Decimal("61000.5"),
+        account="paper:s",
+        session_id="s",
+        now=T0,
+        ttl_s=ttl_s,
     )
 
 
@@ -110,16 +116,30 @@ def test_an_expired_proposal_cannot_be_approved_or_rejected() -> None:
 def test_bad_ttl_and_naive_time_are_refused() -> None:
     order = OrderRequest("s-2", "BTC/USD", Side.SELL, Decimal(1))
     with pytest.raises(ValueError, match="ttl_s must be > 0"):
-        new_proposal(_decision(), order, None, Decimal(1), account="a", session_id="s",
-                     now=T0, ttl_s=0)
+        new_proposal(
+            _decision(), order, None, Decimal(1), account="a", session_id="s", now=T0, ttl_s=0
+        )
     with pytest.raises(ValueError, match="timezone-aware"):
-        new_proposal(_decision(), order, None, Decimal(1), account="a", session_id="s",
-                     now=T0.replace(tzinfo=None), ttl_s=1)
+        new_proposal(
+            _decision(),
+            order,
+            None,
+            Decimal(1),
+            account="a",
+            session_id="s",
+            now=T0.replace(tzinfo=None),
+            ttl_s=1,
+        )
 
 
 def test_order_request_round_trips_through_json_exactly() -> None:
     order = OrderRequest(
-        "x-1", "BTC/USD", Side.SELL, Decimal("0.123456789"), OrderType.LIMIT,
-        limit_price=Decimal("65432.1"), reduce_only=True,
+        "x-1",
+        "BTC/USD",
+        Side.SELL,
+        Decimal("0.123456789"),
+        OrderType.LIMIT,
+        limit_price=Decimal("65432.1"),
+        reduce_only=True,
     )
     assert order_request_from_json(order_request_json(order)) == order

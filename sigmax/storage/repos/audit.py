@@ -44,8 +44,14 @@ class AuditRepository(Repository):
             raise ValueError(f"audit record {record.seq}: hash does not match its content")
         async with self._conn(conn) as c:
             await c.execute(
-                _INSERT, stream, record.seq, record.ts, record.kind, record.payload,
-                record.prev_hash, record.hash,
+                _INSERT,
+                stream,
+                record.seq,
+                record.ts,
+                record.kind,
+                record.payload,
+                record.prev_hash,
+                record.hash,
             )
 
     async def append_many(

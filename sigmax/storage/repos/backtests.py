@@ -48,8 +48,13 @@ def json_safe(value: Any) -> Any:
 
 def _run(row: Any) -> BacktestRun:
     return BacktestRun(
-        row["run_id"], row["status"], row["request"], row["metrics"], row["error"],
-        row["started_at"], row["finished_at"],
+        row["run_id"],
+        row["status"],
+        row["request"],
+        row["metrics"],
+        row["error"],
+        row["started_at"],
+        row["finished_at"],
     )
 
 
@@ -64,7 +69,8 @@ class BacktestRunRepository(Repository):
         async with self._conn(conn) as c:
             row = await c.fetchrow(
                 "INSERT INTO backtest_runs (run_id, request) VALUES ($1, $2) RETURNING *",
-                run_id, json_safe(request),
+                run_id,
+                json_safe(request),
             )
         return _run(row)
 
@@ -82,7 +88,10 @@ class BacktestRunRepository(Repository):
             row = await c.fetchrow(
                 "UPDATE backtest_runs SET status = $2, metrics = $3, error = $4,"
                 " finished_at = now() WHERE run_id = $1 RETURNING *",
-                run_id, status, None if metrics is None else json_safe(metrics), error,
+                run_id,
+                status,
+                None if metrics is None else json_safe(metrics),
+                error,
             )
         if row is None:
             raise RecordNotFoundError(f"backtest run {run_id}: no such run")

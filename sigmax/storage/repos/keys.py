@@ -66,8 +66,15 @@ def _new_key() -> tuple[str, str]:
 
 def _key(row: Any) -> ApiKey:
     return ApiKey(
-        row["id"], row["name"], row["prefix"], tuple(row["scopes"]), row["created_at"],
-        row["expires_at"], row["last_used_at"], row["revoked_at"], row["rotated_from"],
+        row["id"],
+        row["name"],
+        row["prefix"],
+        tuple(row["scopes"]),
+        row["created_at"],
+        row["expires_at"],
+        row["last_used_at"],
+        row["revoked_at"],
+        row["rotated_from"],
     )
 
 

@@ -63,9 +63,19 @@ class ProposalRepository(Repository):
         p = proposal
         async with self.pool.transaction() as conn:
             row = await conn.fetchrow(
-                _INSERT, p.account, p.id, p.session_id, p.symbol, p.status.value,
-                order_request_json(p.order), p.reference_price, p.decision, p.proposed_verdict,
-                p.created_at, p.expires_at, p.updated_at or p.created_at,
+                _INSERT,
+                p.account,
+                p.id,
+                p.session_id,
+                p.symbol,
+                p.status.value,
+                order_request_json(p.order),
+                p.reference_price,
+                p.decision,
+                p.proposed_verdict,
+                p.created_at,
+                p.expires_at,
+                p.updated_at or p.created_at,
             )
             if row is None:
                 existing = await self.get(p.account, p.id, conn=conn)
@@ -129,9 +139,17 @@ class ProposalRepository(Repository):
         sources = [s.value for s in SOURCES[to]]
         async with self.pool.transaction() as conn:
             row = await conn.fetchrow(
-                _MOVE, account, proposal_id, to.value, now, decided, by, reason,
+                _MOVE,
+                account,
+                proposal_id,
+                to.value,
+                now,
+                decided,
+                by,
+                reason,
                 result,
-                _EXPIRY_GUARD.get(to, "any"), sources,
+                _EXPIRY_GUARD.get(to, "any"),
+                sources,
             )
             if row is None:
                 return None
@@ -142,9 +160,7 @@ class ProposalRepository(Repository):
     async def audit_records(self, account: str) -> list[AuditRecord]:
         return await AuditRepository(self.pool).records(audit_stream(account))
 
-    async def _audit(
-        self, conn: Connection, p: Proposal, kind: str, by: str, at: datetime
-    ) -> None:
+    async def _audit(self, conn: Connection, p: Proposal, kind: str, by: str, at: datetime) -> None:
         """Append one record to the account's proposal chain in ``conn``'s transaction."""
         record = await _next_record(conn, p, kind, by, at)
         await AuditRepository(self.pool).append(record, audit_stream(p.account), conn=conn)
@@ -175,7 +191,11 @@ async def _next_record(
     payload_json = canonical_json(payload, f"audit {kind} payload")
     stamp = at.isoformat()
     return AuditRecord(
-        seq, stamp, kind, json.loads(payload_json), prev,
+        seq,
+        stamp,
+        kind,
+        json.loads(payload_json),
+        prev,
         record_hash(seq, stamp, kind, payload_json, prev),
     )
 

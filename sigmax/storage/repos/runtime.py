@@ -51,7 +51,8 @@ class RiskStateRepository(Repository):
                 "INSERT INTO risk_state (account, snapshot, updated_at) VALUES ($1, $2, now())"
                 " ON CONFLICT (account) DO UPDATE SET snapshot = EXCLUDED.snapshot,"
                 " updated_at = now()",
-                account, snapshot,
+                account,
+                snapshot,
             )
 
     async def load(self, account: str) -> tuple[dict[str, Any] | None, list[AuditRecord]]:
@@ -73,7 +74,9 @@ class SessionProgressRepository(Repository):
                 " VALUES ($1, $2, $3, now()) ON CONFLICT (account) DO UPDATE SET"
                 " last_bar_ts = EXCLUDED.last_bar_ts,"
                 " acted_target = EXCLUDED.acted_target, updated_at = now()",
-                account, last_bar_ts, acted_target,
+                account,
+                last_bar_ts,
+                acted_target,
             )
 
     async def load(self, account: str) -> tuple[int, float] | None:

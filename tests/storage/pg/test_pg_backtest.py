@@ -57,9 +57,7 @@ async def test_pg_persist_backtest_round_trip(pool: PostgresPool) -> None:
 
     orders = OrderRepository(pool)
     stored_orders = await orders.for_account(account)
-    assert [o.client_order_id for o in stored_orders] == [
-        o.client_order_id for o in result.orders
-    ]
+    assert [o.client_order_id for o in stored_orders] == [o.client_order_id for o in result.orders]
     by_id = {o.client_order_id: o for o in stored_orders}
     for o in result.orders:
         assert by_id[o.client_order_id].filled_qty == o.filled_qty

@@ -24,9 +24,20 @@ from sigmax.storage.postgres import PostgresPool
 from tests.storage.pg.pg_fixtures import ADMIN_DSN, make_config
 
 TABLES = {
-    "orders", "order_events", "fills", "positions", "decisions", "risk_events",
-    "audit_log", "api_keys", "backtest_runs", "schema_migrations", "risk_state",
-    "proposals", "exchange_credentials", "session_progress",
+    "orders",
+    "order_events",
+    "fills",
+    "positions",
+    "decisions",
+    "risk_events",
+    "audit_log",
+    "api_keys",
+    "backtest_runs",
+    "schema_migrations",
+    "risk_state",
+    "proposals",
+    "exchange_credentials",
+    "session_progress",
 }
 
 

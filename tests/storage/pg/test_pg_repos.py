@@ -50,7 +50,11 @@ def _order(
     cid: str = "o-1", qty: str = "0.00000001", status: OrderStatus = OrderStatus.NEW
 ) -> Order:
     request = OrderRequest(
-        cid, "BTC-USD", Side.BUY, Decimal(qty), OrderType.LIMIT,
+        cid,
+        "BTC-USD",
+        Side.BUY,
+        Decimal(qty),
+        OrderType.LIMIT,
         limit_price=Decimal("65432.123456789"),
     )
     return Order(request=request, status=status, created_ts=T0, updated_ts=T0)
@@ -58,8 +62,16 @@ def _order(
 
 def _fill(fid: str, cid: str = "o-1", qty: str = "0.5", fee: str = "0.01") -> Fill:
     return Fill(
-        fid, cid, "BTC-USD", Side.BUY, Decimal(qty), Decimal("100.05"), Decimal(fee),
-        T0 + timedelta(minutes=1), Liquidity.TAKER, Decimal("100"),
+        fid,
+        cid,
+        "BTC-USD",
+        Side.BUY,
+        Decimal(qty),
+        Decimal("100.05"),
+        Decimal(fee),
+        T0 + timedelta(minutes=1),
+        Liquidity.TAKER,
+        Decimal("100"),
     )
 
 
@@ -175,18 +187,27 @@ async def test_pg_fill_for_unknown_order_is_refused(pool: PostgresPool, account:
 async def test_pg_positions_decisions_risk_events(pool: PostgresPool, account: str) -> None:
     positions = PositionRepository(pool)
     await positions.upsert(account, Position("BTC-USD", Decimal("-0.5"), Decimal("100.1")), T0)
-    await positions.upsert(account, Position("BTC-USD", Decimal("1.25"), Decimal("101.2"),
-                                             Decimal("3.3")), T0 + timedelta(hours=1))
+    await positions.upsert(
+        account,
+        Position("BTC-USD", Decimal("1.25"), Decimal("101.2"), Decimal("3.3")),
+        T0 + timedelta(hours=1),
+    )
     await positions.upsert(account, Position("BTC-USD", Decimal("9"), Decimal("1")), T0)  # stale
     assert await positions.get(account, "BTC-USD") == Position(
         "BTC-USD", Decimal("1.25"), Decimal("101.2"), Decimal("3.3")
     )
 
     decision = Decision(
-        ts=T0, symbol="BTC-USD", target_position=0.25,
-        signals=(Signal("trend", 0.5, 0.8, "sma up", {"sma_fast": 101.5}),
-                 Signal("sentiment", -0.1, 0.3, "meh")),
-        bull_case="trend up", bear_case="thin volume", rationale="small long",
+        ts=T0,
+        symbol="BTC-USD",
+        target_position=0.25,
+        signals=(
+            Signal("trend", 0.5, 0.8, "sma up", {"sma_fast": 101.5}),
+            Signal("sentiment", -0.1, 0.3, "meh"),
+        ),
+        bull_case="trend up",
+        bear_case="thin volume",
+        rationale="small long",
         missing=("onchain",),
         risk_verdict=RiskVerdict(True, (RiskCheck("max_position", True, "ok"),)),
     )

@@ -24,8 +24,14 @@ def _proposal(account: str, pid: str = "s-1", ttl_s: float = 60.0) -> Proposal:
     decision = Decision(T0, "BTC/USD", 0.5, (), "bull", "bear", "go long")
     order = OrderRequest(pid, "BTC/USD", Side.BUY, Decimal("0.00000001"))
     return new_proposal(
-        decision, order, None, Decimal("65432.123456789"),
-        account=account, session_id="s", now=T0, ttl_s=ttl_s,
+        decision,
+        order,
+        None,
+        Decimal("65432.123456789"),
+        account=account,
+        session_id="s",
+        now=T0,
+        ttl_s=ttl_s,
     )
 
 
@@ -44,9 +50,7 @@ async def test_insert_is_idempotent_and_exact(pool: PostgresPool, account: str) 
     assert await repo.recent(account, [S.EXECUTED]) == []
 
 
-async def test_concurrent_approvals_claim_exactly_once(
-    pool: PostgresPool, account: str
-) -> None:
+async def test_concurrent_approvals_claim_exactly_once(pool: PostgresPool, account: str) -> None:
     repo = ProposalRepository(pool)
     await repo.insert(_proposal(account), "session:s")
     now = T0 + timedelta(seconds=1)

@@ -74,9 +74,7 @@ def test_store_load_bars_time_range(store: ChdbStore, btc_1h: BarSeries) -> None
     store.insert_bars(bars, source="bundled")
     start, end = int(bars.ts[100]), int(bars.ts[250])
     assert_same_bars(store.load_bars(bars.symbol, "1h", start, end), bars[100:250])
-    as_dt = store.load_bars(
-        bars.symbol, "1h", start=datetime.fromtimestamp(start / 1e9, UTC)
-    )
+    as_dt = store.load_bars(bars.symbol, "1h", start=datetime.fromtimestamp(start / 1e9, UTC))
     assert_same_bars(as_dt, bars[100:])
     with pytest.raises(ValueError, match="naive datetime"):
         store.load_bars(bars.symbol, "1h", start=datetime(2020, 1, 1))
@@ -94,8 +92,16 @@ def test_store_resample_in_database_equals_sigmax_resample(
     np.testing.assert_allclose(got.volume, want.volume, rtol=1e-9, atol=0)
     four_h = store.resample_bars(btc_1h.symbol, "1h", "4h")
     assert_same_bars(
-        BarSeries(four_h.symbol, four_h.timeframe, four_h.ts, four_h.open, four_h.high,
-                  four_h.low, four_h.close, resample(btc_1h, "4h").volume),
+        BarSeries(
+            four_h.symbol,
+            four_h.timeframe,
+            four_h.ts,
+            four_h.open,
+            four_h.high,
+            four_h.low,
+            four_h.close,
+            resample(btc_1h, "4h").volume,
+        ),
         resample(btc_1h, "4h"),
     )
 

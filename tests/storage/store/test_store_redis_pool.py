@@ -21,9 +21,7 @@ async def test_store_one_shared_pool_per_loop_and_exact_limits_through_it(
         client = get_redis(config)
         assert client is not None and get_redis(config) is client
         limiters = [RateLimiter(config, prefix=prefix) for _ in range(2)]
-        results = await asyncio.gather(
-            *(limiters[i % 2].hit("k", 50, 60) for i in range(200))
-        )
+        results = await asyncio.gather(*(limiters[i % 2].hit("k", 50, 60) for i in range(200)))
         assert sum(r.allowed for r in results) == 50
         assert {r.backend for r in results} == {"redis"}
         pool = client.connection_pool
