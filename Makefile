@@ -55,8 +55,10 @@ test: setup
 	$(BIN)/pytest --cov=sigmax --cov=actors --cov=serve_app --cov-report=term:skip-covered \
 		--cov-fail-under=$(COVERAGE_MIN) $(PYTEST_ARGS)
 
+PY_SOURCES := sigmax actors serve_app tests bench scripts examples
 lint: $(STAMP)
-	$(BIN)/ruff check sigmax actors serve_app tests bench scripts
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy
 	$(BIN)/bandit -r sigmax actors serve_app -ll -q
 	$(BIN)/lint-imports
