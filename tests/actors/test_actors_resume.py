@@ -6,33 +6,16 @@ exactly the bars and orders of one uninterrupted run: none replayed, none lost.
 
 from __future__ import annotations
 
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from actors.system import PaperRequest, run_paper, start_system
 from sigmax.config import Settings
-from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.trading.session import BarReport
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
-from pg_fixtures import drop_schema, make_config, new_schema  # noqa: E402
-
 START, BARS = 6_050, 80
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    schema = new_schema()
-    ch = ClickHouseConfig(data_dir=tmp_path_factory.mktemp("ch"))
-    try:
-        yield Settings(postgres=make_config(schema), clickhouse=ch)
-    finally:
-        drop_schema(schema)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,24 +24,10 @@ from actors.registry import SessionNotRunning, find
 from actors.session import DONE, start_session
 from actors.system import PaperRequest
 from sigmax.config import Settings
-from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.postgres import close_pools, get_pool
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
-from pg_fixtures import drop_schema, make_config, new_schema  # noqa: E402
-
 START, BARS = 6_050, 80
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    schema = new_schema()
-    ch = ClickHouseConfig(data_dir=tmp_path_factory.mktemp("ch"))
-    try:
-        yield Settings(postgres=make_config(schema), clickhouse=ch)
-    finally:
-        drop_schema(schema)
 
 
 def _request(label: str) -> PaperRequest:
