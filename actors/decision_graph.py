@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Any
 
@@ -42,6 +43,7 @@ class DecisionGraphActor:
             for agent, name in agent_actor_names.items()
         }
         self._last_ts: int | None = None
+        self._sent_ts: dict[tuple[str, str], int] = {}  # (agent, symbol) -> last bar sent
         nodes = GraphNodes(analyse_bar=self._remote_analyse)
         if allocation_weight is not None:  # the portfolio optimiser caps this symbol
             nodes = replace(nodes, optimise=allocated_optimiser(allocation_weight))
@@ -52,17 +54,22 @@ class DecisionGraphActor:
 
     def _remote_analyse(self, agent: Agent, history: BarSeries) -> Signal | None:
         """The agent actor's signal for the last bar of ``history``: only the new bar is
-        sent while the actor's state is in step; the history only when it is not
-        (first bar, the agent actor restarted, bars skipped) or the agent has no state."""
+        sent while the actor's state is in step (this actor sent it the previous bar);
+        the history otherwise (first bar, bars skipped, an agent without live state) or
+        when the agent actor answers that it lost its state (it restarted)."""
         symbol = history.symbol
         bars = {symbol: history.bar(len(history) - 1)}
         previous = {symbol: ts_from_ns(history.ts[-2]) if len(history) > 1 else None}
-        if agent.incremental:
-            try:
-                return self._ask(agent, bars, previous, None)[symbol]
-            except LiveStateGap:
-                pass
-        return self._ask(agent, bars, previous, {symbol: history})[symbol]
+        key = (agent.name, symbol)
+        in_step = len(history) > 1 and self._sent_ts.get(key) == int(history.ts[-2])
+        signals = None
+        if agent.incremental and in_step:
+            with contextlib.suppress(LiveStateGap):  # it restarted: send the history
+                signals = self._ask(agent, bars, previous, None)
+        if signals is None:
+            signals = self._ask(agent, bars, previous, {symbol: history})
+        self._sent_ts[key] = int(history.ts[-1])
+        return signals[symbol]
 
     def _ask(self, agent: Agent, *args: Any) -> dict[str, Signal | None]:
         call: Any = tracing.remote_call(self.handles[agent.name].analyze_bars, *args)

@@ -209,14 +209,14 @@ def test_a_decision_traces_into_every_agent_actor(
             carrier = tracing.carrier()
         ray_cluster.get(graph.decide.remote(history, trace_context=carrier), timeout=300)
         trace_id = format(root.get_span_context().trace_id, "032x")
-        spans = receiver.wait_for({"DecisionGraphActor.decide", "AgentActor.analyze"})
+        spans = receiver.wait_for({"DecisionGraphActor.decide", "AgentActor.analyze_bars"})
         decide = spans["DecisionGraphActor.decide"]
         assert decide.trace_id == trace_id
-        analyses = [s for s in receiver.spans if s.name == "AgentActor.analyze"]
+        analyses = [s for s in receiver.spans if s.name == "AgentActor.analyze_bars"]
         deadline = time.monotonic() + 30
         while len(analyses) < len(agents) and time.monotonic() < deadline:
             time.sleep(0.2)
-            analyses = [s for s in receiver.spans if s.name == "AgentActor.analyze"]
+            analyses = [s for s in receiver.spans if s.name == "AgentActor.analyze_bars"]
         assert len(analyses) == len(agents)
         assert {(s.trace_id, s.parent_span_id) for s in analyses} == {(trace_id, decide.span_id)}
     finally:
