@@ -22,7 +22,8 @@ from sigmax.credentials.cipher_choice import cipher_health, open_cipher
 from sigmax.credentials.local_cipher import WARNING, LocalKeyCipher
 from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.redis_config import RedisConfig
-from tests.storage.pg.pg_fixtures import drop_schema, make_config, new_schema
+from tests.serve.conftest import create_key
+from tests.storage.pg.pg_fixtures import make_config, migrated_schema
 
 SECRET = "localFallbackSecret-0123456789abcdef"
 
@@ -93,18 +94,17 @@ def test_the_local_key_warning_is_logged_once(monkeypatch: pytest.MonkeyPatch, h
 
 def test_health_warns_of_local_key_encryption_without_vault() -> None:
     assert cipher_health(SecretsConfig()) == {"credentials_cipher": "local", "warning": WARNING}
-    schema = new_schema()
-    try:
+    with migrated_schema() as schema:
         settings = Settings(
             postgres=make_config(schema, pool_size=1, max_overflow=1),
             redis=RedisConfig(url="redis://127.0.0.1:6379/0"),
             vault=SecretsConfig(),
         )
         config = APIConfig(rate_limit_prefix=f"sigmax:test:{schema}:", session_id="none")
+        key = create_key(settings, ["read"])
         with TestClient(create_app(settings, config)) as client:
-            body = client.get("/api/v1/health").json()
-    finally:
-        drop_schema(schema)
+            headers = {"Authorization": f"Bearer {key}"}
+            body = client.get("/api/v1/health/details", headers=headers).json()
     secrets = body["stores"]["secrets"]
     assert secrets["detail"]["warning"] == "local key encryption, no Vault transit"
     assert secrets["detail"]["credentials_cipher"] == "local"
