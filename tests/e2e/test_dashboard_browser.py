@@ -28,6 +28,7 @@ from serve_app._private import events as api_events
 from serve_app._private.static import web_dist
 from serve_app.api import create_app
 from sigmax.config import Settings
+from sigmax.events import EventsConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from tests.e2e.live_api import serving
 from tests.serve.conftest import KeyMaker, unique_config
@@ -72,8 +73,13 @@ def paper_session(
     monkeypatch.setenv("SIGMAX_REDIS_URL", str(api_settings.redis.url))
     monkeypatch.setenv("SIGMAX_EVENTS_REDIS_CHANNEL_PREFIX", f"sigmax:test:{uuid.uuid4().hex}")
     monkeypatch.setattr(api_events, "_bus", None)
+    # the events section read now, with this test's channel prefix: the session
+    # publishes where the API (which reads the environment) subscribes
     settings = api_settings.model_copy(
-        update={"clickhouse": ClickHouseConfig(data_dir=tmp_path / "clickhouse")}
+        update={
+            "clickhouse": ClickHouseConfig(data_dir=tmp_path / "clickhouse"),
+            "events": EventsConfig(),
+        }
     )
     session = PaperSession(f"web-{uuid.uuid4().hex[:8]}", threading.Event())
     request = PaperRequest(
