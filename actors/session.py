@@ -12,6 +12,7 @@ it with :meth:`SessionActor.stop`.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,9 @@ RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
 DONE = (FINISHED, STOPPED, FAILED)
 STOP_WAIT_S = 120.0  # a live feed may be waiting for its next bar to close
 CLOSE_WAIT_S = STOP_WAIT_S + 60.0
+# A follower polls every fraction of a second; a long-running session keeps only its
+# recent reports in memory (what it traded is in PostgreSQL).
+REPORTS_KEPT = 50_000
 
 
 @ray.remote
@@ -47,7 +51,8 @@ class SessionActor:
         self.state = "starting"
         self.error: str | None = None
         self.remaining: int | None = None
-        self._reports: list[BarReport] = []
+        self.bars = 0
+        self._reports: deque[BarReport] = deque(maxlen=REPORTS_KEPT)
         self._stop = threading.Event()
         self._loop = threading.Thread(target=self._run, args=(settings,), daemon=True)
         self._loop.start()
@@ -64,6 +69,7 @@ class SessionActor:
 
     def _on_bar(self, report: BarReport, remaining: int | None) -> None:
         self._reports.append(report)
+        self.bars += 1
         self.remaining = remaining
 
     def status(self) -> dict[str, Any]:
@@ -72,7 +78,7 @@ class SessionActor:
         return {
             "session_id": self.request.session_id,
             "state": self.state,
-            "bars": len(self._reports),
+            "bars": self.bars,
             "remaining": self.remaining,
             "last_bar": last.ts.isoformat() if last else None,
             "equity": last.equity if last else None,
@@ -80,8 +86,8 @@ class SessionActor:
         }
 
     def reports(self, after: datetime | None = None) -> list[BarReport]:
-        """The reports of the bars after ``after`` (all without it): a follower asks for
-        the ones after the last it has, also across a restart of this actor."""
+        """The kept reports of the bars after ``after`` (all kept without it): a follower
+        asks for the ones after the last it has, also across a restart of this actor."""
         return [r for r in self._reports if after is None or r.ts > after]
 
     def history(self) -> BarSeries | None:
