@@ -39,6 +39,11 @@ def ts_from_ns(ns: int | np.integer) -> datetime:
     return cast(datetime, pd.Timestamp(int(ns), tz="UTC").to_pydatetime())
 
 
+def iso_from_ns(ns: int | np.integer) -> str:
+    """ISO 8601 text (UTC) of an int64 nanosecond epoch timestamp, as reports write it."""
+    return cast(str, pd.Timestamp(int(ns), tz="UTC").isoformat())
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     """One OHLCV candle; ``ts`` is the bar's open time in UTC."""

@@ -16,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,14 +25,10 @@ from plotly.subplots import make_subplots
 
 from sigmax.backtest.engine import BacktestResult
 from sigmax.backtest.metrics import drawdown_series, portfolio_buy_and_hold, symbol_metrics
-from sigmax.model import Side
+from sigmax.model import Side, iso_from_ns
 from sigmax.serialize import decision_json
 
 COST_KEYS = ("fee_bps", "slippage_bps", "spread_bps")
-
-
-def _iso(ts_ns: int) -> str:
-    return cast(str, pd.Timestamp(int(ts_ns), tz="UTC").isoformat())
 
 
 def _fee_bps(meta: Mapping[str, Any]) -> float:
@@ -61,7 +57,8 @@ def report_json(
             for e in result.entries
         ],
         "equity": [
-            {"ts": _iso(t), "value": float(v)} for t, v in zip(ts, result.equity, strict=True)
+            {"ts": iso_from_ns(t), "value": float(v)}
+            for t, v in zip(ts, result.equity, strict=True)
         ],
         "symbols": symbol_metrics(result, _fee_bps(meta)),
         "decisions": [decision_json(d) for d in result.decisions],

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ from sigmax.backtest.metrics import compute_metrics, curve_metrics
 from sigmax.backtest.report import STYLE, write_atomic
 from sigmax.backtest.runner import BacktestRequest, run_engine
 from sigmax.errors import InvalidInputError
-from sigmax.model import BarSeries
+from sigmax.model import BarSeries, iso_from_ns
 from sigmax.risk import RiskConfig
 from sigmax.strategies import make_strategy
 
@@ -353,10 +353,6 @@ def best_result(results: Sequence[CaseResult], metric: str) -> CaseResult:
 # ------------------------------------------------------------------------ report
 
 
-def _iso(bars: BarSeries, i: int) -> str:
-    return cast(str, pd.Timestamp(int(bars.ts[i]), tz="UTC").isoformat())
-
-
 def _row(result: CaseResult, bars: BarSeries) -> dict[str, Any]:
     spec = result.spec
     row: dict[str, Any] = {
@@ -365,8 +361,8 @@ def _row(result: CaseResult, bars: BarSeries) -> dict[str, Any]:
         "params": dict(spec.params),
         "start": spec.start,
         "stop": spec.stop,
-        "first_bar": _iso(bars, spec.start),
-        "last_bar": _iso(bars, min(spec.stop, len(bars)) - 1),
+        "first_bar": iso_from_ns(bars.ts[spec.start]),
+        "last_bar": iso_from_ns(bars.ts[min(spec.stop, len(bars)) - 1]),
         "status": "ok" if result.ok else "error",
     }
     if result.data is not None:
@@ -428,8 +424,8 @@ def _meta(
         "symbol": bars.symbol,
         "timeframe": bars.timeframe,
         "bars": len(bars),
-        "first_bar": _iso(bars, 0),
-        "last_bar": _iso(bars, len(bars) - 1),
+        "first_bar": iso_from_ns(bars.ts[0]),
+        "last_bar": iso_from_ns(bars.ts[-1]),
         "strategy": setup["strategy"],
         "base_params": dict(base),
         "cash": setup["engine"]["cash"],
@@ -552,9 +548,9 @@ def run_walk_forward(
         fold_rows.append(
             {
                 **asdict(f),
-                "train_first_bar": _iso(bars, f.train_start),
-                "test_first_bar": _iso(bars, f.test_start),
-                "test_last_bar": _iso(bars, f.test_stop - 1),
+                "train_first_bar": iso_from_ns(bars.ts[f.train_start]),
+                "test_first_bar": iso_from_ns(bars.ts[f.test_start]),
+                "test_last_bar": iso_from_ns(bars.ts[f.test_stop - 1]),
                 "params": dict(c.spec.params),
                 "train_metric": metric_value(c.data, select_by),
                 "test_metric": metric_value(t.data, select_by),

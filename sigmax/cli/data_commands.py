@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -16,6 +15,7 @@ from sigmax.data.download import download_ohlcv
 from sigmax.data.errors import DataError
 from sigmax.data.loader import load_bars, load_bars_report
 from sigmax.data.parquet_store import write_parquet
+from sigmax.model import iso_from_ns
 
 app = typer.Typer(
     help="Market data: download, validate, list and resample bars.", no_args_is_help=True
@@ -32,10 +32,6 @@ def _fail(exc: DataError) -> typer.Exit:
         f"[bold red]data error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False
     )
     return typer.Exit(code=1)
-
-
-def _iso(ns: int) -> str:
-    return cast(str, pd.Timestamp(int(ns), tz="UTC").isoformat())
 
 
 @app.command()
@@ -79,8 +75,8 @@ def validate(
         ("symbol", series.symbol),
         ("timeframe", series.timeframe),
         ("bars", len(series)),
-        ("first", _iso(series.ts[0])),
-        ("last", _iso(series.ts[-1])),
+        ("first", iso_from_ns(series.ts[0])),
+        ("last", iso_from_ns(series.ts[-1])),
         ("reversed (newest first)", report.reversed),
         ("rows reordered", report.rows_reordered),
         ("gaps filled", report.gaps_filled),
