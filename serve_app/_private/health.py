@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from serve_app._private.backend import Backend
@@ -69,6 +70,19 @@ def _failed(exc: BaseException, required: bool = False) -> ComponentHealth:
     )
 
 
+async def _probe(open_client: Callable[[], Any], timeout_s: float = 10) -> Any:
+    """``health()`` of a client opened for this one check, in a thread, closed after."""
+
+    def check() -> Any:
+        client = open_client()
+        try:
+            return client.health()
+        finally:
+            client.close()
+
+    return await asyncio.wait_for(asyncio.to_thread(check), timeout_s)
+
+
 async def _postgres(backend: Backend) -> ComponentHealth:
     started = time.perf_counter()
     try:
@@ -106,15 +120,8 @@ async def _clickhouse(backend: Backend) -> ComponentHealth:
     if config.url:
         from sigmax.storage.clickhouse_store import open_store
 
-        def probe() -> Any:
-            store = open_store(config)
-            try:
-                return store.health()
-            finally:
-                store.close()
-
         try:
-            found = await asyncio.wait_for(asyncio.to_thread(probe), 10)
+            found = await _probe(lambda: open_store(config))
         except Exception as exc:  # health reports every failure
             return _failed(exc)
         return ComponentHealth(
@@ -153,15 +160,8 @@ async def _secrets(backend: Backend) -> ComponentHealth:
     from sigmax.credentials.cipher_choice import cipher_health
     from sigmax.secrets import SecretsManager
 
-    def probe() -> Any:
-        manager = SecretsManager(backend.settings.vault)
-        try:
-            return manager.health()
-        finally:
-            manager.close()
-
     try:
-        found = await asyncio.wait_for(asyncio.to_thread(probe), 10)
+        found = await _probe(lambda: SecretsManager(backend.settings.vault))
     except Exception as exc:  # health reports every failure
         return _failed(exc)
     configured = backend.settings.vault.not_configured_reason is None
