@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sigmax.trading.planner import SizingRules
+
 
 class BacktestConfig(BaseModel):
     """How the backtest engine turns wanted positions into orders.
@@ -31,3 +33,8 @@ class BacktestConfig(BaseModel):
     progress_min_bars: int = Field(
         200_000, ge=0, description="runs shorter than this many bars show no progress bar"
     )
+
+    @property
+    def sizing_rules(self) -> SizingRules:
+        """The lot size and smallest order of this run, as the rebalance step takes them."""
+        return SizingRules(self.qty_step, self.min_order_notional)

@@ -45,7 +45,7 @@ from sigmax.risk import RiskEngine
 from sigmax.risk.audit_record import AuditRecord
 from sigmax.strategies.base import Strategy
 from sigmax.strategies.validation import validated_targets
-from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
+from sigmax.trading.rebalance import Target, cancel_working, rebalance
 
 PROGRESS_STEP = 10_000
 
@@ -187,46 +187,44 @@ class _Run:
     def _rebalance(self, i: int, want: float) -> None:
         """Send the order that moves the book from its position to ``want``."""
         self.acted_want = want
-        cfg = self.engine.config
+        cfg, risk = self.engine.config, self.engine.risk
         price = self.close_list[i]
-        held = self.ledger.position(self.symbol).qty
+        mark = to_decimal(price)
         # Size from the exact books, as a live session does, not the float mark.
-        equity = float(self.ledger.equity({self.symbol: to_decimal(price)}))
-        wanted = target_qty(want, self.strategy.unit, equity, price, cfg.qty_step)
-        ts = self._close_time(i)
-        self._cancel_working(ts)
+        equity = float(self.ledger.equity({self.symbol: mark}))
         self.order_seq += 1
-        request = plan_order(
+        target = Target(
             f"bt-{self.strategy.name}-{self.order_seq}",
             self.symbol,
-            held,
-            wanted,
-            to_decimal(price),
-            SizingRules(cfg.qty_step, cfg.min_order_notional),
+            want,
+            self.strategy.unit,
+            self.ledger.position(self.symbol).qty,
+            mark,
+            equity,
+            self._close_time(i),
         )
-        if request is None:
+
+        def record_decision(_: OrderRequest) -> None:
+            decision = self.strategy.decision_at(i)
+            if decision is not None:
+                self.result.decisions.append(decision)
+                risk.record_decision(decision)
+
+        outcome = rebalance(target, cfg.sizing_rules, self.engine.exchange, risk, record_decision)
+        if outcome.request is None or outcome.verdict is None:
             return
-        decision = self.strategy.decision_at(i)
-        if decision is not None:
-            self.result.decisions.append(decision)
-            self.engine.risk.record_decision(decision)
-        ctx = risk_context(ts, self.symbol, to_decimal(price), held, equity)
-        verdict = self.engine.risk.check(request, ctx)
-        if not verdict.approved:
-            self.result.rejections.append(Rejection(ts, request, verdict))
+        if not outcome.verdict.approved:
+            self.result.rejections.append(Rejection(target.ts, outcome.request, outcome.verdict))
             return
-        self.engine.exchange.submit(request, ts, reference_price=ctx.last_price)
-        self.submitted.append(request.client_order_id)
+        self.submitted.append(outcome.request.client_order_id)
 
     def _close_time(self, i: int) -> datetime:
         """When bar ``i`` closes: orders decided on it are stamped with this time."""
         return ts_from_ns(int(self.bars.ts[i]) + self.step_ns)
 
     def _cancel_working(self, ts: datetime) -> None:
-        if not self.engine.exchange.has_open_orders(self.symbol):
-            return
-        for order in self.engine.exchange.open_orders(self.symbol):
-            self.engine.exchange.cancel(order.client_order_id, ts)
+        if self.engine.exchange.has_open_orders(self.symbol):
+            cancel_working(self.engine.exchange, self.symbol, ts)
 
     def finish(self) -> BacktestResult:
         self._cancel_working(

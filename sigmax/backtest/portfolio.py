@@ -32,11 +32,11 @@ from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestResult, Rejection, judged_at_open
 from sigmax.execution import PaperExchange
 from sigmax.ledger import Ledger
-from sigmax.model import BarSeries, Order, to_decimal, ts_from_ns
+from sigmax.model import BarSeries, Order, OrderRequest, to_decimal, ts_from_ns
 from sigmax.risk import RiskEngine
 from sigmax.strategies.base import Strategy
 from sigmax.strategies.validation import validated_targets
-from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
+from sigmax.trading.rebalance import Target, cancel_working, rebalance
 
 
 @dataclass(frozen=True)
@@ -206,39 +206,37 @@ class _PortfolioRun:
         leg.acted_want = want
         cfg, risk = self.engine.config, self.engine.risk
         marks = self._marks(j)
-        price = marks[leg.symbol]
-        held = self.ledger.position(leg.symbol).qty
-        equity = float(self.ledger.equity(marks))
         strategy = leg.leg.strategy
-        scaled = want if strategy.unit == "qty" else want * leg.weight
-        wanted = target_qty(scaled, strategy.unit, equity, leg.close_at[j], cfg.qty_step)
-        ts = leg.close_time(k)
-        self._cancel_working(leg, ts)
         self.order_seq += 1
-        request = plan_order(
+        target = Target(
             f"bt-{strategy.name}-{self.order_seq}",
             leg.symbol,
-            held,
-            wanted,
-            price,
-            SizingRules(cfg.qty_step, cfg.min_order_notional),
+            want,
+            strategy.unit,
+            self.ledger.position(leg.symbol).qty,
+            marks[leg.symbol],
+            float(self.ledger.equity(marks)),
+            leg.close_time(k),
+            leg.weight,
+            self._book(marks),
         )
-        if request is None:
+
+        def record_decision(_: OrderRequest) -> None:
+            decision = strategy.decision_at(k)
+            if decision is not None:
+                self.result.decisions.append(decision)
+                leg.result.decisions.append(decision)
+                risk.record_decision(decision)
+
+        outcome = rebalance(target, cfg.sizing_rules, self.engine.exchange, risk, record_decision)
+        if outcome.request is None or outcome.verdict is None:
             return
-        decision = strategy.decision_at(k)
-        if decision is not None:
-            self.result.decisions.append(decision)
-            leg.result.decisions.append(decision)
-            risk.record_decision(decision)
-        ctx = risk_context(ts, leg.symbol, price, held, equity, self._book(marks))
-        verdict = risk.check(request, ctx)
-        if not verdict.approved:
-            rejection = Rejection(ts, request, verdict)
+        if not outcome.verdict.approved:
+            rejection = Rejection(target.ts, outcome.request, outcome.verdict)
             self.result.rejections.append(rejection)
             leg.result.rejections.append(rejection)
             return
-        self.engine.exchange.submit(request, ts, reference_price=ctx.last_price)
-        self.submitted.append(request.client_order_id)
+        self.submitted.append(outcome.request.client_order_id)
 
     def _book(self, marks: dict[str, Decimal]) -> dict[str, Decimal]:
         """Signed notional of every symbol: its position plus its working orders."""
@@ -251,11 +249,8 @@ class _PortfolioRun:
         return {s: q * marks[s] for s, q in qty.items()}
 
     def _cancel_working(self, leg: _LegRun, ts: datetime) -> None:
-        exchange = self.engine.exchange
-        if not exchange.has_open_orders(leg.symbol):
-            return
-        for order in exchange.open_orders(leg.symbol):
-            exchange.cancel(order.client_order_id, ts)
+        if self.engine.exchange.has_open_orders(leg.symbol):
+            cancel_working(self.engine.exchange, leg.symbol, ts)
 
     def finish(self) -> BacktestResult:
         for leg in self.legs:  # a want formed at a leg's last close has no next bar
