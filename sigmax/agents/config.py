@@ -136,8 +136,10 @@ class VolatilityConfig(BaseModel):
     high_vol_confidence: float = Field(
         default=0.25, ge=0.0, le=1.0, description="Confidence in the high-vol regime."
     )
-    bars_per_year: float = Field(
-        default=8760.0, gt=0.0, description="Bars per year, to annualise vol."
+    bars_per_year: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="Bars per year, to annualise vol; None: from the bars' timeframe.",
     )
 
     @model_validator(mode="after")

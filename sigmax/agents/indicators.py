@@ -17,6 +17,10 @@ import numpy as np
 import talib
 from talib import stream
 
+from sigmax.data.errors import DataError
+from sigmax.data.timeframes import bars_per_year, infer_timeframe_ns
+from sigmax.model import BarSeries
+
 
 def clip1(x: np.ndarray) -> np.ndarray:
     """Clip to [-1, 1]."""
@@ -52,6 +56,16 @@ def realized_vol(close: np.ndarray, window: int, bars_per_year: float) -> np.nda
     """Annualised rolling standard deviation of simple returns (NaN until ``window`` + 1 bars)."""
     rets = _returns_after_first(close)
     return talib.STDDEV(rets, timeperiod=window, nbdev=1.0) * math.sqrt(bars_per_year)
+
+
+def series_bars_per_year(bars: BarSeries) -> float:
+    """Bars per year of ``bars``: from its timeframe, else from its most common bar
+    spacing; a series with neither (one bar, no timeframe) counts as hourly."""
+    try:
+        return bars_per_year(bars.timeframe)
+    except DataError:
+        spacing = infer_timeframe_ns(bars.ts)
+        return bars_per_year(spacing if spacing is not None else "1h")
 
 
 def _steps(close: np.ndarray) -> np.ndarray:

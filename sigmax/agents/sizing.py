@@ -8,9 +8,7 @@ import numpy as np
 
 from sigmax.agents.arbitrator import quantise_with_hysteresis
 from sigmax.agents.config import ArbitratorConfig, SizingConfig
-from sigmax.agents.indicators import realized_vol
-from sigmax.data.errors import DataError
-from sigmax.data.timeframes import bars_per_year, infer_timeframe_ns
+from sigmax.agents.indicators import realized_vol, series_bars_per_year
 from sigmax.model import BarSeries
 
 
@@ -57,11 +55,4 @@ def vol_target(
     return Sizing(np.where(known, vol, 0.0), scale, target)
 
 
-def series_bars_per_year(bars: BarSeries) -> float:
-    """Bars per year of ``bars``: from its timeframe, else from its most common bar
-    spacing; a series with neither (one bar, no timeframe) counts as hourly."""
-    try:
-        return bars_per_year(bars.timeframe)
-    except DataError:
-        spacing = infer_timeframe_ns(bars.ts)
-        return bars_per_year(spacing if spacing is not None else "1h")
+__all__ = ["Sizing", "series_bars_per_year", "vol_target"]

@@ -18,6 +18,7 @@ from sigmax.agents.indicators import (
     net_and_path,
     realized_vol,
     safe_div,
+    series_bars_per_year,
 )
 from sigmax.model import Bar, BarSeries
 
@@ -53,8 +54,9 @@ class VolatilityAgent(Agent):
 
     def _compute(self, bars: BarSeries) -> Computed:
         c = self.config
-        vol = realized_vol(bars.close, c.vol_window, c.bars_per_year)
-        base = realized_vol(bars.close, c.baseline_window, c.bars_per_year)
+        per_year = c.bars_per_year or series_bars_per_year(bars)
+        vol = realized_vol(bars.close, c.vol_window, per_year)
+        base = realized_vol(bars.close, c.baseline_window, per_year)
         atr = talib.ATR(bars.high, bars.low, bars.close, timeperiod=c.atr_period)
         net, path = net_and_path(bars.close, c.efficiency_window)
         return self._combine(bars.close, vol, base, atr, net, path)
@@ -114,8 +116,9 @@ class _VolatilityState(AnalystState):
     def __init__(self, config: VolatilityConfig, history: BarSeries) -> None:
         c = config
         close = history.close
-        self.vol = LiveRealizedVol(close, c.vol_window, c.bars_per_year)
-        self.base = LiveRealizedVol(close, c.baseline_window, c.bars_per_year)
+        per_year = c.bars_per_year or series_bars_per_year(history)
+        self.vol = LiveRealizedVol(close, c.vol_window, per_year)
+        self.base = LiveRealizedVol(close, c.baseline_window, per_year)
         self.atr = stream.ATR(history.high, history.low, close, timeperiod=c.atr_period)
         self.net_path = LiveNetAndPath(close, c.efficiency_window)
 
