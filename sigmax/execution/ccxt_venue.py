@@ -10,18 +10,34 @@ Fills arrive with submit and cancel responses or through :meth:`CcxtVenue.sync`;
 ``sync`` returns every fill applied since the previous ``sync``, whichever call
 brought it in, so none is lost when a call fails half-way.
 
+Markets are loaded once. :meth:`CcxtVenue.prepare` fits a request to the market's
+amount and price precision and refuses, with the reason, one that cannot meet the
+minimum amount or notional: the session calls it before the risk check.
+
+Errors: a refusal by the exchange (insufficient funds, invalid order, filter failure)
+rejects the order with the exchange's reason; a rate limit (429) waits for the
+``Retry-After`` the exchange asked for, other network errors and timeouts back off
+exponentially; both are retried up to ``network_retries`` times. An order whose
+submission failed half-way is looked up by its client order id before it is sent
+again, so one decision never becomes two orders. Every exchange error is passed to
+``on_error`` (the session counts them towards risk's error-burst trigger).
+
 Credentials never leave this module in text: the exchange's HTTP debug log goes
 through a redacting logger and every error message is redacted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import ccxt
 
@@ -34,8 +50,10 @@ from sigmax.execution.errors import (
     VenueAuthError,
     VenueError,
     VenueNetworkError,
+    VenueRateLimitError,
 )
 from sigmax.execution.orders import OrderEvent, OrderManager, check_transition
+from sigmax.execution.reconcile import VenueOrder, VenueSnapshot, VenueTrade, fill_id_of
 from sigmax.model import (
     Fill,
     Liquidity,
@@ -43,6 +61,7 @@ from sigmax.model import (
     OrderRequest,
     OrderStatus,
     OrderType,
+    Side,
     TimeInForce,
     to_decimal,
 )
@@ -59,6 +78,34 @@ _TERMINAL_STATUS = {
     "expired": OrderStatus.EXPIRED,
     "rejected": OrderStatus.REJECTED,
 }
+_MAX_BACKOFF_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """A request fitted to the exchange's market rules, or the reason it cannot be sent.
+
+    ``request`` is the request to send (quantity rounded down to the amount step, prices
+    to the tick: buy limits down, sell limits up, so never beyond what was asked) and
+    ``adjustments`` says what changed; with ``reason`` set, ``request`` is None.
+    """
+
+    request: OrderRequest | None
+    reason: str | None = None
+    adjustments: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.request is not None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPermissions:
+    """What the exchange says the API key may do; None where it cannot tell."""
+
+    read: bool | None = None
+    trade: bool | None = None
+    withdraw: bool | None = None
 
 
 class _Redactor:
@@ -95,11 +142,16 @@ class CcxtVenue:
         credentials: CredentialsProvider | None = None,
         *,
         exchange_class: type[ccxt.Exchange] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         creds = None
         if credentials is not None:
             creds = credentials.get_exchange_credentials(config.exchange_id)
         self._config = config
+        self._sleep = sleep
+        self._on_error = on_error
+        self._fee_assets: dict[str, tuple[Decimal, str | None]] = {}
         self._redact = _Redactor(creds.values() if creds is not None else ())
         self._exchange = self._build_exchange(config, creds, exchange_class)
         self._orders = OrderManager()
@@ -141,6 +193,8 @@ class CcxtVenue:
         exchange.logger = _RedactingLogger(logging.getLogger(f"{__name__}.http"), self._redact)
         if config.sandbox:
             exchange.set_sandbox_mode(True)
+        if config.base_url is not None:
+            exchange.urls["api"] = _rebase(exchange.urls["api"], config.base_url)
         return exchange
 
     # ---- venue interface -------------------------------------------------------------
@@ -200,6 +254,171 @@ class CcxtVenue:
         fills, self._unreported = self._unreported, []
         return fills
 
+    def fill_fee(self, fill_id: str) -> tuple[Decimal, str | None]:
+        """A fill's fee as the exchange charged it: amount and currency (the fill's own
+        ``fee`` is its value in the quote currency)."""
+        try:
+            return self._fee_assets[fill_id]
+        except KeyError:
+            raise UnknownOrderError(f"no fill with id {fill_id!r} on this venue") from None
+
+    def restore(self, orders: Sequence[Order], fills: Sequence[Fill]) -> None:
+        """Put back the orders persisted before a restart, with their fills.
+
+        An order still NEW (its submission was never acknowledged) is looked up by its
+        client order id when it is submitted again, and sent only if the exchange does
+        not know it.
+        """
+        by_order: dict[str, list[Fill]] = {}
+        for fill in fills:
+            by_order.setdefault(fill.client_order_id, []).append(fill)
+        for order in orders:
+            self._orders.restore(order, by_order.get(order.client_order_id, []))
+            ref = next((f.reference_price for f in by_order.get(order.client_order_id, [])), None)
+            self._refs[order.client_order_id] = ref
+
+    def prepare(self, request: OrderRequest, reference_price: Decimal | None = None) -> OrderCheck:
+        """Fit ``request`` to the market's precision and limits (markets loaded once).
+
+        ``reference_price`` (the price the decision was taken at) values a market order
+        for the minimum-notional check; without it a market order on a market with a
+        minimum notional is refused, since it cannot be checked.
+        """
+        self._ensure_markets()
+        cid, symbol = request.client_order_id, request.symbol
+        market = self._exchange.markets.get(symbol)
+        if market is None:
+            return OrderCheck(None, f"order {cid}: {symbol} is not listed on {self._exchange.id}")
+        if market.get("active") is False:
+            return OrderCheck(None, f"order {cid}: {symbol} is not trading on {self._exchange.id}")
+        mode = self._exchange.precisionMode
+        precision = market.get("precision") or {}
+        limits = market.get("limits") or {}
+        notes: list[str] = []
+
+        qty = _round(request.qty, _step(precision.get("amount"), mode), ROUND_FLOOR)
+        if qty != request.qty:
+            notes.append(f"qty {request.qty} rounded down to {qty}")
+        min_qty = _limit(limits, "amount", "min")
+        max_qty = _limit(limits, "amount", "max")
+        if qty <= 0 or (min_qty is not None and qty < min_qty):
+            return OrderCheck(
+                None,
+                f"order {cid}: qty {request.qty} (rounded {qty}) is below the minimum amount "
+                f"{min_qty or 0} of {symbol}",
+            )
+        if max_qty is not None and qty > max_qty:
+            return OrderCheck(
+                None, f"order {cid}: qty {qty} is above the maximum amount {max_qty} of {symbol}"
+            )
+        tick = _step(precision.get("price"), mode)
+        passive = ROUND_FLOOR if request.side is Side.BUY else ROUND_CEILING
+        limit_price = request.limit_price
+        if limit_price is not None:
+            limit_price = _round(limit_price, tick, passive)
+            if limit_price != request.limit_price:
+                notes.append(f"limit price {request.limit_price} rounded to {limit_price}")
+        stop_price = request.stop_price
+        if stop_price is not None:
+            stop_price = _round(stop_price, tick, ROUND_HALF_EVEN)
+            if stop_price != request.stop_price:
+                notes.append(f"stop price {request.stop_price} rounded to {stop_price}")
+        if 0 in (limit_price, stop_price):
+            return OrderCheck(None, f"order {cid}: a price rounds to 0 at the tick {tick}")
+        min_cost = _limit(limits, "cost", "min")
+        value_price = limit_price or stop_price or reference_price
+        if min_cost is not None and min_cost > 0:
+            if value_price is None:
+                return OrderCheck(
+                    None,
+                    f"order {cid}: needs a reference price to check the minimum notional "
+                    f"{min_cost} of {symbol}",
+                )
+            if qty * value_price < min_cost:
+                return OrderCheck(
+                    None,
+                    f"order {cid}: notional {qty * value_price} ({qty} at {value_price}) is "
+                    f"below the minimum notional {min_cost} of {symbol}",
+                )
+        adjusted = dataclasses.replace(
+            request, qty=qty, limit_price=limit_price, stop_price=stop_price
+        )
+        return OrderCheck(adjusted, None, tuple(notes))
+
+    def balances(self) -> dict[str, Decimal]:
+        """Total (free + locked) balance per asset, non-zero ones only."""
+        raw = self._call("fetch balance", self._exchange.fetch_balance)
+        totals = raw.get("total") or {}
+        out = {a: to_decimal(v) for a, v in totals.items() if v is not None}
+        return {a: v for a, v in out.items() if v != 0}
+
+    def permissions(self) -> KeyPermissions:
+        """What the API key may do. Binance (off testnet) says it through its
+        API-restrictions endpoint; elsewhere a balance that loads means ``read``."""
+        if self._config.exchange_id == "binance" and not self._config.sandbox:
+            answer = self._call("API restrictions", self._exchange.sapiGetAccountApiRestrictions)
+
+            def flag(key: str) -> bool | None:
+                value = answer.get(key)
+                return value if isinstance(value, bool) else None
+
+            return KeyPermissions(
+                read=flag("enableReading"),
+                trade=flag("enableSpotAndMarginTrading"),
+                withdraw=flag("enableWithdrawals"),
+            )
+        self._call("fetch balance", self._exchange.fetch_balance)
+        return KeyPermissions(read=True)
+
+    def snapshot(
+        self,
+        symbols: Iterable[str],
+        since: datetime,
+        client_order_ids: Mapping[str, str] | None = None,
+    ) -> VenueSnapshot:
+        """The account as the exchange sees it, for :func:`~sigmax.execution.reconcile.reconcile`.
+
+        Balances, the open orders and the trades since ``since`` on ``symbols``, and the
+        state of each order in ``client_order_ids`` (client id → symbol), looked up by
+        client id: those the exchange does not know are listed as missing.
+        """
+        self._ensure_markets()
+        taken_at = datetime.now(UTC)
+        balances = self.balances()
+        orders: dict[str, VenueOrder] = {}
+        trades: list[VenueTrade] = []
+        for symbol in sorted(set(symbols)):
+            for raw in self._call(
+                f"open orders {symbol}", self._exchange.fetch_open_orders, symbol
+            ):
+                vo = _venue_order(raw)
+                orders[vo.venue_order_id] = vo
+            fetch = self._exchange.fetch_my_trades
+            for raw in self._call(f"trades {symbol}", fetch, symbol, _to_ms(since)):
+                trades.append(_venue_trade(raw))
+        missing: set[str] = set()
+        for cid, symbol in (client_order_ids or {}).items():
+            try:
+                raw = self._call(
+                    f"look up {cid}",
+                    self._exchange.fetch_order,
+                    cid,
+                    symbol,
+                    {"clientOrderId": cid},
+                )
+            except UnknownOrderError:
+                missing.add(cid)
+                continue
+            vo = _venue_order(raw)
+            orders[vo.venue_order_id] = vo
+        return VenueSnapshot(
+            taken_at=taken_at,
+            balances=balances,
+            orders=tuple(orders.values()),
+            trades=tuple(trades),
+            missing_client_ids=frozenset(missing),
+        )
+
     # ---- internals ---------------------------------------------------------------
 
     def _sync_symbol(self, symbol: str, orders: list[Order], ts: datetime) -> None:
@@ -213,37 +432,53 @@ class CcxtVenue:
             if o.venue_order_id not in still_open:
                 self._refresh(o.client_order_id, ts)
 
-    def _send(self, request: OrderRequest, ts: datetime) -> Order:
+    def _send(self, request: OrderRequest, ts: datetime, *, look_up_first: bool = False) -> Order:
+        """Send the order; after a failure that may have reached the exchange, look it
+        up by client order id before sending again (``look_up_first``: start there)."""
         cid = request.client_order_id
         self._ensure_markets()
         try:
             args = self._order_args(request)
-            remote = self._exchange.create_order(*args)
-        except _REJECTIONS as exc:
-            return self._orders.reject(cid, ts, self._redact(f"{type(exc).__name__}: {exc}"))
         except ValueError as exc:
             return self._orders.reject(cid, ts, str(exc))
-        except ccxt.BaseError as exc:
-            # the order may or may not have reached the exchange: it stays NEW
-            raise self._translate(exc, f"submit {cid}") from None
-        self._apply_remote(cid, remote, ts)
-        return self._orders.order(cid)
+        look_up = look_up_first
+        attempt = 0
+        while True:
+            try:
+                if look_up:
+                    fetch = self._exchange.fetch_order
+                    remote = fetch(cid, request.symbol, {"clientOrderId": cid})
+                else:
+                    remote = self._exchange.create_order(*args)
+            except ccxt.OrderNotFound as exc:
+                if look_up:
+                    look_up = False  # the exchange never got it: sending is safe
+                    continue
+                return self._refuse(cid, ts, exc)
+            except _REJECTIONS as exc:
+                if look_up:
+                    raise self._translate(exc, f"look up {cid}") from None
+                return self._refuse(cid, ts, exc)
+            except ccxt.BaseError as exc:
+                # it may or may not have reached the exchange: the order stays NEW
+                action = f"look up {cid}" if look_up else f"submit {cid}"
+                error = self._translate(exc, action)
+                if not isinstance(error, VenueNetworkError) or attempt >= self._retries:
+                    raise error from None
+                attempt += 1
+                self._backoff(attempt, error)
+                look_up = True
+                continue
+            self._apply_remote(cid, remote, ts)
+            return self._orders.order(cid)
+
+    def _refuse(self, cid: str, ts: datetime, exc: ccxt.BaseError) -> Order:
+        reason = self._redact(f"{type(exc).__name__}: {exc}")
+        self._report(f"{self._config.exchange_id} submit {cid} refused: {reason}")
+        return self._orders.reject(cid, ts, reason)
 
     def _reconcile_unanswered(self, request: OrderRequest, ts: datetime) -> Order:
-        cid = request.client_order_id
-        self._ensure_markets()
-        try:
-            remote = self._call(
-                f"look up {cid}",
-                self._exchange.fetch_order,
-                cid,
-                request.symbol,
-                {"clientOrderId": cid},
-            )
-        except UnknownOrderError:
-            return self._send(request, ts)
-        self._apply_remote(cid, remote, ts)
-        return self._orders.order(cid)
+        return self._send(request, ts, look_up_first=True)
 
     def _order_args(
         self, request: OrderRequest
@@ -324,8 +559,12 @@ class CcxtVenue:
         qty = to_decimal(trade["amount"])
         price = to_decimal(trade["price"])
         stamp = trade.get("timestamp")
+        fee = trade.get("fee") or {}
+        fid = fill_id_of(cid, str(trade["id"]))
+        if fee.get("cost") is not None:
+            self._fee_assets[fid] = (to_decimal(fee["cost"]), fee.get("currency"))
         return Fill(
-            fill_id=f"{cid}-{trade['id']}",
+            fill_id=fid,
             client_order_id=cid,
             symbol=request.symbol,
             side=request.side,
@@ -360,21 +599,55 @@ class CcxtVenue:
             self._call("load markets", self._exchange.load_markets)
             self._markets_loaded = True
 
+    @property
+    def _retries(self) -> int:
+        return self._config.network_retries
+
     def _call(self, action: str, fn: Callable[..., T], *args: Any) -> T:
-        try:
-            return fn(*args)
-        except ccxt.BaseError as exc:
-            raise self._translate(exc, action) from None
+        """One exchange call; network errors and rate limits retried after a backoff."""
+        attempt = 0
+        while True:
+            try:
+                return fn(*args)
+            except ccxt.BaseError as exc:
+                error = self._translate(exc, action)
+                if not isinstance(error, VenueNetworkError) or attempt >= self._retries:
+                    raise error from None
+                attempt += 1
+                self._backoff(attempt, error)
+
+    def _backoff(self, attempt: int, error: VenueNetworkError) -> None:
+        """Wait before retry ``attempt``: a rate limit's Retry-After, else exponential."""
+        delay = self._config.backoff_s * 2 ** (attempt - 1)
+        if isinstance(error, VenueRateLimitError):
+            headers = self._exchange.last_response_headers or {}
+            retry_after = next(
+                (v for k, v in headers.items() if str(k).lower() == "retry-after"), None
+            )
+            if retry_after is not None and str(retry_after).strip().isdigit():
+                delay = max(delay, float(retry_after))
+        log.warning("%s; retry %d of %d in %.1fs", error, attempt, self._retries, delay)
+        self._sleep(min(delay, _MAX_BACKOFF_S))
+
+    def _report(self, message: str) -> None:
+        if self._on_error is not None:
+            self._on_error(message)
 
     def _translate(self, exc: ccxt.BaseError, action: str) -> ExecutionError:
         message = self._redact(f"{self._config.exchange_id} {action}: {type(exc).__name__}: {exc}")
+        error: ExecutionError
         if isinstance(exc, ccxt.OrderNotFound):
-            return UnknownOrderError(message)
+            return UnknownOrderError(message)  # an answer, not a failure: not reported
         if isinstance(exc, ccxt.AuthenticationError | ccxt.AccountSuspended):
-            return VenueAuthError(message)
-        if isinstance(exc, ccxt.NetworkError):
-            return VenueNetworkError(message)
-        return VenueError(message)
+            error = VenueAuthError(message)
+        elif isinstance(exc, ccxt.DDoSProtection):  # 429 / 418 (RateLimitExceeded too)
+            error = VenueRateLimitError(message)
+        elif isinstance(exc, ccxt.NetworkError):
+            error = VenueNetworkError(message)
+        else:
+            error = VenueError(message)
+        self._report(message)
+        return error
 
 
 def _to_ms(ts: datetime) -> int:
@@ -383,3 +656,73 @@ def _to_ms(ts: datetime) -> int:
 
 def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms // 1000, UTC) + timedelta(milliseconds=ms % 1000)
+
+
+def _rebase(api: Any, base_url: str) -> Any:
+    """ccxt's ``urls['api']`` (a string or a nested dict of them) with every URL's scheme
+    and host replaced by ``base_url``'s; paths stay."""
+    if isinstance(api, str):
+        target = urlsplit(base_url)
+        return urlsplit(api)._replace(scheme=target.scheme, netloc=target.netloc).geturl()
+    if isinstance(api, dict):
+        return {k: _rebase(v, base_url) for k, v in api.items()}
+    return api
+
+
+def _step(value: Any, mode: int) -> Decimal | None:
+    """The market's increment from its ccxt precision (tick size or decimal places)."""
+    if value is None:
+        return None
+    if mode == ccxt.TICK_SIZE:
+        return to_decimal(value)
+    if mode == ccxt.DECIMAL_PLACES:
+        return Decimal(1).scaleb(-int(value))
+    return None  # significant digits: left to the exchange
+
+
+def _round(value: Decimal, step: Decimal | None, rounding: str) -> Decimal:
+    if step is None or step <= 0:
+        return value
+    return (value / step).to_integral_value(rounding=rounding) * step
+
+
+def _limit(limits: Mapping[str, Any], what: str, bound: str) -> Decimal | None:
+    value = (limits.get(what) or {}).get(bound)
+    return to_decimal(value) if value is not None else None
+
+
+def _side(raw: Any) -> Side:
+    return Side.BUY if str(raw).lower() == "buy" else Side.SELL
+
+
+def _venue_order(raw: Remote) -> VenueOrder:
+    stamp = raw.get("timestamp")
+    price = raw.get("price")
+    return VenueOrder(
+        venue_order_id=str(raw["id"]),
+        client_order_id=raw.get("clientOrderId"),
+        symbol=str(raw["symbol"]),
+        side=_side(raw.get("side")),
+        qty=to_decimal(raw.get("amount") or 0),
+        filled=to_decimal(raw.get("filled") or 0),
+        price=to_decimal(price) if price else None,
+        status=str(raw.get("status") or ""),
+        ts=_from_ms(int(stamp)) if stamp is not None else datetime.now(UTC),
+    )
+
+
+def _venue_trade(raw: Remote) -> VenueTrade:
+    fee = raw.get("fee") or {}
+    stamp = raw.get("timestamp")
+    return VenueTrade(
+        trade_id=str(raw["id"]),
+        venue_order_id=str(raw.get("order")),
+        symbol=str(raw["symbol"]),
+        side=_side(raw.get("side")),
+        qty=to_decimal(raw["amount"]),
+        price=to_decimal(raw["price"]),
+        fee=to_decimal(fee["cost"]) if fee.get("cost") is not None else Decimal(0),
+        fee_currency=fee.get("currency"),
+        ts=_from_ms(int(stamp)) if stamp is not None else datetime.now(UTC),
+        maker=raw.get("takerOrMaker") == "maker",
+    )

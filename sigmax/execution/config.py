@@ -115,3 +115,101 @@ class CcxtVenueConfig(BaseModel):
         default_factory=dict,
         description="Extra ccxt exchange options, merged over the defaults above.",
     )
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/\s]+/?$",
+        description=(
+            "Send every REST request to this scheme://host[:port] instead of the exchange's "
+            "own (paths kept): a local simulator or a proxy. None: the exchange itself."
+        ),
+    )
+    network_retries: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description=(
+            "How often a failed request (network error, timeout, 429) is retried after a "
+            "backoff; an unanswered order is looked up by its client order id before any "
+            "resend. 0: the error goes to the caller, who resubmits to reconcile."
+        ),
+    )
+    backoff_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="First backoff before a retry, doubled each time; a 429's Retry-After wins.",
+    )
+
+
+class VenueConfig(BaseModel):
+    """Where a session's orders go (``Settings.venue``, ``SIGMAX_VENUE__*``).
+
+    ``kind`` is ``paper`` (the simulated exchange, the default), ``dry-run`` (real
+    markets and balances read through ccxt, nothing sent) or ``ccxt:EXCHANGE`` (orders go
+    to that exchange). A ccxt venue off its testnet moves real money and is refused
+    unless ``live`` is set as well.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = Field(
+        default="paper",
+        pattern=r"^(paper|dry-run|ccxt:[a-z0-9_]{2,40})$",
+        description="paper | dry-run | ccxt:EXCHANGE (a ccxt exchange id, e.g. ccxt:binance).",
+    )
+    exchange_id: str = Field(
+        default="binance",
+        min_length=2,
+        max_length=40,
+        pattern=r"^[a-z0-9_]+$",
+        description="The exchange a dry run reads its markets and balances from.",
+    )
+    testnet: bool = Field(
+        default=False,
+        description="Use the exchange's testnet (ccxt set_sandbox_mode): no real money.",
+    )
+    live: bool = Field(
+        default=False,
+        description="The explicit switch for real money: a ccxt venue off testnet needs it.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/\s]+/?$",
+        description="Send the exchange's REST requests to scheme://host[:port] (simulator, proxy).",
+    )
+    market_type: MarketType = Field(default="spot", description="ccxt defaultType.")
+    timeout_ms: int = Field(default=10_000, ge=1_000, le=120_000, description="HTTP timeout.")
+    network_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of a failed request after a backoff."
+    )
+    backoff_s: float = Field(default=1.0, ge=0, le=60, description="First retry backoff.")
+    options: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Extra ccxt exchange options."
+    )
+
+    @property
+    def is_ccxt(self) -> bool:
+        return self.kind.startswith("ccxt:")
+
+    @property
+    def ccxt_exchange_id(self) -> str:
+        """The exchange of a ccxt or dry-run venue."""
+        return self.kind.removeprefix("ccxt:") if self.is_ccxt else self.exchange_id
+
+    @property
+    def real_money(self) -> bool:
+        """Whether orders would reach a real-money account (a ccxt venue off testnet)."""
+        return self.is_ccxt and not self.testnet
+
+    def ccxt_config(self) -> CcxtVenueConfig:
+        """The adapter settings of this venue's exchange."""
+        return CcxtVenueConfig(
+            exchange_id=self.ccxt_exchange_id,
+            sandbox=self.testnet,
+            market_type=self.market_type,
+            timeout_ms=self.timeout_ms,
+            options=self.options,
+            base_url=self.base_url,
+            network_retries=self.network_retries,
+            backoff_s=self.backoff_s,
+        )

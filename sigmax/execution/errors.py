@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from sigmax.errors import ConflictError, NotFoundError, SigmaxError, UnavailableError
+from sigmax.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    SigmaxError,
+    UnavailableError,
+)
 
 
 class ExecutionError(SigmaxError):
@@ -51,3 +57,12 @@ class OverfillError(InvalidFillError):
 class UnacknowledgedOrderError(ExecutionError, ConflictError):
     """The exchange has not acknowledged the order yet: it cannot be cancelled before
     a reconcile (submitting it again) finds it."""
+
+
+class VenueRateLimitError(VenueNetworkError):
+    """The exchange is rate limiting us (HTTP 429 / 418): back off before the next call."""
+
+
+class VenueRefusedError(ExecutionError, InvalidInputError):
+    """A venue cannot be built as configured: live without the explicit switch, missing
+    credentials, keys that may withdraw; the message names what is missing."""
