@@ -1,12 +1,13 @@
 """Execution: the order state machine, the paper exchange and the ccxt adapter."""
 
-from sigmax.execution.ccxt_venue import CcxtVenue
-from sigmax.execution.config import CcxtVenueConfig, PaperExchangeConfig
+from sigmax.execution.ccxt_venue import CcxtVenue, KeyPermissions, OrderCheck
+from sigmax.execution.config import CcxtVenueConfig, PaperExchangeConfig, VenueConfig
 from sigmax.execution.credentials import (
     CredentialsProvider,
     EnvCredentialsProvider,
     ExchangeCredentials,
 )
+from sigmax.execution.dry_run import DryRunVenue
 from sigmax.execution.errors import (
     CredentialsError,
     ExecutionError,
@@ -19,6 +20,8 @@ from sigmax.execution.errors import (
     VenueAuthError,
     VenueError,
     VenueNetworkError,
+    VenueRateLimitError,
+    VenueRefusedError,
 )
 from sigmax.execution.orders import (
     TRANSITIONS,
@@ -29,6 +32,7 @@ from sigmax.execution.orders import (
 )
 from sigmax.execution.paper import PaperExchange
 from sigmax.execution.venue import ExecutionVenue
+from sigmax.execution.venue_factory import build_venue
 
 __all__ = [
     "TRANSITIONS",
@@ -36,12 +40,15 @@ __all__ = [
     "CcxtVenueConfig",
     "CredentialsError",
     "CredentialsProvider",
+    "DryRunVenue",
     "EnvCredentialsProvider",
     "ExchangeCredentials",
     "ExecutionError",
     "ExecutionVenue",
     "IllegalTransitionError",
+    "KeyPermissions",
     "InvalidFillError",
+    "OrderCheck",
     "OrderConflictError",
     "OrderEvent",
     "OrderManager",
@@ -52,7 +59,11 @@ __all__ = [
     "UnknownOrderError",
     "VenueAuthError",
     "VenueError",
+    "VenueConfig",
     "VenueNetworkError",
+    "VenueRateLimitError",
+    "VenueRefusedError",
+    "build_venue",
     "can_transition",
     "check_transition",
 ]

@@ -8,7 +8,8 @@ the real ccxt client (request building, HMAC signing, error mapping, parsing) ru
 against it through a base-URL override. Requests are HMAC-SHA256 checked like Binance:
 an unknown key or a bad signature is refused.
 
-Prices come from a replayed bundled bar series (``sigmax.data`` ``bundled:`` sets); the
+Prices come from a replayed bundled bar series (``sigmax.data`` ``bundled:`` sets, the first
+``start_bar + bars`` of them); the
 series' symbol is listed as ``<BASE><QUOTE>`` (``BTC/USD`` bars serve ``BTCUSDT``). The
 simulator stands on one bar at a time (:meth:`advance` moves on):
 
@@ -109,6 +110,7 @@ class BinanceSpotSimulatorDouble:
         *,
         quote: str = "USDT",
         start_bar: int = 100,
+        bars: int = 1000,
         balances: dict[str, Decimal] | None = None,
         fee_rate: Decimal = FEE_RATE,
         fill_cap: Decimal | None = None,
@@ -120,7 +122,7 @@ class BinanceSpotSimulatorDouble:
         api_key: str = API_KEY,
         secret: str = SECRET,
     ) -> None:
-        series = load_bars(source)
+        series = load_bars(source)[: start_bar + bars]
         base = series.symbol.split("/")[0]
         self.base, self.quote = base, quote
         self.symbol = f"{base}{quote}"
@@ -160,7 +162,9 @@ class BinanceSpotSimulatorDouble:
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     # ---- test controls ---------------------------------------------------------
@@ -179,6 +183,11 @@ class BinanceSpotSimulatorDouble:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    @property
+    def bars(self) -> list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]]:
+        """The replayed bars as (open time ms, open, high, low, close, volume)."""
+        return list(self._bars)
 
     @property
     def price(self) -> Decimal:
