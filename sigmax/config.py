@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sigmax.agents.config import GraphConfig
 from sigmax.backtest.config import BacktestConfig
 from sigmax.events.config import EventsConfig
-from sigmax.execution.config import PAPER_DEFAULTS, PaperExchangeConfig
+from sigmax.execution.config import PAPER_DEFAULTS, PaperExchangeConfig, VenueConfig
 from sigmax.paths import sigmax_home
 from sigmax.proposals.config import ApprovalConfig
 from sigmax.risk.config import RiskConfig
@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     paper: PaperExchangeConfig = Field(
         default_factory=lambda: PaperExchangeConfig(**PAPER_DEFAULTS),
         description="paper exchange costs and fill model (paper sessions)",
+    )
+    venue: VenueConfig = Field(
+        default_factory=VenueConfig,
+        description="where orders go: paper (default), dry-run or ccxt:EXCHANGE; testnet, live",
     )
     graph: GraphConfig = Field(
         default_factory=GraphConfig, description="analyst agents, debate, arbitrator, optimiser"
