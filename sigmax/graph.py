@@ -1,11 +1,12 @@
-"""The decision graph: analysts -> bull/bear debate -> arbitrator -> optimiser -> risk gate
--> decision, as a LangGraph ``StateGraph`` with injected node implementations.
+"""The decision graph: analysts -> bull/bear debate -> arbitrator -> optimiser -> turnover
+control -> risk gate -> decision, as a LangGraph ``StateGraph`` with injected node
+implementations.
 
 One graph serves both paths. The backtest invokes it once over a whole series (every
 node works on arrays with one column per bar); the live path invokes it per bar (one
 column, analysts called bar by bar under a deadline). The debate, arbitrator, optimiser,
-risk gate and decision code is the same for both, so ``run_bar(bars[: i + 1])`` equals
-``run_series(bars).decision_at(i)``.
+turnover control, risk gate and decision code is the same for both, so
+``run_bar(bars[: i + 1], series.memory_at(i - 1))`` equals ``run_series(bars).decision_at(i)``.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from sigmax.agents.config import (
     GraphConfig,
     RiskGateConfig,
     SizingConfig,
+    TurnoverConfig,
 )
 from sigmax.agents.debate import DebateResult, SignalMatrix, run_debate
 from sigmax.agents.risk_gate import RiskOutcome, cap_leverage
 from sigmax.agents.sizing import Sizing, vol_target
+from sigmax.agents.turnover import TurnoverOutcome, TurnoverState, control_turnover
 from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries, Decision, Signal, ts_from_ns
 
@@ -61,7 +64,25 @@ class GraphNodes:
     optimise: Callable[
         [BarSeries, np.ndarray, np.ndarray, float, SizingConfig, ArbitratorConfig], Sizing
     ] = vol_target
+    turnover: Callable[
+        [BarSeries, np.ndarray, np.ndarray, TurnoverState, TurnoverConfig], TurnoverOutcome
+    ] = control_turnover
     risk_gate: Callable[[np.ndarray, RiskGateConfig], RiskOutcome] = cap_leverage
+
+
+@dataclass(frozen=True)
+class GraphMemory:
+    """What one bar's decision leaves for the next: the sized target (the hysteresis
+    state of the optimiser) and the turnover control's state."""
+
+    sized: float = 0.0
+    turnover: TurnoverState = TurnoverState()
+
+    @classmethod
+    def from_target(cls, previous_target: float) -> GraphMemory:
+        """Memory known only by the previous sized target (a restart): that target is
+        held, the holding time counts as over and the turnover budget as full."""
+        return cls(float(previous_target), TurnoverState.fresh(float(previous_target)))
 
 
 class GraphState(TypedDict, total=False):
@@ -69,11 +90,13 @@ class GraphState(TypedDict, total=False):
     bars: BarSeries
     rows: np.ndarray  # indices of the bars decided on: all of them, or the last one
     previous: float  # sized target before rows[0], for the hysteresis
+    memory: TurnoverState  # the turnover control's state before rows[0]
     signals: Annotated[dict[str, SignalSeries], operator.or_]
     missing: Annotated[dict[str, str], operator.or_]  # agent -> why it gave no signal
     debate: DebateResult
     arbitration: Arbitration
     sizing: Sizing
+    turnover: TurnoverOutcome
     risk: RiskOutcome
     result: DecisionSeries
 
@@ -83,8 +106,9 @@ class DecisionSeries:
     """The graph's output over a run of bars (all of a series, or one live bar).
 
     ``target`` is the approved target position per bar (0 during warm-up, on the
-    ``position_step`` grid); ``sized`` the optimiser's target before the risk gate (the
-    hysteresis state: pass ``sized[i - 1]`` as ``previous_target`` to replay bar ``i``).
+    ``position_step`` grid); ``sized`` the optimiser's target (the hysteresis state);
+    ``controlled`` the turnover control's target, before the risk gate. To replay bar
+    ``i`` live, pass ``memory_at(i - 1)`` as ``previous_target``.
     """
 
     symbol: str
@@ -97,6 +121,7 @@ class DecisionSeries:
     debate: DebateResult
     arbitration: Arbitration
     sizing: Sizing
+    turnover: TurnoverOutcome
     risk: RiskOutcome
     config: GraphConfig
 
@@ -107,6 +132,14 @@ class DecisionSeries:
     @property
     def sized(self) -> np.ndarray:
         return self.sizing.target
+
+    @property
+    def controlled(self) -> np.ndarray:
+        return self.turnover.target
+
+    def memory_at(self, j: int) -> GraphMemory:
+        """What the decision at position ``j`` leaves for the next bar."""
+        return GraphMemory(float(self.sized[j]), self.turnover.state_at(j))
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -135,7 +168,8 @@ class DecisionSeries:
             c = self.config
             text = (
                 f"{self.arbitration.rationale(j, self.debate, c.arbitrator)} "
-                f"{self.sizing.rationale(j, c.optimiser)} Risk gate: "
+                f"{self.sizing.rationale(j, c.optimiser)} "
+                f"{self.turnover.rationale(j, c.turnover)} Risk gate: "
                 f"{self.risk.verdict_at(j).reason}; final target {self.target[j]:+.2f}."
             )
         if missing:
@@ -160,7 +194,7 @@ class DecisionGraph:
         if not names or len(set(names)) != len(names):
             raise ValueError(f"decision graph: agent names must be unique and non-empty: {names}")
         self.warmup = max([a.warmup for a in self.agents] + [self.config.optimiser.vol_window + 1])
-        self._previous = 0.0
+        self._memory = GraphMemory()
         self._pool = ThreadPoolExecutor(
             max_workers=2 * len(self.agents), thread_name_prefix="agent"
         )
@@ -170,30 +204,52 @@ class DecisionGraph:
         """Decisions for every bar of ``bars`` in one invocation of the graph."""
         validate_bars(bars, "decision graph")
         rows = np.arange(len(bars))
-        state = self._graph.invoke({"mode": "series", "bars": bars, "rows": rows, "previous": 0.0})
+        start = {"previous": 0.0, "memory": TurnoverState.fresh()}
+        state = self._graph.invoke({"mode": "series", "bars": bars, "rows": rows, **start})
         result: DecisionSeries = state["result"]
         return result
 
-    def run_bar(self, history: BarSeries, previous_target: float | None = None) -> Decision:
+    def run_bar(
+        self, history: BarSeries, previous_target: float | GraphMemory | None = None
+    ) -> Decision:
         """The Decision for the last bar of ``history`` (live path).
 
-        ``previous_target`` is the previous bar's sized target (the hysteresis state);
-        None uses the one this graph remembers from its last ``run_bar`` (0 at first).
+        ``previous_target`` is what the previous bar left: a ``GraphMemory``
+        (``DecisionSeries.memory_at``, ``DecisionGraph.memory``), or only the previous
+        sized target as a float (``GraphMemory.from_target``: the holding time counts as
+        over and the budget as full); None uses what this graph remembers from its last
+        ``run_bar`` (a fresh start at first).
         """
         if len(history) == 0:
             raise ValueError("decision graph: run_bar needs at least one bar")
-        previous = self._previous if previous_target is None else float(previous_target)
+        if previous_target is None:
+            memory = self._memory
+        elif isinstance(previous_target, GraphMemory):
+            memory = previous_target
+        else:
+            memory = GraphMemory.from_target(previous_target)
         rows = np.array([len(history) - 1])
         state = self._graph.invoke(
-            {"mode": "bar", "bars": history, "rows": rows, "previous": previous}
+            {
+                "mode": "bar",
+                "bars": history,
+                "rows": rows,
+                "previous": memory.sized,
+                "memory": memory.turnover,
+            }
         )
         result: DecisionSeries = state["result"]
-        self._previous = float(result.sized[0])
+        self._memory = result.memory_at(0)
         return result.decision_at(0)
 
+    @property
+    def memory(self) -> GraphMemory:
+        """What the last ``run_bar`` left for the next bar."""
+        return self._memory
+
     def reset(self) -> None:
-        """Forget the hysteresis state (start of a new series)."""
-        self._previous = 0.0
+        """Forget the hysteresis and turnover state (start of a new series)."""
+        self._memory = GraphMemory()
 
     def close(self) -> None:
         """Stop waiting for analysts still running past their deadline."""
@@ -210,12 +266,14 @@ class DecisionGraph:
         builder.add_node("debate", self._debate)
         builder.add_node("arbitrator", self._arbitrate)
         builder.add_node("optimiser", self._optimise)
+        builder.add_node("turnover", self._turnover)
         builder.add_node("risk_gate", self._risk_gate)
         builder.add_node("decision", self._decide)
         builder.add_edge(analyst_nodes, "debate")
         builder.add_edge("debate", "arbitrator")
         builder.add_edge("arbitrator", "optimiser")
-        builder.add_edge("optimiser", "risk_gate")
+        builder.add_edge("optimiser", "turnover")
+        builder.add_edge("turnover", "risk_gate")
         builder.add_edge("risk_gate", "decision")
         builder.add_edge("decision", END)
         return builder.compile()
@@ -278,8 +336,18 @@ class DecisionGraph:
         )
         return {"sizing": sizing}
 
+    def _turnover(self, state: GraphState) -> dict[str, Any]:
+        arbitration = state["arbitration"]
+        veto = arbitration.veto
+        if veto is None:
+            veto = np.zeros(state["rows"].shape, dtype=bool)
+        outcome = self.nodes.turnover(
+            state["bars"], state["sizing"].target, veto, state["memory"], self.config.turnover
+        )
+        return {"turnover": outcome}
+
     def _risk_gate(self, state: GraphState) -> dict[str, Any]:
-        return {"risk": self.nodes.risk_gate(state["sizing"].target, self.config.risk)}
+        return {"risk": self.nodes.risk_gate(state["turnover"].target, self.config.risk)}
 
     def _decide(self, state: GraphState) -> dict[str, Any]:
         bars, rows = state["bars"], state["rows"]
@@ -294,6 +362,7 @@ class DecisionGraph:
             debate=state["debate"],
             arbitration=state["arbitration"],
             sizing=state["sizing"],
+            turnover=state["turnover"],
             risk=state["risk"],
             config=self.config,
         )

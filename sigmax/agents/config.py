@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
+Role = Literal["directional", "contrarian"]
+#: The analysts that argue against the move by design: a stretched close (mean
+#: reversion) and a greedy crowd (contrarian sentiment) reduce size, they do not vote.
+DEFAULT_ROLES: dict[str, Role] = {"mean_reversion": "contrarian", "sentiment": "contrarian"}
+
 
 class TrendConfig(BaseModel):
     """Moving-average alignment and crossover, with ADX as trend strength."""
@@ -247,6 +252,29 @@ class ArbitratorConfig(BaseModel):
     weights: dict[str, float] = Field(
         default_factory=dict, description="Per-agent weight by agent name; missing names = 1."
     )
+    roles: dict[str, Role] = Field(
+        default_factory=lambda: dict(DEFAULT_ROLES),
+        description=(
+            "Per-agent role by agent name; missing names are directional. Directional "
+            "analysts vote on the direction; contrarian ones only damp (or veto) the size "
+            "when they disagree with it."
+        ),
+    )
+    contrarian_damping: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Size is multiplied by 1 - contrarian_damping * pressure, where pressure in "
+            "[0, 1] is the weighted contrarian disagreement with the direction."
+        ),
+    )
+    contrarian_veto: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Contrarian pressure at or above which entries and adds are vetoed; None: off.",
+    )
 
     @model_validator(mode="after")
     def _weights(self) -> ArbitratorConfig:
@@ -273,6 +301,35 @@ class SizingConfig(BaseModel):
         default=None,
         gt=0.0,
         description="Bars per year, to annualise vol; None: from the bars' timeframe.",
+    )
+
+
+class TurnoverConfig(BaseModel):
+    """Turnover control after sizing: a minimum holding time and a yearly budget.
+
+    Both only hold back entries and adds (a larger |target|); exits to flat and
+    reductions (weaker conviction, higher volatility, the risk gate) always go through.
+    """
+
+    model_config = _FROZEN
+
+    min_hold_hours: float = Field(
+        default=24.0,
+        ge=0.0,
+        le=24.0 * 365,
+        description=(
+            "After any change of the target, no entry or add for this long (calendar "
+            "hours, turned into bars by the timeframe); 0 = off."
+        ),
+    )
+    max_per_year: float | None = Field(
+        default=60.0,
+        gt=0.0,
+        description=(
+            "Turnover budget: sum of |target changes| (fractions of equity) per year. A "
+            "bucket of a month's allowance, refilled every bar; exits are charged but "
+            "never refused. None = no budget."
+        ),
     )
 
 
@@ -353,6 +410,9 @@ class GraphConfig(BaseModel):
     )
     optimiser: SizingConfig = Field(
         default_factory=SizingConfig, description="Position sizer (volatility target)."
+    )
+    turnover: TurnoverConfig = Field(
+        default_factory=TurnoverConfig, description="Turnover control (hold time, budget)."
     )
     risk: RiskGateConfig = Field(default_factory=RiskGateConfig, description="Default risk gate.")
     llm: LLMConfig = Field(default_factory=LLMConfig, description="Optional LLM analyst.")

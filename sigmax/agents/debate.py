@@ -1,5 +1,11 @@
 """Bull and bear researchers: each builds a case from the analysts' signals, then rebuts.
 
+Only directional analysts vote: their confidence-weighted scores form the bull and bear
+cases, and the strengths are taken over the directional weights alone. Contrarian
+analysts (``ArbitratorConfig.roles``) are heard separately: where they disagree with
+the direction the debate settles on, their weighted disagreement is the ``pressure``
+(0..1) that the arbitrator turns into a smaller size or a veto of entries.
+
 Works on arrays of shape (agents, bars): the backtest passes every bar at once, the
 live path one column. The same code runs for both, so they agree exactly.
 """
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sigmax.agents.base import SignalSeries
-from sigmax.agents.config import ArbitratorConfig, DebateConfig
+from sigmax.agents.config import DEFAULT_ROLES, ArbitratorConfig, DebateConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +29,7 @@ class SignalMatrix:
     score: np.ndarray
     confidence: np.ndarray
     weight: np.ndarray
+    contrarian: np.ndarray | None = None  # bool per agent; None: every agent directional
 
     @classmethod
     def from_series(
@@ -30,10 +37,24 @@ class SignalMatrix:
     ) -> SignalMatrix:
         if not agents:
             raise ValueError("debate: at least one agent is needed")
+        unknown = sorted(set(config.roles) - set(agents) - set(DEFAULT_ROLES))
+        if unknown:
+            raise ValueError(
+                f"arbitrator.roles: no analyst named {', '.join(unknown)} in this graph "
+                f"(analysts: {', '.join(agents)})"
+            )
         score = np.stack([signals[a].score for a in agents])
         conf = np.stack([signals[a].confidence for a in agents])
         weight = np.array([config.weights.get(a, 1.0) for a in agents], dtype=np.float64)
-        return cls(tuple(agents), score, conf, weight)
+        contrarian = np.array([config.roles.get(a) == "contrarian" for a in agents])
+        return cls(tuple(agents), score, conf, weight, contrarian)
+
+    @property
+    def is_contrarian(self) -> np.ndarray:
+        """Bool per agent: True for the contrarian (size-only) analysts."""
+        if self.contrarian is None:
+            return np.zeros(len(self.agents), dtype=bool)
+        return self.contrarian
 
     def contributions(self, min_confidence: float) -> np.ndarray:
         """weight * confidence * score, 0 where there is no signal or confidence is too low."""
@@ -46,9 +67,12 @@ class SignalMatrix:
 class DebateResult:
     """The bull and bear cases after rebuttal.
 
-    ``bull``/``bear`` are each agent's surviving contribution to that side (agents x bars,
-    >= 0); ``bull_rebutted``/``bear_rebutted`` count how often the other side discounted
-    it; strengths are the side's total over the sum of all agent weights, in [0, 1].
+    ``bull``/``bear`` are each directional agent's surviving contribution to that side
+    (agents x bars, >= 0; 0 on contrarian rows); ``bull_rebutted``/``bear_rebutted``
+    count how often the other side discounted it; strengths are the side's total over
+    the sum of the directional agents' weights, in [0, 1]. ``against`` is each
+    contrarian agent's weighted disagreement with the direction (bull strength above
+    bear: long), ``pressure`` their total over the contrarian weights, in [0, 1].
     """
 
     matrix: SignalMatrix
@@ -58,6 +82,8 @@ class DebateResult:
     bear_rebutted: np.ndarray
     bull_strength: np.ndarray
     bear_strength: np.ndarray
+    against: np.ndarray
+    pressure: np.ndarray
 
     def case_text(self, j: int, side: str, signals: Mapping[str, SignalSeries]) -> str:
         """The case for (``bull``) or against (``bear``) at column ``j``, citing its evidence."""
@@ -76,9 +102,32 @@ class DebateResult:
                 f"{name} {items[row, j]:.3f} (score {self.matrix.score[row, j]:+.2f}, "
                 f"confidence {self.matrix.confidence[row, j]:.2f}{note}: {why})"
             )
-        if not cited:
-            return f"{side.capitalize()} case 0.000: no analyst supports it."
-        return f"{side.capitalize()} case {strength:.3f}: " + "; ".join(cited)
+        text = (
+            f"{side.capitalize()} case {strength:.3f}: " + "; ".join(cited)
+            if cited
+            else f"{side.capitalize()} case 0.000: no analyst supports it."
+        )
+        return text + self._contrarian_note(j, side, signals)
+
+    def _contrarian_note(self, j: int, side: str, signals: Mapping[str, SignalSeries]) -> str:
+        """The contrarian analysts leaning to ``side`` at column ``j`` (they size, not vote)."""
+        m = self.matrix
+        sign = 1.0 if side == "bull" else -1.0
+        notes = []
+        for row in np.nonzero(m.is_contrarian)[0]:
+            score, conf = m.score[row, j], m.confidence[row, j]
+            if not (np.isfinite(score) and np.isfinite(conf)) or score * sign <= 0.0:
+                continue
+            name = m.agents[row]
+            signal = signals[name].signal_at(j)
+            why = signal.rationale if signal is not None else ""
+            notes.append(
+                f"{name} (score {score:+.2f}, confidence {conf:.2f}, against the direction "
+                f"{self.against[row, j]:.3f}: {why})"
+            )
+        if not notes:
+            return ""
+        return " Contrarian view, sizes only: " + "; ".join(notes)
 
 
 def run_debate(
@@ -90,7 +139,9 @@ def run_debate(
     the other side's weakest remaining item by ``rebuttal_discount`` (ties: the first
     agent in order). Deterministic; no randomness.
     """
-    x = matrix.contributions(arbitrator.min_confidence)
+    contributions = matrix.contributions(arbitrator.min_confidence)
+    contrarian = matrix.is_contrarian
+    x = np.where(contrarian[:, None], 0.0, contributions)
     bull, bear = np.maximum(x, 0.0), np.maximum(-x, 0.0)
     bull_hits = np.zeros(bull.shape, dtype=np.int64)
     bear_hits = np.zeros(bear.shape, dtype=np.int64)
@@ -99,15 +150,17 @@ def run_debate(
         weakest_bear = _weakest(bear)
         _discount(bull, bull_hits, weakest_bull, debate.rebuttal_discount)
         _discount(bear, bear_hits, weakest_bear, debate.rebuttal_discount)
-    total_weight = float(matrix.weight.sum()) or 1.0
+    directional_weight = float(matrix.weight[~contrarian].sum()) or 1.0
+    bull_strength = _column_sum(bull) / directional_weight
+    bear_strength = _column_sum(bear) / directional_weight
+    direction = np.sign(bull_strength - bear_strength)
+    against = np.where(
+        contrarian[:, None], np.maximum(-contributions * direction[None, :], 0.0), 0.0
+    )
+    contrarian_weight = float(matrix.weight[contrarian].sum()) or 1.0
+    pressure = np.minimum(_column_sum(against) / contrarian_weight, 1.0)
     return DebateResult(
-        matrix,
-        bull,
-        bear,
-        bull_hits,
-        bear_hits,
-        _column_sum(bull) / total_weight,
-        _column_sum(bear) / total_weight,
+        matrix, bull, bear, bull_hits, bear_hits, bull_strength, bear_strength, against, pressure
     )
 
 

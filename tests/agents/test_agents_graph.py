@@ -17,7 +17,7 @@ from sigmax.agents import (
     TrendConfig,
     cap_leverage,
 )
-from sigmax.graph import DecisionGraph, DecisionSeries, GraphNodes
+from sigmax.graph import DecisionGraph, DecisionSeries, GraphMemory, GraphNodes
 from sigmax.model import BarSeries, Signal
 
 
@@ -32,7 +32,7 @@ def series(graph: DecisionGraph, bars: BarSeries) -> DecisionSeries:
 
 
 def _replay(graph: DecisionGraph, bars: BarSeries, series: DecisionSeries, i: int) -> None:
-    previous = 0.0 if i == 0 else float(series.sized[i - 1])
+    previous = GraphMemory() if i == 0 else series.memory_at(i - 1)
     decision = graph.run_bar(bars[: i + 1], previous_target=previous)
     assert decision == series.decision_at(i), f"bar {i}"
     assert decision.target_position == series.target[i]
@@ -144,13 +144,13 @@ def test_injected_nodes_are_used_and_the_graph_runs_once(bars: BarSeries) -> Non
     assert sorted(calls) == sorted(
         ["trend", "momentum", "mean_reversion", "volatility", "sentiment"]
     )
-    assert np.array_equal(result.target, result.sized * 0.5)
+    assert np.array_equal(result.target, result.controlled * 0.5)
 
 
 def test_default_risk_gate_caps_and_says_so(bars: BarSeries) -> None:
     graph = DecisionGraph(GraphConfig(risk=RiskGateConfig(max_leverage=0.25)))
     result = graph.run_series(bars)
-    over = np.nonzero(result.sized > 0.25)[0]
+    over = np.nonzero(result.controlled > 0.25)[0]
     assert over.size and result.target.max() == 0.25
     verdict = result.decision_at(int(over[0])).risk_verdict
     assert verdict is not None and not verdict.approved
