@@ -3,8 +3,9 @@
 Orders keep their sigmax state in an :class:`OrderManager`; exchange responses move
 them through the same state machine as the paper exchange. Symbols are ccxt unified
 symbols (``"BTC/USDT"``). The sigmax client order id goes to the exchange as ccxt's
-``clientOrderId``, so a resubmitted order that never got an answer is looked up by
-that id before it is sent again.
+``clientOrderId`` (:func:`exchange_client_id`: as it is when it is short and plain
+enough for every exchange, else a fixed hash of it), so a resubmitted order that never
+got an answer is looked up by that id before it is sent again.
 
 Fills arrive with submit and cancel responses or through :meth:`CcxtVenue.sync`;
 ``sync`` returns every fill applied since the previous ``sync``, whichever call
@@ -29,6 +30,7 @@ through a redacting logger and every error message is redacted.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import re
 import time
@@ -79,6 +81,20 @@ _TERMINAL_STATUS = {
     "rejected": OrderStatus.REJECTED,
 }
 _MAX_BACKOFF_S = 60.0
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def exchange_client_id(client_order_id: str) -> str:
+    """The client order id sent to the exchange for a sigmax one.
+
+    Exchanges limit them (Binance: 36 characters of ``[A-Za-z0-9._:/-]``); an id of at
+    most 32 letters, digits, ``_`` and ``-`` goes as it is, any other becomes ``sx`` and
+    30 hex digits of its BLAKE2b hash: the same id every time, so a lookup after a
+    restart finds the order.
+    """
+    if _PLAIN_ID.fullmatch(client_order_id):
+        return client_order_id
+    return "sx" + hashlib.blake2b(client_order_id.encode(), digest_size=15).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,19 +414,25 @@ class CcxtVenue:
                 trades.append(_venue_trade(raw))
         missing: set[str] = set()
         for cid, symbol in (client_order_ids or {}).items():
+            sent_as = exchange_client_id(cid)
             try:
                 raw = self._call(
                     f"look up {cid}",
                     self._exchange.fetch_order,
-                    cid,
+                    sent_as,
                     symbol,
-                    {"clientOrderId": cid},
+                    {"clientOrderId": sent_as},
                 )
             except UnknownOrderError:
                 missing.add(cid)
                 continue
             vo = _venue_order(raw)
             orders[vo.venue_order_id] = vo
+        # the exchange knows our orders by the ids we sent: name them by sigmax's again
+        ours = {exchange_client_id(cid): cid for cid in client_order_ids or {}}
+        for key, vo in orders.items():
+            if vo.client_order_id in ours:
+                orders[key] = dataclasses.replace(vo, client_order_id=ours[vo.client_order_id])
         return VenueSnapshot(
             taken_at=taken_at,
             balances=balances,
@@ -447,7 +469,8 @@ class CcxtVenue:
             try:
                 if look_up:
                     fetch = self._exchange.fetch_order
-                    remote = fetch(cid, request.symbol, {"clientOrderId": cid})
+                    sent_as = exchange_client_id(cid)
+                    remote = fetch(sent_as, request.symbol, {"clientOrderId": sent_as})
                 else:
                     remote = self._exchange.create_order(*args)
             except ccxt.OrderNotFound as exc:
@@ -490,7 +513,7 @@ class CcxtVenue:
                 f"qty {request.qty} does not fit the exchange's amount precision "
                 f"for {symbol} (would be {amount})"
             )
-        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        params: dict[str, Any] = {"clientOrderId": exchange_client_id(request.client_order_id)}
         if request.stop_price is not None:
             params["triggerPrice"] = float(request.stop_price)
         if request.tif is TimeInForce.IOC:

@@ -16,6 +16,7 @@ from sigmax.execution import (
     VenueAuthError,
     VenueNetworkError,
 )
+from sigmax.execution.ccxt_venue import exchange_client_id
 from sigmax.model import Liquidity, OrderRequest, OrderStatus, OrderType, Side
 from tests.doubles.binance_spot_simulator import BinanceSpotSimulatorDouble
 from tests.execution.conftest import SimCredentials, sim_config
@@ -228,3 +229,23 @@ def test_a_bad_signature_is_refused_by_the_exchange(sim: BinanceSpotSimulatorDou
     venue = CcxtVenue(sim_config(sim), SimCredentials(secret="not-the-secret"))
     with pytest.raises(VenueAuthError, match="Signature for this request is not valid"):
         venue.balances()
+
+
+def test_a_long_session_order_id_goes_as_a_fixed_short_id_and_is_found_again(
+    sim: BinanceSpotSimulatorDouble,
+) -> None:
+    cid = "paper-portfolio-7f3a-BTCUSDT-1700000000000000000"  # too long for Binance (36)
+    sent_as = exchange_client_id(cid)
+    assert sent_as == exchange_client_id(cid) and len(sent_as) == 32
+    assert exchange_client_id("s-1700000000") == "s-1700000000"
+    venue, _ = make_venue(sim, network_retries=0)
+    venue.prepare(market("x"), sim.price)
+    sim.lose_next_order_reply()
+    with pytest.raises(VenueNetworkError):
+        venue.submit(market(cid), T0)
+    again, _ = make_venue(sim)
+    again.restore([venue.order(cid)], [])
+    assert again.submit(market(cid), T0).status is OrderStatus.FILLED
+    assert len(sim.orders_with_client_id(sent_as)) == 1 and len(sim.order_requests()) == 1
+    snapshot = again.snapshot([SYMBOL], T0, {cid: SYMBOL})
+    assert [o.client_order_id for o in snapshot.orders] == [cid]
