@@ -153,7 +153,7 @@ class BinanceSpotSimulatorDouble:
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request seen
         self._next_order_id = 1000
         self._next_trade_id = 5000
-        self._lose_replies = 0
+        self._lose_replies: dict[str, int] = {"POST": 0, "DELETE": 0}
         self._lose_delay_s = 0.0
         self._rate_limited = 0
         self._retry_after_s = 1
@@ -209,10 +209,11 @@ class BinanceSpotSimulatorDouble:
                     if touched:
                         self._fill(order, order.price, maker=True)
 
-    def lose_next_order_reply(self, delay_s: float = 0.0) -> None:
-        """Book the next order, then never answer it: after ``delay_s`` the connection drops."""
+    def lose_next_order_reply(self, delay_s: float = 0.0, method: str = "POST") -> None:
+        """Carry out the next order request (``POST``: create, ``DELETE``: cancel), then
+        never answer it: after ``delay_s`` the connection drops."""
         with self._lock:
-            self._lose_replies += 1
+            self._lose_replies[method] += 1
             self._lose_delay_s = delay_s
 
     def rate_limit(self, requests: int, retry_after_s: int = 1) -> None:
@@ -414,9 +415,7 @@ class BinanceSpotSimulatorDouble:
             return self._restrictions(), False
         if path == "/api/v3/order" and method == "POST":
             order = self._new_order(p)
-            lose = self._lose_replies > 0
-            if lose:
-                self._lose_replies -= 1
+            lose = self._take_lost("POST")
             answer = order.as_json() | {"transactTime": order.time_ms, "fills": order.fills}
             return answer, lose
         if path == "/api/v3/order" and method == "GET":
@@ -427,7 +426,7 @@ class BinanceSpotSimulatorDouble:
                 raise _Refusal(400, -2011, "Unknown order sent.")
             order.status = "CANCELED"
             self._release(order)
-            return order.as_json(), False
+            return order.as_json(), self._take_lost("DELETE")
         if path == "/api/v3/openOrders":
             return [
                 o.as_json()
@@ -438,6 +437,12 @@ class BinanceSpotSimulatorDouble:
         if path == "/api/v3/myTrades":
             return self._my_trades(p), False
         raise _Refusal(404, -1000, f"the simulator does not serve {method} {path}")
+
+    def _take_lost(self, method: str) -> bool:
+        if self._lose_replies[method] > 0:
+            self._lose_replies[method] -= 1
+            return True
+        return False
 
     def _exchange_info(self) -> dict[str, Any]:
         return {

@@ -249,3 +249,15 @@ def test_a_long_session_order_id_goes_as_a_fixed_short_id_and_is_found_again(
     assert len(sim.orders_with_client_id(sent_as)) == 1 and len(sim.order_requests()) == 1
     snapshot = again.snapshot([SYMBOL], T0, {cid: SYMBOL})
     assert [o.client_order_id for o in snapshot.orders] == [cid]
+
+
+def test_a_cancel_whose_reply_is_lost_ends_cancelled_once(sim: BinanceSpotSimulatorDouble) -> None:
+    sleeps: list[float] = []
+    venue, _ = make_venue(sim, sleeps)
+    below = (sim.price * D("0.5")).quantize(D("0.01"))
+    venue.submit(limit("lc-1", "0.02", below), T0)
+    sim.lose_next_order_reply(method="DELETE")
+    cancelled = venue.cancel("lc-1", T0 + timedelta(minutes=1))
+    assert cancelled.status is OrderStatus.CANCELLED and sleeps == [0.5]
+    assert [o.status for o in sim.orders_with_client_id("lc-1")] == ["CANCELED"]
+    assert sim.order_requests().count(("DELETE", "/api/v3/order")) == 2
