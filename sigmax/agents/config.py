@@ -323,12 +323,13 @@ class TurnoverConfig(BaseModel):
         ),
     )
     max_per_year: float | None = Field(
-        default=60.0,
+        default=48.0,
         gt=0.0,
         description=(
             "Turnover budget: sum of |target changes| (fractions of equity) per year. A "
             "bucket of a month's allowance, refilled every bar; exits are charged but "
-            "never refused. None = no budget."
+            "never refused. None = no budget. The default leaves room under 60x a year "
+            "for exits and the engine's rebalancing."
         ),
     )
 
