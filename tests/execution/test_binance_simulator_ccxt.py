@@ -261,3 +261,16 @@ def test_a_cancel_whose_reply_is_lost_ends_cancelled_once(sim: BinanceSpotSimula
     assert cancelled.status is OrderStatus.CANCELLED and sleeps == [0.5]
     assert [o.status for o in sim.orders_with_client_id("lc-1")] == ["CANCELED"]
     assert sim.order_requests().count(("DELETE", "/api/v3/order")) == 2
+
+
+def test_klines_replay_the_bundled_bars_up_to_the_current_one(
+    sim: BinanceSpotSimulatorDouble,
+) -> None:
+    exchange = CcxtVenue(sim_config(sim), SimCredentials())._exchange
+    assert exchange.fetch_time() > 0
+    candles = exchange.fetch_ohlcv(SYMBOL, "1h", limit=3)
+    bars = sim.bars[sim.cursor - 2 : sim.cursor + 1]
+    assert [c[0] for c in candles] == [b[0] for b in bars]
+    assert [D(repr(c[4])) for c in candles] == [b[4] for b in bars]
+    sim.advance()
+    assert exchange.fetch_ohlcv(SYMBOL, "1h", limit=1)[0][0] == sim.bars[sim.cursor][0]
