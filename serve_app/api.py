@@ -19,7 +19,6 @@ from ray import serve
 
 from actors.ray_metrics import start_export
 from serve_app._private import errors, versioning
-from serve_app._private.auth import authenticator
 from serve_app._private.backend import Backend
 from serve_app._private.middleware import APIMiddleware
 from serve_app._private.probes import router as probes_router
@@ -42,7 +41,6 @@ from serve_app.config import APIConfig
 from serve_app.schema import ErrorBody
 from sigmax.config import Settings
 from sigmax.storage.postgres_config import PostgresConfig
-from sigmax.storage.repos.keys import ApiKeyRepository
 
 _ERRORS = {
     400: "unsupported API version",
@@ -88,7 +86,7 @@ Rate limits per key and endpoint class (general, analysis, trading) are reported
 """
 
 
-MIN_KEY_RECHECK_S = 1.0  # an open WebSocket's key is looked up at most this often
+MIN_KEY_RECHECK_S = 0.25  # an open WebSocket's key is looked up at most this often
 
 
 def _mount_websocket(app: FastAPI, backend: Backend) -> bool:
@@ -97,12 +95,11 @@ def _mount_websocket(app: FastAPI, backend: Backend) -> bool:
         return False
     from serve_app._private import ws
 
-    async def keys() -> ApiKeyRepository:
-        return ApiKeyRepository(await backend.pool())
-
-    # an open socket's key is checked again as often as a cached key is trusted
-    recheck_s = max(backend.config.auth_cache_s, MIN_KEY_RECHECK_S)
-    router = ws.websocket_router(authenticator(keys), recheck_key_s=recheck_s)
+    # an open socket's key goes through the replica's key cache, which notices a
+    # revocation within key_revocation_check_s; checking it at half that interval
+    # closes the socket within 1.5 intervals of the revocation
+    recheck_s = max(backend.config.key_revocation_check_s / 2, MIN_KEY_RECHECK_S)
+    router = ws.websocket_router(backend.authenticate, recheck_key_s=recheck_s)
     app.include_router(router, prefix=versioning.PREFIX)
     return True
 

@@ -57,10 +57,19 @@ class APIConfig(BaseSettings):
         CALL_TIMEOUT_S, gt=0, description="how long one call to a session actor may take"
     )
     auth_cache_s: float = Field(
-        5.0,
+        60.0,
         ge=0,
-        description="how long a verified key is trusted without asking PostgreSQL again; "
-        "a key revoked elsewhere (CLI, another replica) stops within this time; 0 = never cache",
+        description="how long a verified key is trusted without asking PostgreSQL again "
+        "(never past its expiry); any revocation drops the cache within "
+        "key_revocation_check_s; 0 = never cache",
+    )
+    key_revocation_check_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="how often each replica reads the key revocation mark from "
+        "PostgreSQL: a key revoked anywhere (API, CLI, another replica) stops within this "
+        "time; open WebSockets check their key twice as often",
     )
     session_cache_s: float = Field(
         1.0, ge=0, description="how long a session lookup (actor handles) is reused"

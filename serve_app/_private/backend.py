@@ -18,6 +18,7 @@ import structlog
 from actors.registry import SessionHandles
 from serve_app._private.auth import Principal
 from serve_app._private.client_address import client_address, networks
+from serve_app._private.keycache import REVOCATION_MARK_SQL, KeyCache
 from serve_app._private.ratelimit import FailSafeLimiter
 from serve_app.config import APIConfig
 from serve_app.exceptions import NoSession, ServiceUnavailable, Unauthorized
@@ -49,9 +50,10 @@ class Backend:
         self._migrated: set[int] = set()
         self._session: Session | None = None
         self._session_at = 0.0
-        # sha256(key) -> (principal, monotonic expiry): spares a PostgreSQL round trip
-        # (a SELECT and an UPDATE of last_used_at on one row) per request.
-        self._auth_cache: dict[str, tuple[Principal, float]] = {}
+        # sha256(key) -> principal: spares a PostgreSQL round trip (a SELECT and an
+        # UPDATE of last_used_at on one row) per request; any revocation drops it
+        self.keys = KeyCache(self._revocation_mark, self.config.key_revocation_check_s)
+        self._no_session_at: float | None = None
 
     def address_of(self, scope: MutableMapping[str, Any]) -> str:
         """The caller's address for per-address limits (forwarded only via our proxies)."""
@@ -78,35 +80,35 @@ class Backend:
     async def authenticate(self, token: str) -> Principal:
         """The principal of a valid, active key; Unauthorized otherwise.
 
-        Verified keys are remembered for ``auth_cache_s`` (never past their expiry):
-        a key revoked through this replica stops at once; one revoked elsewhere (CLI,
-        another replica) within ``auth_cache_s``.
+        Verified keys are remembered for ``auth_cache_s`` (never past their expiry)
+        while no key is revoked anywhere: the revocation mark is read at most every
+        ``key_revocation_check_s`` (:class:`~serve_app._private.keycache.KeyCache`).
         """
         digest = hash_key(token)
-        now = time.monotonic()
-        cached = self._auth_cache.get(digest)
-        if cached is not None and now < cached[1]:
-            structlog.contextvars.bind_contextvars(key_id=cached[0].key_id)
-            return cached[0]
+        cached = await self.keys.get(digest) if self.config.auth_cache_s > 0 else None
+        if cached is not None:
+            structlog.contextvars.bind_contextvars(key_id=cached.key_id)
+            return cached
+        generation = self.keys.generation
         key = await ApiKeyRepository(await self.pool()).verify(token)
         if key is None:
-            self._auth_cache.pop(digest, None)
             raise Unauthorized()
         principal = Principal(key.id, frozenset(key.scopes), key.name)
         ttl = self.config.auth_cache_s
         if key.expires_at is not None:
             ttl = min(ttl, (key.expires_at - utc_now()).total_seconds())
-        if ttl > 0:
-            if len(self._auth_cache) > 10_000:
-                self._auth_cache.clear()
-            self._auth_cache[digest] = (principal, now + ttl)
+        self.keys.put(digest, principal, ttl, generation)
         structlog.contextvars.bind_contextvars(key_id=key.id)
         return principal
 
     def forget_key(self, key_id: int) -> None:
         """Drop a revoked or rotated key from this replica's cache."""
-        for digest in [d for d, (p, _) in self._auth_cache.items() if p.key_id == key_id]:
-            del self._auth_cache[digest]
+        self.keys.forget(key_id)
+
+    async def _revocation_mark(self) -> tuple[object, ...]:
+        async with (await self.pool()).acquire() as conn:
+            row = await conn.fetchrow(REVOCATION_MARK_SQL)
+        return (row["revoked"], row["last"])
 
     # ---- session -----------------------------------------------------------------------
 
@@ -119,21 +121,28 @@ class Backend:
         return bool(ray.is_initialized())
 
     async def session(self) -> Session:
-        """The served session's actors; NoSession when it is not running."""
+        """The served session's actors; NoSession when it is not running.
+
+        Both answers are reused for ``session_cache_s``: a found session's handles, and
+        that there is none (a name lookup in Ray's GCS per request would otherwise
+        cost every request on a replica without a session)."""
         now = time.monotonic()
         cached = self._session
-        if cached is not None and now - self._session_at < self.config.session_cache_s:
+        fresh = self.config.session_cache_s
+        if cached is not None and now - self._session_at < fresh:
             return cached
         if not self.ray_ready():
+            raise NoSession(self.config.session_id)
+        if self._no_session_at is not None and now - self._no_session_at < fresh:
             raise NoSession(self.config.session_id)
         from actors.registry import SessionNotRunning, find_session
 
         try:
             handles = await asyncio.to_thread(find_session, self.config.session_id)
         except SessionNotRunning:
-            self._session = None
+            self._session, self._no_session_at = None, now
             raise NoSession(self.config.session_id) from None
-        self._session, self._session_at = handles, now
+        self._session, self._session_at, self._no_session_at = handles, now, None
         return handles
 
     async def session_or_none(self) -> Session | None:
@@ -143,7 +152,7 @@ class Backend:
             return None
 
     def forget_session(self) -> None:
-        self._session = None
+        self._session, self._no_session_at = None, None
 
     async def call(self, handle: Any, method: str, *args: Any, timeout: float | None = None) -> Any:
         """``await handle.method.remote(*args)`` with a timeout; a dead actor means the

@@ -23,6 +23,12 @@ def backend_of(request: Request) -> Backend:
     return backend
 
 
+# Dependencies are coroutines even where they do not await: FastAPI runs a plain
+# function dependency in a worker thread, a thread hand-off on every request.
+async def _backend_dependency(request: Request) -> Backend:
+    return backend_of(request)
+
+
 def _state(request: Request) -> dict[str, Any]:
     state: dict[str, Any] = request.scope.setdefault("state", {})
     return state
@@ -49,7 +55,7 @@ def public(endpoint_class: str = "general") -> Callable[..., Awaitable[None]]:
 
     async def dependency(request: Request) -> None:
         backend = backend_of(request)
-        await _limit(request, backend, f"ip:{client_address(request)}", endpoint_class)
+        await _limit(request, backend, f"ip:{backend.address_of(request.scope)}", endpoint_class)
 
     return dependency
 
@@ -76,7 +82,7 @@ def guard(scope: str, endpoint_class: str = "general") -> Callable[..., Awaitabl
             except Unauthorized:
                 principal = None
         if principal is None:
-            await _limit(request, backend, f"ip:{client_address(request)}", "general")
+            await _limit(request, backend, f"ip:{backend.address_of(request.scope)}", "general")
             raise Unauthorized()
         state["principal"] = principal
         principal.require(scope)
@@ -93,7 +99,7 @@ submit_job = guard("trade", "analysis")
 admin = guard("admin")
 
 
-BackendDep = Annotated[Backend, Depends(backend_of)]
+BackendDep = Annotated[Backend, Depends(_backend_dependency)]
 ReadKey = Annotated[Principal, Depends(read)]
 TradeKey = Annotated[Principal, Depends(trade)]
 AnalysisKey = Annotated[Principal, Depends(analysis)]
