@@ -481,6 +481,13 @@ class CcxtVenue:
             except _REJECTIONS as exc:
                 if look_up:
                     raise self._translate(exc, f"look up {cid}") from None
+                if attempt > 0 or look_up_first:
+                    # a resend refused ("Duplicate order sent."?): the first one may have
+                    # arrived after the lookup; it is the order then, not a rejection
+                    found = self._find_remote(cid, request.symbol)
+                    if found is not None:
+                        self._apply_remote(cid, found, ts)
+                        return self._orders.order(cid)
                 return self._refuse(cid, ts, exc)
             except ccxt.BaseError as exc:
                 # it may or may not have reached the exchange: the order stays NEW
@@ -494,6 +501,18 @@ class CcxtVenue:
                 continue
             self._apply_remote(cid, remote, ts)
             return self._orders.order(cid)
+
+    def _find_remote(self, cid: str, symbol: str) -> Remote | None:
+        """The order on the exchange under its client order id, None if it has none."""
+        sent_as = exchange_client_id(cid)
+        try:
+            fetch = self._exchange.fetch_order
+            found: Remote = self._call(
+                f"look up {cid}", fetch, sent_as, symbol, {"clientOrderId": sent_as}
+            )
+        except UnknownOrderError:
+            return None
+        return found
 
     def _refuse(self, cid: str, ts: datetime, exc: ccxt.BaseError) -> Order:
         reason = self._redact(f"{type(exc).__name__}: {exc}")

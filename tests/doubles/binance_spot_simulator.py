@@ -20,8 +20,9 @@ simulator stands on one bar at a time (:meth:`advance` moves on):
   bar (partial fills);
 - fees are charged in the quote asset, ``fee_rate`` of the notional, exactly.
 
-Faults are injected with :meth:`lose_next_order_reply` (the order is booked, its reply
-never arrives: the client times out), :meth:`rate_limit` (429 with ``Retry-After``),
+Faults are injected with :meth:`lose_next_order_reply` (the order is booked or
+cancelled, its reply never arrives: the client times out), :meth:`rate_limit` (429
+with ``Retry-After``), :meth:`hide_next_lookups` (an order not yet visible),
 :meth:`reject_next_order` and :meth:`set_down` (503 until set up again).
 """
 
@@ -156,6 +157,7 @@ class BinanceSpotSimulatorDouble:
         self._lose_replies: dict[str, int] = {"POST": 0, "DELETE": 0}
         self._lose_delay_s = 0.0
         self._rate_limited = 0
+        self._hidden_lookups = 0
         self._retry_after_s = 1
         self._reject_next: tuple[int, str] | None = None
         self._down = False
@@ -215,6 +217,12 @@ class BinanceSpotSimulatorDouble:
         with self._lock:
             self._lose_replies[method] += 1
             self._lose_delay_s = delay_s
+
+    def hide_next_lookups(self, lookups: int) -> None:
+        """The next ``lookups`` order queries by client order id answer "does not exist"
+        even when the order does (an order not yet visible after it was booked)."""
+        with self._lock:
+            self._hidden_lookups = lookups
 
     def rate_limit(self, requests: int, retry_after_s: int = 1) -> None:
         """Answer the next ``requests`` requests with 429 and ``Retry-After``."""
@@ -391,6 +399,9 @@ class BinanceSpotSimulatorDouble:
             cid = p.get("origClientOrderId", "")
             matches = [o for o in self.orders.values() if o.client_order_id == cid]
             order = matches[-1] if matches else None
+            if self._hidden_lookups > 0:
+                self._hidden_lookups -= 1
+                order = None
         if order is None or order.symbol != p.get("symbol"):
             raise _Refusal(400, -2013, "Order does not exist.")
         return order

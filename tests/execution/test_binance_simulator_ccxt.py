@@ -274,3 +274,18 @@ def test_klines_replay_the_bundled_bars_up_to_the_current_one(
     assert [D(repr(c[4])) for c in candles] == [b[4] for b in bars]
     sim.advance()
     assert exchange.fetch_ohlcv(SYMBOL, "1h", limit=1)[0][0] == sim.bars[sim.cursor][0]
+
+
+def test_a_resend_refused_as_a_duplicate_finds_the_first_order(
+    sim: BinanceSpotSimulatorDouble,
+) -> None:
+    venue, _ = make_venue(sim)
+    below = (sim.price * D("0.5")).quantize(D("0.01"))
+    venue.prepare(market("x"), sim.price)
+    sim.lose_next_order_reply()
+    sim.hide_next_lookups(1)  # booked, but the first lookup does not see it yet
+    order = venue.submit(limit("dup-1", "0.02", below), T0)
+    assert order.status is OrderStatus.ACCEPTED
+    [on_venue] = sim.orders_with_client_id("dup-1")
+    assert order.venue_order_id == str(on_venue.order_id)
+    assert sim.order_requests() == [("POST", "/api/v3/order")] * 2  # the second refused
