@@ -16,7 +16,7 @@ import operator
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, TypedDict
 
 import numpy as np
@@ -25,6 +25,7 @@ from langgraph.graph import END, START, StateGraph
 
 from sigmax.agents.arbitrator import Arbitration, arbitrate
 from sigmax.agents.base import Agent, SignalSeries, validate_bars
+from sigmax.agents.cadence import cadence_ns, coarse_bars, last_window
 from sigmax.agents.config import (
     ArbitratorConfig,
     DebateConfig,
@@ -37,6 +38,7 @@ from sigmax.agents.debate import DebateResult, SignalMatrix, run_debate
 from sigmax.agents.risk_gate import RiskOutcome, cap_leverage
 from sigmax.agents.sizing import Sizing, vol_target
 from sigmax.agents.turnover import TurnoverOutcome, TurnoverState, control_turnover
+from sigmax.data.timeframes import timeframe_ns
 from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries, Decision, Signal, ts_from_ns
 
@@ -77,12 +79,15 @@ class GraphMemory:
 
     sized: float = 0.0
     turnover: TurnoverState = TurnoverState()
+    target: float = 0.0  # the approved target, held between decisions (``cadence``)
+    decided_ts: int | None = None  # open time of the (coarse) bar last decided on
 
     @classmethod
     def from_target(cls, previous_target: float) -> GraphMemory:
         """Memory known only by the previous sized target (a restart): that target is
         held, the holding time counts as over and the turnover budget as full."""
-        return cls(float(previous_target), TurnoverState.fresh(float(previous_target)))
+        value = float(previous_target)
+        return cls(value, TurnoverState.fresh(value), value)
 
 
 class GraphState(TypedDict, total=False):
@@ -139,7 +144,12 @@ class DecisionSeries:
 
     def memory_at(self, j: int) -> GraphMemory:
         """What the decision at position ``j`` leaves for the next bar."""
-        return GraphMemory(float(self.sized[j]), self.turnover.state_at(j))
+        return GraphMemory(
+            float(self.sizing.target[j]),
+            self.turnover.state_at(j),
+            float(self.risk.target[j]),
+            int(self.ts[j]),
+        )
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -151,7 +161,7 @@ class DecisionSeries:
         return Decision(
             ts=ts_from_ns(self.ts[j]),
             symbol=self.symbol,
-            target_position=float(self.target[j]),
+            target_position=float(self.risk.target[j]),
             signals=signals,
             bull_case=self.debate.case_text(j, "bull", self.signals),
             bear_case=self.debate.case_text(j, "bear", self.signals),
@@ -170,12 +180,84 @@ class DecisionSeries:
                 f"{self.arbitration.rationale(j, self.debate, c.arbitrator)} "
                 f"{self.sizing.rationale(j, c.optimiser)} "
                 f"{self.turnover.rationale(j, c.turnover)} Risk gate: "
-                f"{self.risk.verdict_at(j).reason}; final target {self.target[j]:+.2f}."
+                f"{self.risk.verdict_at(j).reason}; final target {self.risk.target[j]:+.2f}."
             )
         if missing:
             why = ", ".join(f"{a} ({self.missing.get(a, 'no signal yet')})" for a in missing)
             text += f" Missing: {why}."
         return text
+
+
+@dataclass(frozen=True)
+class CadencedSeries(DecisionSeries):
+    """Decisions of a graph with a ``cadence`` coarser than the data.
+
+    The inherited fields describe the decisions on the coarse bars (``ts``/``rows`` are
+    theirs); ``len``, ``target``, ``sized``, ``controlled``, ``memory_at`` and
+    ``decision_at`` are per data bar: a bar that closes a window carries that window's
+    decision, the bars in between hold it.
+    """
+
+    cadence: str = ""
+    fine_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    window: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    decided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __len__(self) -> int:
+        return int(self.fine_ts.shape[0])
+
+    def _per_bar(self, coarse: np.ndarray) -> np.ndarray:
+        if coarse.shape[0] == 0:
+            return np.zeros(len(self))
+        return np.where(self.window >= 0, coarse[np.maximum(self.window, 0)], 0.0)
+
+    @property
+    def target(self) -> np.ndarray:
+        return self._per_bar(self.risk.target)
+
+    @property
+    def sized(self) -> np.ndarray:
+        return self._per_bar(self.sizing.target)
+
+    @property
+    def controlled(self) -> np.ndarray:
+        return self._per_bar(self.turnover.target)
+
+    def memory_at(self, j: int) -> GraphMemory:
+        k = int(self.window[j])
+        return GraphMemory() if k < 0 else super().memory_at(k)
+
+    def decision_at(self, j: int) -> Decision:
+        k = int(self.window[j])
+        ts = ts_from_ns(int(self.fine_ts[j]))
+        if self.decided[j]:
+            return decided_here(super().decision_at(k), ts, self.cadence)
+        memory = GraphMemory() if k < 0 else super().memory_at(k)
+        return holding(self.symbol, ts, self.cadence, memory)
+
+
+def decided_here(decision: Decision, ts: Any, cadence: str) -> Decision:
+    """A coarse bar's decision as the data bar that closed its window reports it."""
+    text = f"Decided on the {cadence} bar of {decision.ts.isoformat()}, closed by this bar. "
+    return replace(decision, ts=ts, rationale=text + decision.rationale)
+
+
+def holding(symbol: str, ts: Any, cadence: str, memory: GraphMemory) -> Decision:
+    """The decision of a data bar between two decisions: the last target, held."""
+    if memory.decided_ts is None:
+        why = f"no {cadence} bar has closed yet; target {memory.target:+.2f}."
+    else:
+        since = ts_from_ns(memory.decided_ts).isoformat()
+        why = f"holding {memory.target:+.2f} as decided on the {cadence} bar of {since}."
+    return Decision(
+        ts=ts,
+        symbol=symbol,
+        target_position=memory.target,
+        signals=(),
+        bull_case="",
+        bear_case="",
+        rationale=f"Between decisions (the graph decides on {cadence} bars): {why}",
+    )
 
 
 class DecisionGraph:
@@ -203,6 +285,51 @@ class DecisionGraph:
     def run_series(self, bars: BarSeries) -> DecisionSeries:
         """Decisions for every bar of ``bars`` in one invocation of the graph."""
         validate_bars(bars, "decision graph")
+        size = cadence_ns(self.config.cadence, bars)
+        if size is None:
+            return self._run_series(bars)
+        coarse = coarse_bars(bars, size)
+        decided = np.zeros(len(bars), dtype=bool)
+        decided[coarse.close_rows] = True
+        inner = self._run_series(coarse.bars) if len(coarse.bars) else self._empty(coarse.bars)
+        return CadencedSeries(
+            **{f: getattr(inner, f) for f in DecisionSeries.__dataclass_fields__},
+            cadence=coarse.bars.timeframe,
+            fine_ts=bars.ts.copy(),
+            window=last_window(coarse.close_rows, len(bars)),
+            decided=decided,
+        )
+
+    def _empty(self, bars: BarSeries) -> DecisionSeries:
+        """A run over no bars (no window closed yet)."""
+        signals = {a.name: SignalSeries.missing(a.name, 0) for a in self.agents}
+        names = [a.name for a in self.agents]
+        matrix = SignalMatrix.from_series(names, signals, self.config.arbitrator)
+        debate = self.nodes.debate(matrix, self.config.debate, self.config.arbitrator)
+        arbitration = self.nodes.arbitrate(debate, self.config.arbitrator)
+        none = np.zeros(0)
+        sizing = Sizing(none, none, none)
+        turnover = control_turnover(
+            bars, none, np.zeros(0, bool), TurnoverState.fresh(), self.config.turnover
+        )
+        risk = self.nodes.risk_gate(none, self.config.risk)
+        return DecisionSeries(
+            bars.symbol,
+            bars.ts,
+            np.arange(0),
+            tuple(names),
+            self.warmup,
+            signals,
+            {},
+            debate,
+            arbitration,
+            sizing,
+            turnover,
+            risk,
+            self.config,
+        )
+
+    def _run_series(self, bars: BarSeries) -> DecisionSeries:
         rows = np.arange(len(bars))
         start = {"previous": 0.0, "memory": TurnoverState.fresh()}
         state = self._graph.invoke({"mode": "series", "bars": bars, "rows": rows, **start})
@@ -228,6 +355,18 @@ class DecisionGraph:
             memory = previous_target
         else:
             memory = GraphMemory.from_target(previous_target)
+        size = cadence_ns(self.config.cadence, history)
+        if size is None:
+            return self._run_bar(history, memory)
+        ts = ts_from_ns(int(history.ts[-1]))
+        coarse = coarse_bars(history, size)
+        cadence = coarse.bars.timeframe
+        if not coarse.close_rows.size or coarse.close_rows[-1] != len(history) - 1:
+            self._memory = memory
+            return holding(history.symbol, ts, cadence, memory)
+        return decided_here(self._run_bar(coarse.bars, memory), ts, cadence)
+
+    def _run_bar(self, history: BarSeries, memory: GraphMemory) -> Decision:
         rows = np.array([len(history) - 1])
         state = self._graph.invoke(
             {
@@ -241,6 +380,16 @@ class DecisionGraph:
         result: DecisionSeries = state["result"]
         self._memory = result.memory_at(0)
         return result.decision_at(0)
+
+    def data_warmup(self, timeframe: str) -> int:
+        """Bars of ``timeframe`` needed before the first decision out of warm-up:
+        ``warmup`` itself, or ``warmup`` coarse bars' worth (and one more window, as the
+        first may be partial) when the graph decides on a coarser ``cadence``."""
+        size = timeframe_ns(self.config.cadence) if self.config.cadence else 0
+        step = timeframe_ns(timeframe)
+        if size <= step:
+            return self.warmup
+        return (self.warmup + 1) * (size // step)
 
     @property
     def memory(self) -> GraphMemory:

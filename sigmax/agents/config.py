@@ -424,3 +424,23 @@ class GraphConfig(BaseModel):
         le=600.0,
         description="Per-bar deadline of each analyst node (seconds).",
     )
+    cadence: str | None = Field(
+        default=None,
+        description=(
+            "Decide on coarser bars than the data's (e.g. 4h, 1d: UTC-aligned windows; the "
+            "analysts' periods then count those bars), holding the target in between; "
+            "fills and risk checks keep the data's bars. None, or not coarser than the "
+            "data: decide at every bar."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _cadence(self) -> GraphConfig:
+        if self.cadence is not None:
+            from sigmax.data.timeframes import timeframe_ns
+
+            try:
+                timeframe_ns(self.cadence)
+            except ValueError as exc:
+                raise ValueError(f"graph cadence: {exc}") from None
+        return self

@@ -1,0 +1,89 @@
+"""Decision cadence: the graph decides on coarser bars than the data's, holds the target
+in between, and the live path equals the series bar for bar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sigmax.agents.cadence import coarse_bars
+from sigmax.agents.config import GraphConfig
+from sigmax.data.errors import DataError
+from sigmax.data.loader import load_bars
+from sigmax.data.resample import resample
+from sigmax.data.timeframes import timeframe_ns
+from sigmax.graph import CadencedSeries, DecisionGraph
+from sigmax.model import BarSeries
+
+
+@pytest.fixture(scope="module")
+def eth() -> BarSeries:
+    return load_bars("bundled:ETH-USD-30m")[:3000]
+
+
+def test_coarse_bars_equal_the_exact_resample(eth: BarSeries) -> None:
+    coarse = coarse_bars(eth, timeframe_ns("4h"))
+    exact = resample(eth, "4h")
+    assert coarse.bars.timeframe == "4h"
+    for name in ("ts", "open", "high", "low", "close", "volume"):
+        assert np.array_equal(getattr(coarse.bars, name), getattr(exact, name)), name
+    assert np.all((eth.ts[coarse.close_rows] + timeframe_ns("30m")) % timeframe_ns("4h") == 0)
+
+
+def test_series_decides_at_window_closes_and_holds_between(eth: BarSeries) -> None:
+    graph = DecisionGraph(GraphConfig(cadence="4h"))
+    series = graph.run_series(eth)
+    assert isinstance(series, CadencedSeries) and len(series) == len(eth)
+    target = series.target
+    changes = np.flatnonzero(np.diff(target)) + 1
+    assert changes.size > 0, "it trades on this data"
+    assert np.all(series.decided[changes]), "the target changes only where a window closes"
+    held = series.decision_at(int(changes[0]) + 1)
+    assert held.signals == () and held.rationale.startswith("Between decisions")
+    decided = series.decision_at(int(changes[0]))
+    assert decided.rationale.startswith("Decided on the 4h bar of")
+    assert len(decided.signals) == 5 and decided.ts.timestamp() * 1e9 == eth.ts[changes[0]]
+
+
+def test_run_bar_equals_the_series_bar_for_bar(eth: BarSeries) -> None:
+    config = GraphConfig(cadence="4h")
+    series = DecisionGraph(config).run_series(eth)
+    graph = DecisionGraph(config)
+    start = 2400
+    graph.run_bar(eth[:start], previous_target=series.memory_at(start - 2))
+    for i in range(start, len(eth)):
+        decision = graph.run_bar(eth[: i + 1])
+        assert decision == series.decision_at(i), f"bar {i}"
+    replay = DecisionGraph(config)
+    for i in (start + 3, start + 7, start + 8):
+        decision = replay.run_bar(eth[: i + 1], previous_target=series.memory_at(i - 1))
+        assert decision == series.decision_at(i), f"bar {i}"
+
+
+def test_cadence_not_coarser_than_the_data_decides_every_bar(eth: BarSeries) -> None:
+    plain = DecisionGraph().run_series(eth[:600])
+    same = DecisionGraph(GraphConfig(cadence="30m")).run_series(eth[:600])
+    assert not isinstance(same, CadencedSeries)
+    assert np.array_equal(plain.target, same.target)
+
+
+def test_before_the_first_close_the_target_is_flat(eth: BarSeries) -> None:
+    graph = DecisionGraph(GraphConfig(cadence="1d"))
+    first = eth[:5]  # 2.5 hours: no daily window closed yet
+    series = graph.run_series(first)
+    assert series.target.tolist() == [0.0] * 5
+    decision = graph.run_bar(first)
+    assert decision == series.decision_at(4) and "no 1d bar has closed yet" in decision.rationale
+
+
+def test_data_warmup_counts_data_bars() -> None:
+    graph = DecisionGraph(GraphConfig(cadence="4h"))
+    assert graph.data_warmup("30m") == (graph.warmup + 1) * 8
+    assert graph.data_warmup("1d") == graph.warmup
+
+
+def test_bad_cadence_is_refused(eth: BarSeries) -> None:
+    with pytest.raises(ValueError, match="graph cadence"):
+        GraphConfig(cadence="4 hours")
+    with pytest.raises(DataError, match="not a whole number of 30m bars"):
+        DecisionGraph(GraphConfig(cadence="45m")).run_series(eth[:100])
