@@ -71,6 +71,13 @@ class APIConfig(BaseSettings):
         "PostgreSQL: a key revoked anywhere (API, CLI, another replica) stops within this "
         "time; open WebSockets check their key twice as often",
     )
+    read_cache_s: float = Field(
+        1.0,
+        ge=0,
+        description="/status, /positions and /portfolio answer from the replica's memory "
+        "until the session's next event, for at most this long; only while the events reach "
+        "the replica (Redis pub/sub); 0 = always ask the actors",
+    )
     session_cache_s: float = Field(
         1.0, ge=0, description="how long a session lookup (actor handles) is reused"
     )

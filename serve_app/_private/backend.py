@@ -20,9 +20,11 @@ from serve_app._private.auth import Principal
 from serve_app._private.client_address import client_address, networks
 from serve_app._private.keycache import REVOCATION_MARK_SQL, KeyCache
 from serve_app._private.ratelimit import FailSafeLimiter
+from serve_app._private.read_cache import TOPICS, SessionReads
 from serve_app.config import APIConfig
 from serve_app.exceptions import NoSession, ServiceUnavailable, Unauthorized
 from sigmax.config import Settings
+from sigmax.events import Subscription
 from sigmax.model import BarSeries, utc_now
 from sigmax.storage.postgres import PostgresPool, get_pool
 from sigmax.storage.rate_limit import RateLimiter
@@ -54,6 +56,10 @@ class Backend:
         # UPDATE of last_used_at on one row) per request; any revocation drops it
         self.keys = KeyCache(self._revocation_mark, self.config.key_revocation_check_s)
         self._no_session_at: float | None = None
+        # /status, /positions, /portfolio answers until the session's next event
+        self.reads = SessionReads(
+            self.config.session_id, self.config.read_cache_s, _subscribe, _bus_is_shared
+        )
 
     def address_of(self, scope: MutableMapping[str, Any]) -> str:
         """The caller's address for per-address limits (forwarded only via our proxies)."""
@@ -193,8 +199,23 @@ class Backend:
         from sigmax.storage.postgres import close_pools
         from sigmax.storage.redis_store import close_redis
 
+        await self.reads.close()
         await close_pools()
         await close_redis()
+
+
+async def _subscribe() -> Subscription:
+    from serve_app._private.events import event_bus
+
+    return await event_bus().subscribe(TOPICS)
+
+
+def _bus_is_shared() -> bool:
+    """Whether the session's events reach this process (Redis pub/sub up, not the
+    in-process fallback)."""
+    from serve_app._private.events import event_bus
+
+    return not event_bus().health().fallback_active
 
 
 def _awaitable(ref: Any) -> Awaitable[Any]:

@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -47,23 +48,29 @@ async def api_versions() -> VersionsOut:
 @router.get("/status", response_model=StatusOut)
 async def status(backend: BackendDep, _: ReadKey) -> StatusOut:
     """The served session: running or not, risk state, bars left to replay."""
-    session = await backend.session_or_none()
-    risk, remaining = None, None
-    if session is not None:
-        risk, remaining = await asyncio.gather(
-            backend.call(session.risk, "status"), backend.call(session.market_data, "remaining")
-        )
+    running, risk, remaining = await backend.reads.get("status", lambda: _session_status(backend))
     return StatusOut(
         version=versioning.API_VERSION,
         session_id=backend.config.session_id,
         account=backend.account,
-        session_running=session is not None,
+        session_running=running,
         risk=risk,
         remaining_bars=remaining,
         rate_limit_backend="memory" if backend.limiter.degraded_reason else "redis",
         replica=REPLICA,
         uptime_s=round(time.monotonic() - backend.started, 3),
     )
+
+
+async def _session_status(backend: Backend) -> tuple[bool, Any, Any]:
+    """(running, risk status, bars left) of the served session, from its actors."""
+    session = await backend.session_or_none()
+    if session is None:
+        return False, None, None
+    risk, remaining = await asyncio.gather(
+        backend.call(session.risk, "status"), backend.call(session.market_data, "remaining")
+    )
+    return True, risk, remaining
 
 
 @router.get(

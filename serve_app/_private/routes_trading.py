@@ -131,14 +131,22 @@ async def fills(
 
 @router.get("/portfolio", response_model=PortfolioOut)
 async def portfolio(backend: BackendDep, _: ReadKey) -> PortfolioOut:
-    """Equity, exposure and P&L from the portfolio actor, marked at the last price."""
-    return await portfolio_out(backend, await backend.session())
+    """Equity, exposure and P&L from the portfolio actor, marked at the last price
+    (kept in the replica until the session's next event: serve_app/_private/read_cache.py)."""
+
+    async def load() -> PortfolioOut:
+        return await portfolio_out(backend, await backend.session())
+
+    return await backend.reads.get("portfolio", load)
 
 
 @router.get("/positions", response_model=list[PositionOut])
 async def positions(backend: BackendDep, _: ReadKey) -> list[PositionOut]:
-    session = await backend.session()
-    prices, held = await asyncio.gather(
-        last_prices(backend, session), backend.call(session.portfolio, "positions")
-    )
-    return [convert.position_out(p, prices.get(p.symbol)) for p in held]
+    async def load() -> list[PositionOut]:
+        session = await backend.session()
+        prices, held = await asyncio.gather(
+            last_prices(backend, session), backend.call(session.portfolio, "positions")
+        )
+        return [convert.position_out(p, prices.get(p.symbol)) for p in held]
+
+    return await backend.reads.get("positions", load)
