@@ -4,6 +4,8 @@ Every bundled data set runs through the backtest engine once per strategy, with 
 fee and 5 bps slippage on every fill (no spread), from the first bar to the last:
 
 * ``sigmax``: the agent graph with its default configuration;
+* ``sigmax-4h``: the same graph deciding on 4-hour bars (``GraphConfig.cadence``), the
+  setting the study recommends; on daily data it is the same as ``sigmax``;
 * ``sigmax-legacy``: the graph as it was before roles and turnover control (every
   analyst votes, no holding time, no budget), for comparison;
 * ``trend-vt``: a plain trend-following reference: long while the 20-day EMA is above
@@ -95,6 +97,7 @@ def legacy_graph() -> GraphConfig:
 
 STRATEGIES: dict[str, Callable[[], Strategy]] = {
     "sigmax": lambda: AgentGraphStrategy(None, GraphConfig()),
+    "sigmax-4h": lambda: AgentGraphStrategy(None, GraphConfig(cadence="4h")),
     "sigmax-legacy": lambda: AgentGraphStrategy(None, legacy_graph()),
     "trend-vt": lambda: TrendVolTarget(),
 }
