@@ -18,6 +18,7 @@ from sigmax.cli.optimize_command import optimize
 from sigmax.cli.proposals_command import app as proposals_app
 from sigmax.cli.session_command import app as session_app
 from sigmax.cli.train_command import train
+from sigmax.cli.tune_command import tune
 
 app = typer.Typer(
     name="sigmax",
@@ -51,6 +52,7 @@ app.command("paper")(paper_command.paper)
 app.command("up")(paper_command.up)
 app.command("optimize")(optimize)
 app.command("train")(train)
+app.command("tune")(tune)
 
 
 def main() -> None:

@@ -77,6 +77,8 @@ COVERED: tuple[Runs, ...] = (
         "tests/backtest/test_user_strategy.py",
         "docs/STRATEGIES.md's",
     ),
+    # docs/TUNE.md
+    Runs(r"\.venv/bin/sigmax tune ", "tests/actors/test_tune.py", "docs/TUNE.md's command"),
     # README.md
     Runs(r"make test$", ".ci/run", "make test"),
     Runs(r"make lint$", ".ci/run", "make lint"),
@@ -95,7 +97,7 @@ COVERED: tuple[Runs, ...] = (
     Runs(r"export RAY_AUTH_MODE=disabled$", "tests/conftest.py", "RAY_AUTH_MODE"),
     Runs(r"(PATH=\S+ )?(\.venv/bin/)?ray start --head ", JOBS_TEST, "ray start --head"),
     Runs(
-        r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.(backtest|paper) ",
+        r"(\.venv/bin/)?ray job submit .* python -m sigmax\.jobs\.(backtest|paper|tune) ",
         JOBS_TEST,
         '"ray job submit"',
     ),
