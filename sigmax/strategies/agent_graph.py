@@ -15,7 +15,8 @@ from sigmax.model import BarSeries, Decision
 from sigmax.portfolio.allocation import allocated_optimiser, weight_from_result
 from sigmax.strategies.base import Strategy, StrategyParams
 
-# --param name -> where it lands in GraphConfig (section, field); type and help come from there.
+# --param name -> where it lands in GraphConfig (section, field; section "" = GraphConfig's
+# own field); type and help come from there.
 GRAPH_PARAMS: dict[str, tuple[str, str]] = {
     "debate_rounds": ("debate", "rounds"),
     "position_step": ("arbitrator", "position_step"),
@@ -23,11 +24,17 @@ GRAPH_PARAMS: dict[str, tuple[str, str]] = {
     "min_confidence": ("arbitrator", "min_confidence"),
     "target_vol": ("optimiser", "target_vol"),
     "max_leverage": ("risk", "max_leverage"),
+    "cadence": ("", "cadence"),
+    "min_hold_hours": ("turnover", "min_hold_hours"),
+    "max_turnover_per_year": ("turnover", "max_per_year"),
 }
 
 
 def graph_field(section: str, field: str) -> FieldInfo:
-    """The GraphConfig field at ``section.field``; a KeyError names a path that is not there."""
+    """The GraphConfig field at ``section.field`` (``field`` of GraphConfig itself when
+    ``section`` is empty); a KeyError names a path that is not there."""
+    if not section:
+        return GraphConfig.model_fields[field]
     section_model = GraphConfig.model_fields[section].annotation
     assert isinstance(section_model, type) and issubclass(section_model, BaseModel)
     return section_model.model_fields[field]
@@ -105,5 +112,5 @@ def with_overrides(config: GraphConfig, params: StrategyParams) -> GraphConfig:
     for name, value in params.model_dump().items():
         if value is not None and name in GRAPH_PARAMS:
             section, field = GRAPH_PARAMS[name]
-            data[section][field] = value
+            (data[section] if section else data)[field] = value
     return GraphConfig.model_validate(data)

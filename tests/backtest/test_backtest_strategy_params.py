@@ -31,6 +31,9 @@ VALUES = {
     "min_confidence": "0.3",
     "target_vol": "0.3",
     "max_leverage": "0.5",
+    "cadence": "1d",
+    "min_hold_hours": "48",
+    "max_turnover_per_year": "24",
     "allocation": "ALLOCATION",  # a written optimiser result, see _value
     "fast": "5",
     "slow": "20",
