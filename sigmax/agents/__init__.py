@@ -17,6 +17,7 @@ from sigmax.agents.config import (
     SentimentConfig,
     SizingConfig,
     TrendConfig,
+    TurnoverConfig,
     VolatilityConfig,
 )
 from sigmax.agents.debate import DebateResult, SignalMatrix, run_debate
@@ -28,6 +29,7 @@ from sigmax.agents.roster import default_agents
 from sigmax.agents.sentiment import SentimentAgent
 from sigmax.agents.sizing import Sizing, vol_target
 from sigmax.agents.trend import TrendAgent
+from sigmax.agents.turnover import TurnoverOutcome, TurnoverState, control_turnover
 from sigmax.agents.volatility import Regime, VolatilityAgent
 
 __all__ = [
@@ -57,10 +59,14 @@ __all__ = [
     "Sizing",
     "TrendAgent",
     "TrendConfig",
+    "TurnoverConfig",
+    "TurnoverOutcome",
+    "TurnoverState",
     "VolatilityAgent",
     "VolatilityConfig",
     "arbitrate",
     "cap_leverage",
+    "control_turnover",
     "default_agents",
     "quantise",
     "quantise_with_hysteresis",
