@@ -49,6 +49,11 @@ class PortfolioActor:
         await self._ready()
         return self.ledger.position(symbol)
 
+    async def holdings(self, symbols: list[str]) -> dict[str, Decimal]:
+        """The quantity held of each of ``symbols``: one call for a session's book."""
+        await self._ready()
+        return self.ledger.holdings(symbols)
+
     async def positions(self) -> list[Position]:
         """Every open position, by symbol: one call for the whole book."""
         await self._ready()

@@ -8,6 +8,7 @@ answers 503 instead of hanging. ``timeout_s=None`` waits as long as the actor ta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -77,6 +78,11 @@ class DecisionGraphPort(_Port):
         result: Decision = self._call("decide", history)
         return result
 
+    def decide_many(self, histories: dict[str, BarSeries]) -> dict[str, Decision]:
+        """One decision per symbol on the last bar of its history, in one call."""
+        result: dict[str, Decision] = self._call("decide_many", histories)
+        return result
+
 
 class RiskPort(_Port):
     role = options.RISK
@@ -141,6 +147,10 @@ class PortfolioPort(_Port):
 
     def position(self, symbol: str) -> Position:
         result: Position = self._call("position", symbol)
+        return result
+
+    def holdings(self, symbols: Iterable[str]) -> dict[str, Decimal]:
+        result: dict[str, Decimal] = self._call("holdings", list(symbols))
         return result
 
     def equity(self, prices: dict[str, Decimal]) -> Decimal:

@@ -113,9 +113,9 @@ def _execute_in_session(session_id: str, order: OrderRequest) -> ManualResult:
     from actors.registry import find_session
 
     session = find_session(session_id)
-    history = ray.get(session.market_data.history.remote())
+    history = ray.get(session.market_data.history.remote(order.symbol))
     if history is None:
-        raise ValueError(f"session {session_id!r} has no market data yet")
+        raise ValueError(f"session {session_id!r} has no market data of {order.symbol} yet")
     trading = ManualTrading(
         RiskPort(session.risk), ExecutionPort(session.execution), PortfolioPort(session.portfolio)
     )

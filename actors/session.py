@@ -90,9 +90,12 @@ class SessionActor:
         asks for the ones after the last it has, also across a restart of this actor."""
         return [r for r in self._reports if after is None or r.ts > after]
 
-    def history(self) -> BarSeries | None:
-        """The bars the session has seen, up to the last one it traded."""
-        return self.system.last_history if self.system is not None else None
+    def histories(self) -> dict[str, BarSeries]:
+        """Every symbol's bars the session has seen, up to the last step it traded."""
+        if self.system is None:
+            return {}
+        seen: dict[str, BarSeries] = ray.get(self.system.market_data.histories.remote())
+        return seen
 
     def stop(self) -> dict[str, Any]:
         """Stop after the bar in progress; the state stays persisted for a resume."""

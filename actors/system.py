@@ -55,24 +55,40 @@ from sigmax.trading.session import BarReport, SessionConfig, TradingSession
 
 @dataclass(frozen=True)
 class PaperRequest:
-    """A finite paper session: which bars to replay and with how much cash."""
+    """A paper session: which bars to replay (or follow live) and with how much cash.
+
+    One symbol is ``data`` with ``symbol``; a portfolio gives ``legs``, its (data,
+    symbol) pairs in the order they trade (``data``/``symbol`` are then ignored)."""
 
     data: str = "bundled:BTC-USD-1h"
     symbol: str | None = "BTC/USD"
     timeframe: str | None = "1h"
-    start: int = 18_000  # first traded bar (index into the data set)
+    start: int = 18_000  # first traded step (index into the data's bar times)
     bars: int | None = 1_000  # bars to trade; None = to the end
     cash: Decimal = Decimal(10_000)
     session_id: str = "paper"
     speed: float = 0.0  # bars per second; 0 = as fast as the actors go
     persist: bool = True  # orders, fills, risk state in PostgreSQL (embedded by default)
-    allocation: str | None = None  # a `sigmax optimize --json` result capping the symbol
+    allocation: str | None = None  # a `sigmax optimize --json` result: symbol weights
     strategy: str = AgentGraphStrategy.name  # or any --strategy spec, asked per bar
     params: dict[str, str] = field(default_factory=dict)  # its --param k=v
+    legs: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def account(self) -> str:
         return f"paper:{self.session_id}"
+
+    @property
+    def pairs(self) -> list[tuple[str, str | None]]:
+        """Every (data, symbol) the session trades, in order."""
+        return list(self.legs) if self.legs else [(self.data, self.symbol)]
+
+    def weights(self, symbols: list[str]) -> dict[str, float]:
+        """Each symbol's share of equity: from the allocation file (0 for a symbol it
+        does not hold), else none given (equal shares)."""
+        if not self.allocation:
+            return {}
+        return {s: weight_from_result(Path(self.allocation), s) for s in symbols}
 
 
 @dataclass
@@ -87,7 +103,7 @@ class TradingSystem:
     market_data: Any
     warmup: int
     actors: list[Any] = field(default_factory=list)
-    last_history: BarSeries | None = None
+    last_step: dict[str, BarSeries] | None = None  # the histories of the last step traded
     timeseries: Any = None  # the cluster's time-series store actor (bars, equity)
     publisher: EventPublisher | None = None
     owns_publisher: bool = False  # built by start_system: closed by shutdown
@@ -142,12 +158,7 @@ def start_system(
     }
     warmup = DecisionGraph(settings.graph).warmup
     agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
-    weight = (
-        weight_from_result(Path(request.allocation), request.symbol or "")
-        if request.allocation
-        else None
-    )
-    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names, weight)
+    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names)
     risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json(), account, pg)
     execution = spawn(
         ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json(), account, pg
@@ -158,8 +169,7 @@ def start_system(
         MarketDataActor,
         options.MARKET_DATA,
         sid,
-        request.data,
-        request.symbol,
+        request.pairs,
         request.timeframe,
         request.start,
         stop,
@@ -231,10 +241,12 @@ def session_strategy(request: PaperRequest, settings: Settings) -> Strategy | No
 
 def session_over(
     system: TradingSystem,
-    symbol: str,
+    symbols: str | list[str],
     session_id: str,
     publisher: EventPublisher | None = None,
+    weights: dict[str, float] | None = None,
 ) -> TradingSession:
+    """The trading session of ``symbols`` (in order) over the system's actors."""
     publisher = publisher or system.publisher
     risk = system.risk
 
@@ -258,10 +270,11 @@ def session_over(
     )
     return TradingSession(
         SessionConfig(
-            symbol=symbol,
+            symbols=(symbols,) if isinstance(symbols, str) else tuple(symbols),
             session_id=session_id,
             mode="approval" if proposals else "auto",
             unit=strategy.unit if strategy is not None else "equity_fraction",
+            weights=dict(weights or {}),
         ),
         decider,
         RiskPort(system.risk, timeout_s=wait),
@@ -281,47 +294,53 @@ def run_paper(
     publisher: EventPublisher | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[BarReport]:
-    """Replay the market-data actor's bars through the actors until it runs dry or
-    ``should_stop()`` says so after a bar (what was traded is returned either way).
+    """Replay the market-data actor's steps through the actors until it runs dry or
+    ``should_stop()`` says so after a step (what was traded is returned either way).
 
     Publishes a ``status`` event when the session starts and when it ends
     (``finished``; ``stopped`` when asked to stop or on KeyboardInterrupt; ``failed``
     on an error), with the number of bars traded.
     """
     publisher = publisher or system.publisher
-    first = ray.get(system.market_data.next.remote())
+    market = system.market_data
+    symbols: list[str] = ray.get(market.symbols.remote())
+    first = ray.get(market.next_step.remote())
     if first is None:
         return []
-    session = session_over(system, first.symbol, request.session_id, publisher)
-    resumed = ray.get(system.market_data.resumed.remote())
-    if resumed is not None:  # the account traded before: continue after its last bar
+    session = session_over(system, symbols, request.session_id, publisher, request.weights(symbols))
+    resumed = ray.get(market.resumed.remote())
+    if resumed is not None:  # the account traded before: continue after its last step
         session.resume(resumed)
     reports: list[BarReport] = []
+    timeframe = next(iter(first.values())).timeframe
 
     def status(state: str, **details: Any) -> None:
         if publisher is not None:
-            data = status_data(state, symbol=first.symbol, bars=len(reports), **details)
+            data = status_data(state, symbol=",".join(symbols), bars=len(reports), **details)
             publisher.publish(make_event("status", request.session_id, data))
 
-    status("started", timeframe=first.timeframe, speed=request.speed)
+    status("started", timeframe=timeframe, speed=request.speed)
     curve = _EquityWriter(system.timeseries, request.account)
-    history: BarSeries | None = first
-    system.last_history = first
+    step: dict[str, BarSeries] | None = first
+    system.last_step = first
     pace = 1.0 / request.speed if request.speed > 0 else 0.0
     try:
-        while history is not None:
+        while step is not None:
             if not _wait_while_stopped(system.risk, should_stop):
                 break
             started = time.perf_counter()
-            reports.append(session.on_bar(history))
-            ray.get(system.market_data.ack.remote(session.progress(history)))
-            curve.add(reports[-1])
+            done = session.on_step(step)
+            reports += done
+            ray.get(market.ack.remote(session.progress()))
+            curve.add(done)
             if on_bar is not None:
-                on_bar(reports[-1], ray.get(system.market_data.remaining.remote()))
-            system.last_history = history
+                remaining = ray.get(market.remaining.remote())
+                for report in done:
+                    on_bar(report, remaining)
+            system.last_step = step
             if should_stop is not None and should_stop():
                 break
-            history = ray.get(system.market_data.next.remote())
+            step = ray.get(market.next_step.remote())
             if pace:
                 time.sleep(max(0.0, pace - (time.perf_counter() - started)))
     except KeyboardInterrupt:
@@ -331,11 +350,26 @@ def run_paper(
         status("failed", error=f"{type(exc).__name__}: {exc}")
         raise
     curve.flush()
-    if system.timeseries is not None and system.last_history is not None:
-        traded = system.last_history[len(system.last_history) - len(reports) :]
-        system.timeseries.insert_bars.remote(traded, f"paper:{request.session_id}")
-    status("stopped" if history is not None else "finished")
+    _store_traded_bars(system, request, reports)
+    status("stopped" if step is not None else "finished")
     return reports
+
+
+def _store_traded_bars(
+    system: TradingSystem, request: PaperRequest, reports: list[BarReport]
+) -> None:
+    """The bars the session traded, per symbol, into the time-series store."""
+    if system.timeseries is None or system.last_step is None:
+        return
+    traded: dict[str, int] = {}
+    for report in reports:
+        traded[report.symbol] = traded.get(report.symbol, 0) + 1
+    for symbol, history in ray.get(system.market_data.histories.remote()).items():
+        count = traded.get(symbol, 0)
+        if count:
+            system.timeseries.insert_bars.remote(
+                history[len(history) - count :], f"paper:{request.session_id}"
+            )
 
 
 STOP_POLL_S = 1.0
@@ -354,7 +388,8 @@ def _wait_while_stopped(risk: Any, should_stop: Callable[[], bool] | None) -> bo
 
 class _EquityWriter:
     """Sends the session's equity curve to the time-series store in batches, without
-    waiting (the store actor applies them in order)."""
+    waiting (the store actor applies them in order): one point per step, with the
+    number of symbols held as its position when the session trades several."""
 
     BATCH = 250
 
@@ -364,12 +399,13 @@ class _EquityWriter:
         self.equity: list[float] = []
         self.position: list[float] = []
 
-    def add(self, report: BarReport) -> None:
-        if self.store is None:
+    def add(self, step: list[BarReport]) -> None:
+        if self.store is None or not step:
             return
-        self.ts.append(int(report.ts.timestamp() * 1_000_000_000))
-        self.equity.append(report.equity)
-        self.position.append(report.position)
+        self.ts.append(int(step[0].ts.timestamp() * 1_000_000_000))
+        self.equity.append(step[0].equity)
+        held = step[0].position if len(step) == 1 else sum(r.position != 0 for r in step)
+        self.position.append(float(held))
         if len(self.ts) >= self.BATCH:
             self.flush()
 

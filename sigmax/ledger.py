@@ -13,7 +13,7 @@ far below a cent (tests check it to the cent and tighter).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,6 +47,10 @@ class Ledger:
 
     def position(self, symbol: str) -> Position:
         return self._positions.get(symbol, Position(symbol, ZERO, ZERO))
+
+    def holdings(self, symbols: Iterable[str]) -> dict[str, Decimal]:
+        """The quantity held of each of ``symbols`` (zero when none): one call for a book."""
+        return {s: self.position(s).qty for s in symbols}
 
     @property
     def positions(self) -> dict[str, Position]:

@@ -158,8 +158,11 @@ class _PortfolioRun:
         self.submitted: list[str] = []
         self.equity = np.empty(len(timeline))
         first = legs[0].leg.strategy
+        leg_bars = [leg.bars for leg in legs]
         self.result = BacktestResult(
-            bars=legs[0].bars if len(legs) == 1 else _timeline_bars(timeline, legs),
+            bars=legs[0].bars
+            if len(legs) == 1
+            else timeline_bars(timeline, [x.bars for x in legs]),
             strategy=first.name,
             params=first.params.model_dump(),
             config=engine.config,
@@ -286,8 +289,8 @@ def _finish_leg(leg: _LegRun, portfolio: BacktestResult, orders: list[Order]) ->
     own.risk_state, own.risk_state_reason = portfolio.risk_state, portfolio.risk_state_reason
 
 
-def _timeline_bars(timeline: np.ndarray, legs: list[_LegRun]) -> BarSeries:
+def timeline_bars(timeline: np.ndarray, legs: list[BarSeries]) -> BarSeries:
     """The portfolio's own series: the union timeline; its prices are the legs' (NaN here)."""
-    symbols = "+".join(leg.symbol for leg in legs)
+    symbols = "+".join(bars.symbol for bars in legs)
     nan = np.full(len(timeline), np.nan)
-    return BarSeries(symbols, legs[0].bars.timeframe, timeline, nan, nan, nan, nan, nan)
+    return BarSeries(symbols, legs[0].timeframe, timeline, nan, nan, nan, nan, nan)

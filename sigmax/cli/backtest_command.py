@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sigmax.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest, save_reports
-from sigmax.cli.params import parse_pairs
+from sigmax.cli.params import pair_data_symbols, parse_pairs
 from sigmax.config import get_settings
 from sigmax.data import DataError
 from sigmax.strategies import StrategyError
@@ -138,7 +138,7 @@ def backtest(
     ] = None,
 ) -> None:
     """Backtest a strategy on historical bars; orders fill at the next bar at the earliest."""
-    legs = _legs(data or [DEFAULT_DATA], symbol or [])
+    legs = pair_data_symbols(data or [DEFAULT_DATA], symbol or [])
     if (len(legs) > 1 or allocation) and (sweep or walk_forward is not None or persist):
         raise typer.BadParameter(
             "several symbols or an allocation run as a plain backtest only; --sweep, "
@@ -190,22 +190,6 @@ def backtest(
     _print_summary(outcome.metrics, outcome.document["meta"], json_out, report)
     if persist:
         _persist(outcome, run_id or f"bt-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid4().hex[:6]}")
-
-
-def _legs(data: list[str], symbols: list[str]) -> list[tuple[str, str | None]]:
-    """Pair each --data with its --symbol, in order; refuse what cannot be paired."""
-    if len(data) == 1 and len(symbols) <= 1:
-        return [(data[0], symbols[0] if symbols else None)]
-    if len(symbols) != len(data):
-        raise typer.BadParameter(
-            f"--data given {len(data)} times but --symbol {len(symbols)} times; "
-            "pair each --data with one --symbol, in order",
-            param_hint="--symbol",
-        )
-    duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
-    if duplicates:
-        raise typer.BadParameter(f"given twice: {', '.join(duplicates)}", param_hint="--symbol")
-    return list(zip(data, symbols, strict=True))
 
 
 def _allocation_weights(path: Path | None, symbols: list[str | None]) -> dict[str, float]:

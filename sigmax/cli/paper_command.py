@@ -81,9 +81,20 @@ def _require_free_port(port: int) -> None:
 
 # Options shared by `sigmax paper` and `sigmax up`.
 Data = Annotated[
-    str, typer.Option(help="bundled:NAME, a CSV/Parquet path, or ccxt:EXCHANGE (live candles)")
+    list[str] | None,
+    typer.Option(
+        help="bundled:NAME, a CSV/Parquet path, or ccxt:EXCHANGE (live candles); repeat "
+        "with --symbol for a portfolio [default: bundled:BTC-USD-1h]"
+    ),
 ]
-Symbol = Annotated[str | None, typer.Option(help="symbol, e.g. BTC/USD")]
+Symbol = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="symbol, e.g. BTC/USD; one per --data, paired in order (one ccxt:EXCHANGE "
+        "source takes several) [default: BTC/USD with the default data]"
+    ),
+]
+DEFAULT_DATA, DEFAULT_SYMBOL = "bundled:BTC-USD-1h", "BTC/USD"
 Timeframe = Annotated[str | None, typer.Option(help="bar size")]
 Start = Annotated[int, typer.Option(help="index of the first traded bar")]
 Cash = Annotated[str, typer.Option(help="starting cash")]
@@ -105,8 +116,8 @@ Param = Annotated[list[str] | None, typer.Option(help="strategy parameter k=v (r
 
 
 def paper(
-    data: Data = "bundled:BTC-USD-1h",
-    symbol: Symbol = "BTC/USD",
+    data: Data = None,
+    symbol: Symbol = None,
     timeframe: Timeframe = "1h",
     start: Start = 18_000,
     bars: Annotated[int, typer.Option(help="bars to trade")] = 1_000,
@@ -134,8 +145,7 @@ def paper(
     from actors.system import PaperRequest
 
     request = PaperRequest(
-        data=data,
-        symbol=symbol,
+        **_leg_fields(data, symbol, timeframe),
         timeframe=timeframe,
         start=start,
         bars=bars,
@@ -150,8 +160,8 @@ def paper(
 
 
 def up(
-    data: Data = "bundled:BTC-USD-1h",
-    symbol: Symbol = "BTC/USD",
+    data: Data = None,
+    symbol: Symbol = None,
     timeframe: Timeframe = "1h",
     start: Start = 18_000,
     speed: Annotated[float, typer.Option(help="bars per second (0 = full speed)")] = 1.0,
@@ -176,8 +186,7 @@ def up(
     from actors.system import PaperRequest
 
     request = PaperRequest(
-        data=data,
-        symbol=symbol,
+        **_leg_fields(data, symbol, timeframe),
         timeframe=timeframe,
         start=start,
         bars=None,
@@ -202,6 +211,29 @@ class _RayOptions:
     address: str | None
     num_cpus: int | None
     dashboard_port: int | None
+
+
+def _leg_fields(
+    data: list[str] | None, symbols: list[str] | None, timeframe: str | None
+) -> dict[str, Any]:
+    """The request's data and symbol(s), paired and checked before Ray starts: every
+    stored data set must load at ``timeframe`` (a live source is checked by its feed)."""
+    from sigmax.cli.params import LIVE_PREFIX, pair_data_symbols
+    from sigmax.data import load_bars
+    from sigmax.data.errors import DataError
+
+    if not data:
+        data, symbols = [DEFAULT_DATA], symbols or [DEFAULT_SYMBOL]
+    legs = pair_data_symbols(data, symbols or [])
+    for source, symbol in legs:
+        if source.startswith(LIVE_PREFIX):
+            continue
+        try:
+            load_bars(source, symbol, timeframe)
+        except (DataError, ValueError) as exc:
+            raise typer.BadParameter(f"{source}: {exc}", param_hint="--data") from None
+    (first_data, first_symbol), *_ = legs
+    return {"data": first_data, "symbol": first_symbol, "legs": tuple(legs) if _ else ()}
 
 
 def _strategy_fields(spec: str, param: list[str] | None) -> dict[str, Any]:
@@ -277,7 +309,7 @@ class _SessionView:
 
     portfolio: Any
     risk: Any
-    last_history: Any
+    histories: dict[str, Any]
 
     @classmethod
     def of(cls, session: Any, request: Any) -> _SessionView:
@@ -287,8 +319,8 @@ class _SessionView:
         from actors.registry import find
 
         sid = request.session_id
-        history = ray.get(session.history.remote())
-        return cls(find(options.PORTFOLIO, sid), find(options.RISK, sid), history)
+        histories = ray.get(session.histories.remote())
+        return cls(find(options.PORTFOLIO, sid), find(options.RISK, sid), histories)
 
 
 def _deploy_api(session_id: str, port: int) -> None:
@@ -375,22 +407,25 @@ def _summarise(
     json_out: Path | None,
     report: Path | None,
 ) -> None:
+    from sigmax.backtest.metrics import symbol_metrics
     from sigmax.backtest.session_summary import session_counts, session_result
     from sigmax.config import get_settings
 
-    if not reports or system.last_history is None:
+    if not reports or not system.histories:
         console.print("no bars were traded")
         return
-    history = system.last_history
-    last = Decimal(repr(float(history.close[-1])))
-    book = ray.get(system.portfolio.summary.remote({history.symbol: last}))
+    histories = system.histories
+    marks = {s: Decimal(repr(float(h.close[-1]))) for s, h in histories.items()}
+    book = ray.get(system.portfolio.summary.remote(marks))
     status = ray.get(system.risk.status.remote())
     risk_events = len(ray.get(system.risk.audit_records.remote("state_change")))
-    result = session_result(reports, history, request.cash, Decimal(book["equity"]), status)
+    result = session_result(reports, histories, request.cash, Decimal(book["equity"]), status)
     fee_bps = float(get_settings().paper.taker_fee_bps)
     metrics = compute_metrics(result, fee_bps)
     counts = session_counts(reports)
-    table = Table(title=f"paper session on {history.symbol} {history.timeframe}")
+    symbols = list(dict.fromkeys(r.symbol for r in reports))
+    timeframe = next(iter(histories.values())).timeframe
+    table = Table(title=f"paper session on {', '.join(symbols)} {timeframe}")
     table.add_column("what")
     table.add_column("value", justify="right")
     for key, value in counts.items():
@@ -402,14 +437,19 @@ def _summarise(
     table.add_row("total return", f"{metrics['total_return']:.4%}")
     table.add_row("max drawdown", f"{metrics['max_drawdown']:.4%}")
     console.print(table)
+    if len(symbols) > 1:
+        console.print(_symbols_table(symbol_metrics(result, fee_bps), book["positions"]))
     meta = {
         "session": request.session_id,
         "data": request.data,
-        "symbol": history.symbol,
-        "timeframe": history.timeframe,
-        "bars": len(reports),
+        "symbol": result.bars.symbol,
+        "timeframe": timeframe,
+        "bars": len(result.bars),
         **counts,
     }
+    if len(symbols) > 1:
+        meta["legs"] = [{"data": d, "symbol": s} for d, s in request.pairs]
+        meta["weights"] = {s: request.weights(symbols).get(s, 1 / len(symbols)) for s in symbols}
     document = report_json(result, metrics, meta)
     document["portfolio"] = book
     if json_out:
@@ -418,3 +458,20 @@ def _summarise(
     if report:
         write_html(report, result, metrics, meta, fee_bps)
         console.print(f"HTML report: {report}")
+
+
+def _symbols_table(per_symbol: dict[str, dict[str, Any]], positions: dict[str, str]) -> Table:
+    """One row per symbol of a portfolio session: its trades, costs, P&L and exposure."""
+    table = Table(title="per symbol")
+    for column in ("symbol", "fills", "fees", "realized P&L", "exposure", "position"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for symbol, m in per_symbol.items():
+        table.add_row(
+            symbol,
+            str(m["trades"]),
+            f"{m['fees_paid']:,.2f}",
+            f"{m['realized_pnl']:,.2f}",
+            f"{m['exposure']:.1%}",
+            positions.get(symbol, "0"),
+        )
+    return table

@@ -42,6 +42,71 @@ class ReplayFeed:
         self.position = int(np.searchsorted(self.bars.ts, ts_ns, side="right"))
 
 
+class PortfolioReplay:
+    """Replays several symbols' stored bars together, one timestamp (a *step*) at a time.
+
+    The steps are the union of every series' bar times; ``start`` and ``stop`` index
+    that union (with one series, its own bars: the same as :class:`ReplayFeed`). Each
+    series keeps up to ``warmup`` bars from before the first step as history. A step
+    hands out the history of every symbol that has a bar there; a symbol without one
+    sits that step out.
+    """
+
+    def __init__(self, series: list[BarSeries], start: int, stop: int | None, warmup: int) -> None:
+        if not series:
+            raise ValueError("replay: no bar series")
+        timeline = np.unique(np.concatenate([bars.ts for bars in series]))
+        if not 0 <= start < len(timeline):
+            raise ValueError(
+                f"replay: --start {start} is outside the data's {len(timeline)} bar times"
+            )
+        self.steps = timeline[start:stop]
+        if len(self.steps) == 0:
+            raise ValueError(f"replay: no bar time between --start {start} and {stop}")
+        first, last = int(self.steps[0]), int(self.steps[-1])
+        self.series: list[BarSeries] = []
+        self.cursor: list[int] = []  # per series: bars handed out so far
+        self.floor: list[int] = []  # per series: its warm-up, never sought back into
+        for bars in series:
+            begin = int(np.searchsorted(bars.ts, first, side="left"))
+            end = int(np.searchsorted(bars.ts, last, side="right"))
+            lead = min(warmup, begin)
+            self.series.append(bars[begin - lead : end])
+            self.cursor.append(lead)
+            self.floor.append(lead)
+        self.position = 0  # index of the next step
+
+    @property
+    def remaining(self) -> int:
+        return len(self.steps) - self.position
+
+    def next(self) -> dict[str, BarSeries] | None:
+        """Every symbol's history up to the next step, for the symbols with a bar there;
+        None when the replay is over."""
+        if self.position >= len(self.steps):
+            return None
+        ts = int(self.steps[self.position])
+        self.position += 1
+        step: dict[str, BarSeries] = {}
+        for k, bars in enumerate(self.series):
+            at = self.cursor[k]
+            if at < len(bars) and int(bars.ts[at]) == ts:
+                self.cursor[k] = at + 1
+                step[bars.symbol] = bars[: at + 1]
+        return step
+
+    def handed_out(self) -> dict[str, BarSeries]:
+        """Every symbol's bars handed out so far (warm-up included)."""
+        return {bars.symbol: bars[: self.cursor[k]] for k, bars in enumerate(self.series)}
+
+    def seek(self, ts_ns: int) -> None:
+        """Continue after the step stamped ``ts_ns`` (resume after a restart)."""
+        self.position = int(np.searchsorted(self.steps, ts_ns, side="right"))
+        for k, bars in enumerate(self.series):
+            after = int(np.searchsorted(bars.ts, ts_ns, side="right"))
+            self.cursor[k] = max(after, self.floor[k])
+
+
 class CcxtCandleFeed:
     """Polls an exchange through ccxt for newly closed candles and appends them."""
 

@@ -42,8 +42,9 @@ class OrderRisk(Protocol):
 
 
 # Where an approved order goes: the venue's submit by default; a proposal desk in
-# approval mode. Returns the venue's order, or None when nothing reached a venue.
-Send = Callable[[OrderRequest, datetime, Decimal], Order | None]
+# approval mode. Takes the order, risk's verdict, the decision time and the mark;
+# returns the venue's order, or None when nothing reached a venue.
+Send = Callable[[OrderRequest, RiskVerdict, datetime, Decimal], Order | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def rebalance(
         return Outcome(request, verdict)
     try:
         if send is not None:
-            placed = send(request, target.ts, target.price)
+            placed = send(request, verdict, target.ts, target.price)
         else:
             placed = venue.submit(request, target.ts, reference_price=target.price)
     except VenueError as exc:

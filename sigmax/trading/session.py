@@ -1,10 +1,15 @@
-"""A paper or live trading session over a stream of bars, one bar at a time.
+"""A paper or live trading session over a stream of bars: one symbol or a portfolio.
 
-Each bar, in the backtest engine's order: working orders fill against the new bar,
-fills are booked and shown to risk, equity is marked and shown to risk, the
-decider (the decision graph, or any strategy through
-:class:`~sigmax.trading.adapters.StrategyDecider`) decides on the history so far, and a
-changed target becomes an order that must pass risk before it reaches the venue.
+Each step (one bar timestamp; the symbols with a bar there), in the portfolio
+backtest's order: every symbol's working orders fill against its new bar, fills are
+booked and shown to risk, the account's equity is marked (each symbol at its last
+close) and shown to risk, the decider (the decision graph, or any strategy through
+:class:`~sigmax.trading.adapters.StrategyDecider`) decides for every symbol on its
+history so far, and each changed target goes through the shared rebalance step
+(:func:`~sigmax.trading.rebalance.rebalance`): an order that must pass risk, with the
+whole book in view, before it reaches the venue. Symbols are visited in the order the
+session was configured with; a symbol without a bar at a step is marked at its last
+close and gets no decision there.
 
 A strategy whose want is refused (:class:`~sigmax.strategies.StrategyTargetError`: it
 raised, or gave a wrong shape, NaN or infinity) does not end the session: the bar is
@@ -18,7 +23,7 @@ call the actors, so the trading logic exists once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -50,7 +55,8 @@ from sigmax.model import (
 from sigmax.risk import RiskContext
 from sigmax.strategies.base import TargetUnit
 from sigmax.strategies.validation import StrategyTargetError
-from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
+from sigmax.trading.planner import SizingRules
+from sigmax.trading.rebalance import Outcome, Send, Target, rebalance
 
 if TYPE_CHECKING:
     from sigmax.events.bus import EventPublisher
@@ -58,6 +64,10 @@ if TYPE_CHECKING:
 
 
 class DecisionPort(Protocol):
+    """Decides one symbol's target on its history. A decider may also offer
+    ``decide_many(histories) -> {symbol: Decision}`` (one call for every symbol of a
+    step, as the decision-graph actor does); the session uses it when present."""
+
     def decide(self, history: BarSeries) -> Decision: ...
 
 
@@ -82,6 +92,7 @@ class VenuePort(Protocol):
 class BookPort(Protocol):
     def apply(self, fill: Fill) -> LedgerEntry: ...
     def position(self, symbol: str) -> Position: ...
+    def holdings(self, symbols: Iterable[str]) -> dict[str, Decimal]: ...
     def equity(self, prices: dict[str, Decimal]) -> Decimal: ...
 
 
@@ -101,7 +112,7 @@ class ProposalPort(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BarReport:
-    """What happened on one bar of a session."""
+    """What happened on one symbol's bar of a session (``equity`` is the account's)."""
 
     ts: datetime
     close: float
@@ -114,26 +125,54 @@ class BarReport:
     verdict: RiskVerdict | None = None
     refused: str | None = None  # why the strategy's want was refused; no order then
 
+    @property
+    def symbol(self) -> str:
+        return self.decision.symbol
+
 
 @dataclass
 class SessionConfig:
-    """Who the session trades for and how it names its orders."""
+    """Who the session trades for and how it names its orders.
 
-    symbol: str
+    ``symbols`` (or a single ``symbol``) are traded in that order; ``weights`` are the
+    symbols' shares of equity that scale equity-fraction targets (equal shares when
+    none are given; a ``qty`` target ignores them)."""
+
+    symbol: str = ""
     session_id: str = "paper"
     sizing: SizingRules = field(default_factory=SizingRules)
     mode: TradingMode = "auto"  # approval: orders that pass risk become proposals
     proposal_ttl_s: float | None = None  # None: the proposal desk's configured TTL
     unit: TargetUnit = "equity_fraction"  # how to read a decision's target_position
+    symbols: tuple[str, ...] = ()
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            if not self.symbol:
+                raise ValueError("a trading session needs at least one symbol")
+            self.symbols = (self.symbol,)
+        twice = sorted({s for s in self.symbols if self.symbols.count(s) > 1})
+        if twice:
+            raise ValueError(f"trading session: symbol given twice: {', '.join(twice)}")
+        unknown = sorted(set(self.weights) - set(self.symbols))
+        if unknown:
+            raise ValueError(f"trading session: weight for a symbol not traded: {unknown}")
+        self.symbol = self.symbols[0]
+
+    def weight(self, symbol: str) -> float:
+        return self.weights.get(symbol, 1.0 / len(self.symbols))
 
 
 @dataclass(frozen=True, slots=True)
 class SessionProgress:
-    """How far a session got: stored after each bar, so a resumed session continues
-    after ``last_bar_ts`` (ns) holding the target it last acted on."""
+    """How far a session got: stored after each step, so a resumed session continues
+    after ``last_bar_ts`` (ns) holding the targets it last acted on, per symbol
+    (``acted_target`` is the first symbol's, as sessions of one symbol stored it)."""
 
     last_bar_ts: int
     acted_target: float
+    acted_targets: dict[str, float] = field(default_factory=dict)
 
 
 # The verdict of an order found at the venue when its bar is processed again: it was
@@ -146,7 +185,7 @@ def _ignore(kind: str, payload: dict[str, Any]) -> None:
 
 
 class TradingSession:
-    """Runs the decision graph on each new bar and trades its target through risk.
+    """Runs the decider on each new step and trades every symbol's target through risk.
 
     Events: every decision, proposal (an order a changed target asks for), order
     (with the risk verdict), fill and risk state change goes to ``on_event(kind,
@@ -154,7 +193,7 @@ class TradingSession:
     (``data`` from the builders of :mod:`sigmax.events.model`, JSON values only:
     Decimals as strings). Risk state changes
     are seen through ``risk_status`` (returning ``{"state": ..., "reason": ...}``),
-    asked once per bar when given.
+    asked once per step when given.
     """
 
     def __init__(
@@ -185,17 +224,28 @@ class TradingSession:
         # a restart finds its order there and neither checks nor sends it again.
         self.sent_order = sent_order
         self.risk_state: str | None = None
-        self.acted_target = 0.0
-        self.step_ns = 0
+        self.acted: dict[str, float] = dict.fromkeys(config.symbols, 0.0)
+        self.step_ns: dict[str, int] = {}
+        self.marks: dict[str, Decimal] = {}  # each symbol's last close
+        self.last_ts = 0
         self.clock: Callable[[], datetime] = utc_now  # wall clock: data staleness, errors
 
-    def progress(self, history: BarSeries) -> SessionProgress:
-        """Where the session stands after processing the newest bar of ``history``."""
-        return SessionProgress(int(history.ts[-1]), self.acted_target)
+    @property
+    def acted_target(self) -> float:
+        """The target last acted on for the (first) symbol."""
+        return self.acted[self.config.symbol]
+
+    def progress(self) -> SessionProgress:
+        """Where the session stands after the last step it processed."""
+        return SessionProgress(self.last_ts, self.acted_target, dict(self.acted))
 
     def resume(self, progress: SessionProgress) -> None:
-        """Continue a session that got as far as ``progress`` (its next bar follows)."""
-        self.acted_target = progress.acted_target
+        """Continue a session that got as far as ``progress`` (its next step follows)."""
+        for symbol in self.acted:
+            first = symbol == self.config.symbol
+            fallback = progress.acted_target if first else 0.0
+            self.acted[symbol] = progress.acted_targets.get(symbol, fallback)
+        self.last_ts = progress.last_bar_ts
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         if self.on_event is _ignore and self.publisher is None:
@@ -215,46 +265,94 @@ class TradingSession:
         self.risk_state = state
 
     def on_bar(self, history: BarSeries) -> BarReport:
-        """Process the newest bar of ``history`` (all bars so far, oldest first)."""
-        symbol = self.config.symbol
-        i = len(history) - 1
-        if i >= 1:
-            self.step_ns = int(history.ts[i] - history.ts[i - 1])
-        if self.step_ns > 0:
-            self.risk.on_market_data(self.clock(), int(history.ts[i]), self.step_ns)
-        fills = self._fills_for_bar(history)
-        entries = tuple(self._book_fill(f) for f in fills)
-        close = float(history.close[i])
-        price = to_decimal(close)
-        held = self.book.position(symbol).qty
-        equity = float(self.book.equity({symbol: price}))
-        self.risk.on_equity(int(history.ts[i]), equity)
+        """Process the newest bar of ``history`` (all bars so far, oldest first): a step
+        of that one symbol."""
+        return self.on_step({history.symbol: history})[0]
+
+    def on_step(self, histories: Mapping[str, BarSeries]) -> list[BarReport]:
+        """Process one timestamp: ``histories`` maps each symbol with a bar there to its
+        bars so far (oldest first, the new one last). One report per such symbol, in
+        the session's symbol order."""
+        symbols = self._step_symbols(histories)
+        ts_ns = max(int(histories[s].ts[-1]) for s in symbols)
+        self._note_market_data(histories, symbols, ts_ns)
+        fills = self._fills_for_step([histories[s] for s in symbols])
+        entries = {s: tuple(self._book_fill(f) for f in fills.get(s, ())) for s in symbols}
+        for s in symbols:
+            self.marks[s] = to_decimal(float(histories[s].close[-1]))
+        held = self.book.holdings(self.config.symbols)
+        equity = float(self.book.equity(dict(self.marks)))
+        self.risk.on_equity(ts_ns, equity)
         if self.proposals is not None:
             self.proposals.expire_due()
-        decision, refused = self._decide(history)
-        self.risk.record_decision(decision)
-        self._emit("decision", decision_data(decision))
-        order, verdict = None, None
-        if decision.target_position != self.acted_target:
-            order, verdict = self._trade(history, decision, held, price, equity)
-        bar_ts = ts_from_ns(history.ts[i])
-        self._watch_risk(bar_ts)
-        return BarReport(
-            ts=bar_ts,
-            close=close,
-            equity=equity,
-            position=float(held),
-            decision=decision,
-            fills=tuple(fills),
-            entries=entries,
-            order=order,
-            verdict=verdict,
-            refused=refused,
-        )
+        decided = self._decide_all({s: histories[s] for s in symbols})
+        for s in symbols:
+            self.risk.record_decision(decided[s][0])
+            self._emit("decision", decision_data(decided[s][0]))
+        reports = []
+        for s in symbols:
+            decision, refused = decided[s]
+            order, verdict = None, None
+            if decision.target_position != self.acted[s]:
+                order, verdict = self._trade(histories[s], decision, held, equity)
+            reports.append(
+                BarReport(
+                    ts=ts_from_ns(histories[s].ts[-1]),
+                    close=float(histories[s].close[-1]),
+                    equity=equity,
+                    position=float(held[s]),
+                    decision=decision,
+                    fills=tuple(fills.get(s, ())),
+                    entries=entries[s],
+                    order=order,
+                    verdict=verdict,
+                    refused=refused,
+                )
+            )
+        self.last_ts = ts_ns
+        self._watch_risk(ts_from_ns(ts_ns))
+        return reports
+
+    def _step_symbols(self, histories: Mapping[str, BarSeries]) -> list[str]:
+        unknown = sorted(set(histories) - set(self.config.symbols))
+        if unknown:
+            raise ValueError(f"trading session: bars of a symbol it does not trade: {unknown}")
+        symbols = [s for s in self.config.symbols if s in histories]
+        if not symbols:
+            raise ValueError("trading session: a step needs at least one symbol's bars")
+        return symbols
+
+    def _note_market_data(
+        self, histories: Mapping[str, BarSeries], symbols: list[str], ts_ns: int
+    ) -> None:
+        for s in symbols:
+            history = histories[s]
+            if len(history) >= 2:
+                self.step_ns[s] = int(history.ts[-1] - history.ts[-2])
+        steps = [step for step in self.step_ns.values() if step > 0]
+        if steps:
+            self.risk.on_market_data(self.clock(), ts_ns, min(steps))
+
+    def _decide_all(
+        self, histories: dict[str, BarSeries]
+    ) -> dict[str, tuple[Decision, str | None]]:
+        """Every symbol's decision (one call for all of them when the decider can), or,
+        where the decider refuses the strategy's want, one that keeps the acted target
+        (so no order) and gives the reason."""
+        decide_many = getattr(self.decider, "decide_many", None)
+        items = histories.items()
+        if decide_many is not None and len(histories) > 1:
+            try:
+                decisions: dict[str, Decision] = decide_many(histories)
+                return {s: (decisions[s], None) for s in histories}
+            except StrategyTargetError as exc:
+                reason = f"refused: {exc}"
+                return {
+                    s: (self._holding_decision(h, reason), reason) for s, h in histories.items()
+                }
+        return {s: self._decide(h) for s, h in items}
 
     def _decide(self, history: BarSeries) -> tuple[Decision, str | None]:
-        """The decider's decision, or, when it refuses the strategy's want, one that
-        keeps the acted target (so no order) and gives the reason."""
         try:
             return self.decider.decide(history), None
         except StrategyTargetError as exc:
@@ -264,8 +362,8 @@ class TradingSession:
     def _holding_decision(self, history: BarSeries, rationale: str) -> Decision:
         return Decision(
             ts=ts_from_ns(history.ts[-1]),
-            symbol=self.config.symbol,
-            target_position=self.acted_target,
+            symbol=history.symbol,
+            target_position=self.acted[history.symbol],
             signals=(),
             bull_case="",
             bear_case="",
@@ -277,12 +375,21 @@ class TradingSession:
         goes on with the next bar instead of stopping."""
         self.risk.on_venue_error(self.clock(), f"{action}: {type(exc).__name__}: {exc}")
 
-    def _fills_for_bar(self, history: BarSeries) -> list[Fill]:
+    def _fills_for_step(self, histories: list[BarSeries]) -> dict[str, list[Fill]]:
+        """The fills of every symbol's new bar (one venue call when the venue can)."""
+        fills_for_bars = getattr(self.venue, "fills_for_bars", None)
         try:
-            return self.venue.fills_for_bar(history)
+            if fills_for_bars is not None and len(histories) > 1:
+                found: list[Fill] = fills_for_bars(histories)
+            else:
+                found = [f for h in histories for f in self.venue.fills_for_bar(h)]
         except VenueError as exc:
             self._venue_failed("fetch fills", exc)
-            return []
+            return {}
+        by_symbol: dict[str, list[Fill]] = {}
+        for fill in found:
+            by_symbol.setdefault(fill.symbol, []).append(fill)
+        return by_symbol
 
     def _book_fill(self, fill: Fill) -> LedgerEntry:
         entry = self.book.apply(fill)
@@ -292,69 +399,77 @@ class TradingSession:
             self._emit("fill", fill_data(fill))
         return entry
 
+    def order_id(self, symbol: str, bar_ts_ns: int) -> str:
+        """One order per symbol and bar at most, named by them: a bar processed again
+        after a restart finds its order sent and leaves it (and the orders it replaced)
+        as they are. A one-symbol session's ids leave the symbol out."""
+        if len(self.config.symbols) == 1:
+            return f"{self.config.session_id}-{bar_ts_ns}"
+        return f"{self.config.session_id}-{symbol.replace('/', '')}-{bar_ts_ns}"
+
     def _trade(
-        self, history: BarSeries, decision: Decision, held: Decimal, price: Decimal, equity: float
+        self, history: BarSeries, decision: Decision, held: dict[str, Decimal], equity: float
     ) -> tuple[OrderRequest | None, RiskVerdict | None]:
-        previous_target, self.acted_target = self.acted_target, decision.target_position
-        symbol, sizing = self.config.symbol, self.config.sizing
-        ts = ts_from_ns(int(history.ts[-1]) + self.step_ns)
-        # One order per bar at most, named by the bar: a bar processed again after a
-        # restart finds it sent, and leaves it (and the orders it replaced) as they are.
-        cid = f"{self.config.session_id}-{int(history.ts[-1])}"
+        symbol = history.symbol
+        previous_target, self.acted[symbol] = self.acted[symbol], decision.target_position
+        cid = self.order_id(symbol, int(history.ts[-1]))
         sent = self.sent_order(cid) if self.sent_order is not None else None
         if sent is not None:
             return sent.request, SENT_BEFORE
-        try:
-            for working in self.venue.open_orders(symbol):
-                self.venue.cancel(working.client_order_id, ts)
-        except VenueError as exc:  # the target is acted on again next bar
-            self._venue_failed("cancel working orders", exc)
-            self.acted_target = previous_target
-            return None, None
-        wanted = target_qty(
-            decision.target_position, self.config.unit, equity, float(price), sizing.qty_step
-        )
-        request = plan_order(
+        price = self.marks[symbol]
+        target = Target(
             cid,
             symbol,
-            held,
-            wanted,
+            decision.target_position,
+            self.config.unit,
+            held[symbol],
             price,
-            sizing,
+            equity,
+            ts_from_ns(int(history.ts[-1]) + self.step_ns.get(symbol, 0)),
+            self.config.weight(symbol),
+            self._book(held) if len(self.config.symbols) > 1 else None,
         )
-        if request is None:
+        approval = self.config.mode == "approval"
+
+        def announce(request: OrderRequest) -> None:
+            if not approval:
+                data = proposal_data(decision, request, target.held, price, equity, previous_target)
+                self._emit("proposal", data)
+
+        send = self._proposer(decision, price) if approval else None
+        outcome = rebalance(target, self.config.sizing, self.venue, self.risk, announce, send)
+        return self._after_rebalance(outcome, symbol, previous_target, approval)
+
+    def _after_rebalance(
+        self, outcome: Outcome, symbol: str, previous_target: float, approval: bool
+    ) -> tuple[OrderRequest | None, RiskVerdict | None]:
+        if outcome.error is not None:  # the target is acted on again next bar
+            self._venue_failed(outcome.failed, outcome.error)
+            self.acted[symbol] = previous_target
+        request, verdict = outcome.request, outcome.verdict
+        if request is None or verdict is None:
             return None, None
-        if self.config.mode == "approval":
-            return self._propose(decision, request, ts, held, price, equity)
-        self._emit(
-            "proposal", proposal_data(decision, request, held, price, equity, previous_target)
-        )
-        verdict = self.risk.check(request, risk_context(ts, symbol, price, held, equity))
-        placed = None
-        if verdict.approved:
-            try:
-                placed = self.venue.submit(request, ts, reference_price=price)
-            except VenueError as exc:  # the target is acted on again next bar
-                self._venue_failed(f"submit {request.client_order_id}", exc)
-                self.acted_target = previous_target
-        self._emit("order", order_data(request, verdict, placed))
+        if not approval or not verdict.approved:
+            self._emit("order", order_data(request, verdict, outcome.placed))
         return request, verdict
 
-    def _propose(
-        self,
-        decision: Decision,
-        request: OrderRequest,
-        ts: datetime,
-        held: Decimal,
-        price: Decimal,
-        equity: float,
-    ) -> tuple[OrderRequest, RiskVerdict]:
-        """Approval mode: an order risk passes now becomes a proposal (checked again when
-        approved); one it refuses is not proposed and shows as a refused order."""
+    def _proposer(self, decision: Decision, price: Decimal) -> Send:
+        """Approval mode: an order risk passes becomes a proposal (checked again when
+        approved); nothing reaches the venue now."""
         assert self.proposals is not None
-        verdict = self.risk.check(request, risk_context(ts, request.symbol, price, held, equity))
-        if verdict.approved:
-            self.proposals.propose(decision, request, verdict, price, self.config.proposal_ttl_s)
-        else:
-            self._emit("order", order_data(request, verdict, None))
-        return request, verdict
+        proposals, ttl = self.proposals, self.config.proposal_ttl_s
+
+        def propose(request: OrderRequest, verdict: RiskVerdict, ts: datetime, _: Decimal) -> None:
+            proposals.propose(decision, request, verdict, price, ttl)
+
+        return propose
+
+    def _book(self, held: dict[str, Decimal]) -> dict[str, Decimal]:
+        """Signed notional of every symbol: its position plus its working orders, at
+        its last close (what portfolio risk limits judge an order against)."""
+        qty = dict(held)
+        for order in self.venue.open_orders():
+            symbol = order.request.symbol
+            working = order.request.side.sign * order.remaining_qty
+            qty[symbol] = qty.get(symbol, Decimal(0)) + working
+        return {s: q * self.marks[s] for s, q in qty.items() if s in self.marks}

@@ -75,7 +75,8 @@ def _run_and_check(ray, schema: str, tmp_path: Path) -> None:
     try:
         reports = run_paper(system, request, chaos)
         status = ray.get(system.risk.status.remote())
-        last = Decimal(repr(float(system.last_history.close[-1])))
+        assert system.last_step is not None
+        last = Decimal(repr(float(system.last_step["BTC/USD"].close[-1])))
         book = ray.get(system.portfolio.summary.remote({"BTC/USD": last}))
         curve = ray.get(system.timeseries.load_equity.remote(request.account))
     finally:

@@ -27,7 +27,7 @@ START, BARS = 5_000, 120
 def _in_process(settings: Settings, bars: BarSeries, warmup: int) -> list:
     graph = DecisionGraph(settings.graph)
     session = TradingSession(
-        SessionConfig(symbol=bars.symbol),
+        SessionConfig(symbol=bars.symbol, session_id="parity"),  # the actors' order ids
         GraphDecider(graph),
         RiskEngine(settings.risk),
         PaperVenue(PaperExchange(settings.paper)),

@@ -40,6 +40,7 @@ class IdempotentBookDouble:
         self.ledger = Ledger(Decimal(10_000))
         self.entries: dict[str, LedgerEntry] = {}
         self.position, self.equity = self.ledger.position, self.ledger.equity
+        self.holdings = self.ledger.holdings
 
     def apply(self, fill: Fill) -> LedgerEntry:
         if fill.fill_id not in self.entries:
@@ -69,7 +70,7 @@ def _first_fill_bar(session: TradingSession, bars: BarSeries) -> tuple[int, Sess
         report = session.on_bar(bars[: i + 1])
         if report.fills:
             return i, progress
-        progress = session.progress(bars[: i + 1])
+        progress = session.progress()
     raise AssertionError("no fill in the data: a weak test")
 
 

@@ -34,7 +34,7 @@ def _first_order_bar(session: TradingSession, bars: BarSeries) -> tuple[int, Ses
         report = session.on_bar(bars[: i + 1])
         if report.order is not None:
             return i, progress
-        progress = session.progress(bars[: i + 1])
+        progress = session.progress()
     raise AssertionError("no order in the data: a weak test")
 
 

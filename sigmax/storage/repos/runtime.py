@@ -3,7 +3,8 @@ state and how far the session got."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sigmax.execution.orders import OrderEvent
@@ -65,25 +66,39 @@ class RiskStateRepository(Repository):
 
 
 class SessionProgressRepository(Repository):
-    """The last bar a session processed and the target it last acted on, per account."""
+    """The last step a session processed and the targets it last acted on, per account
+    (``acted_target`` is the first symbol's; ``acted_targets`` every symbol's)."""
 
-    async def save(self, account: str, last_bar_ts: int, acted_target: float) -> None:
+    async def save(
+        self,
+        account: str,
+        last_bar_ts: int,
+        acted_target: float,
+        acted_targets: Mapping[str, float] | None = None,
+    ) -> None:
         async with self.pool.acquire() as conn:
             await conn.execute(
-                "INSERT INTO session_progress (account, last_bar_ts, acted_target, updated_at)"
-                " VALUES ($1, $2, $3, now()) ON CONFLICT (account) DO UPDATE SET"
-                " last_bar_ts = EXCLUDED.last_bar_ts,"
-                " acted_target = EXCLUDED.acted_target, updated_at = now()",
+                "INSERT INTO session_progress"
+                " (account, last_bar_ts, acted_target, acted_targets, updated_at)"
+                " VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT (account) DO UPDATE SET"
+                " last_bar_ts = EXCLUDED.last_bar_ts, acted_target = EXCLUDED.acted_target,"
+                " acted_targets = EXCLUDED.acted_targets, updated_at = now()",
                 account,
                 last_bar_ts,
                 acted_target,
+                json.dumps(dict(acted_targets or {}), sort_keys=True),
             )
 
-    async def load(self, account: str) -> tuple[int, float] | None:
-        """(last bar ts in ns, acted target), or None for a session not started yet."""
+    async def load(self, account: str) -> tuple[int, float, dict[str, float]] | None:
+        """(last step ts in ns, first symbol's acted target, every symbol's), or None for
+        a session not started yet."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
-                "SELECT last_bar_ts, acted_target FROM session_progress WHERE account = $1",
+                "SELECT last_bar_ts, acted_target, acted_targets FROM session_progress"
+                " WHERE account = $1",
                 account,
             )
-        return None if row is None else (int(row["last_bar_ts"]), float(row["acted_target"]))
+        if row is None:
+            return None
+        targets = {str(k): float(v) for k, v in json.loads(row["acted_targets"]).items()}
+        return int(row["last_bar_ts"]), float(row["acted_target"]), targets
