@@ -58,13 +58,13 @@ def coarse_bars(bars: BarSeries, size_ns: int) -> CoarseBars:
     closes = np.flatnonzero((bars.ts + step) % size_ns == 0)
     window_start = bars.ts[closes] - bars.ts[closes] % size_ns
     firsts = np.searchsorted(bars.ts, window_start, side="left")
-    n = closes.shape[0]
-    high, low, volume = np.empty(n), np.empty(n), np.empty(n)
-    for k in range(n):
-        lo, hi = int(firsts[k]), int(closes[k]) + 1
-        high[k] = bars.high[lo:hi].max()
-        low[k] = bars.low[lo:hi].min()
-        volume[k] = np.add.reduceat(bars.volume[lo:hi], [0])[0]  # as data.resample adds
+    # Window k spans rows firsts[k] .. closes[k]; reduceat over the interleaved bounds
+    # (the odd slots, between windows, are dropped), summing as data.resample does.
+    bounds = np.empty(2 * closes.shape[0], dtype=np.intp)
+    bounds[0::2], bounds[1::2] = firsts, closes + 1
+    high = _windows(np.maximum, bars.high, bounds)
+    low = _windows(np.minimum, bars.low, bounds)
+    volume = _windows(np.add, bars.volume, bounds)
     coarse = BarSeries(
         bars.symbol,
         timeframe_name(size_ns),
@@ -76,6 +76,13 @@ def coarse_bars(bars: BarSeries, size_ns: int) -> CoarseBars:
         volume,
     )
     return CoarseBars(coarse, closes)
+
+
+def _windows(ufunc: np.ufunc, values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    if bounds.size == 0:
+        return np.zeros(0, dtype=np.float64)
+    padded = np.append(values, 0.0)  # a window may end at the last row
+    return np.asarray(ufunc.reduceat(padded, bounds)[0::2], dtype=np.float64)
 
 
 def last_window(close_rows: np.ndarray, n: int) -> np.ndarray:

@@ -31,7 +31,7 @@ def test_coarse_bars_equal_the_exact_resample(eth: BarSeries) -> None:
 
 
 def test_series_decides_at_window_closes_and_holds_between(eth: BarSeries) -> None:
-    graph = DecisionGraph(GraphConfig(cadence="4h"))
+    graph = DecisionGraph(GraphConfig(cadence="4h", agent_timeout_s=120.0))
     series = graph.run_series(eth)
     assert isinstance(series, CadencedSeries) and len(series) == len(eth)
     target = series.target
@@ -46,7 +46,7 @@ def test_series_decides_at_window_closes_and_holds_between(eth: BarSeries) -> No
 
 
 def test_run_bar_equals_the_series_bar_for_bar(eth: BarSeries) -> None:
-    config = GraphConfig(cadence="4h")
+    config = GraphConfig(cadence="4h", agent_timeout_s=120.0)
     series = DecisionGraph(config).run_series(eth)
     graph = DecisionGraph(config)
     start = 2400
@@ -77,7 +77,7 @@ def test_before_the_first_close_the_target_is_flat(eth: BarSeries) -> None:
 
 
 def test_data_warmup_counts_data_bars() -> None:
-    graph = DecisionGraph(GraphConfig(cadence="4h"))
+    graph = DecisionGraph(GraphConfig(cadence="4h", agent_timeout_s=120.0))
     assert graph.data_warmup("30m") == (graph.warmup + 1) * 8
     assert graph.data_warmup("1d") == graph.warmup
 
@@ -87,3 +87,30 @@ def test_bad_cadence_is_refused(eth: BarSeries) -> None:
         GraphConfig(cadence="4 hours")
     with pytest.raises(DataError, match="not a whole number of 30m bars"):
         DecisionGraph(GraphConfig(cadence="45m")).run_series(eth[:100])
+
+
+def test_gaps_skip_a_window_without_its_closing_bar(eth: BarSeries) -> None:
+    keep = np.ones(len(eth), dtype=bool)
+    keep[[1003, 1004]] = False  # inside a window: it still closes
+    keep[1015] = False  # the closing bar of the window 1008..1015: that window is skipped
+    gappy = BarSeries(
+        eth.symbol,
+        eth.timeframe,
+        eth.ts[keep],
+        eth.open[keep],
+        eth.high[keep],
+        eth.low[keep],
+        eth.close[keep],
+        eth.volume[keep],
+    )
+    coarse = coarse_bars(gappy, timeframe_ns("4h"))
+    starts = set(coarse.bars.ts.tolist())
+    assert int(eth.ts[1000]) in starts and int(eth.ts[1008]) not in starts
+    k = int(np.searchsorted(coarse.bars.ts, eth.ts[1000]))
+    assert coarse.bars.high[k] == max(eth.high[i] for i in range(1000, 1008) if keep[i])
+    config = GraphConfig(cadence="4h", agent_timeout_s=120.0)
+    series = DecisionGraph(config).run_series(gappy)
+    graph = DecisionGraph(config)
+    graph.run_bar(gappy[:990], previous_target=series.memory_at(988))
+    for i in range(990, 1040):
+        assert graph.run_bar(gappy[: i + 1]) == series.decision_at(i), f"bar {i}"

@@ -145,7 +145,9 @@ def test_turnover_state_continues_exactly_across_calls() -> None:
 
 
 def test_graph_replays_bar_by_bar_with_a_binding_hold(bars: BarSeries) -> None:
-    config = GraphConfig(turnover=TurnoverConfig(min_hold_hours=48, max_per_year=20))
+    config = GraphConfig(
+        turnover=TurnoverConfig(min_hold_hours=48, max_per_year=20), agent_timeout_s=120.0
+    )
     graph = DecisionGraph(config)
     series = graph.run_series(bars)
     assert np.any(series.turnover.held != Held.NO), "the control binds on this data"
