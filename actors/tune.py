@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -171,17 +172,15 @@ class _Collector(tune.Callback):
         self._describe()
 
     def _describe(self) -> None:
-        statuses = [r.status for r in self.records.values() if r.status != "stopped" or r.results]
-        stopped = sum(1 for r in self.records.values() if r.status == "stopped" and not r.complete)
-        failed = statuses.count("error")
-        text = f"tune {len(self.records)} started"
+        statuses = [r.status for r in self.records.values()]
+        text = f"tune: {statuses.count('running')} running"
         if self.best is not None:
             shown = " ".join(f"{k}={self.best.params[k]}" for k in self.space)
             text += f" · best {self.metric} {self.best.objective:.4f} ({shown})"
-        if stopped:
-            text += f" · {stopped} stopped/running"
-        if failed:
-            text += f" · {failed} failed"
+        if statuses.count("stopped"):
+            text += f" · {statuses.count('stopped')} stopped early"
+        if statuses.count("error"):
+            text += f" · {statuses.count('error')} failed"
         if self.progress is not None:
             self.progress.update(self.task, description=text)
 
@@ -191,18 +190,17 @@ class _Collector(tune.Callback):
 
 
 def _error_text(trial: Trial) -> str:
-    """The exception a failed trial raised, in one line (``Type: message``)."""
-    try:
-        error = trial.get_error()
-    except Exception:  # an error file that cannot be read: say where it is
-        error = None
-    if error is None:
-        return f"trial failed (see {trial.error_file})"
-    cause = getattr(error, "cause", None)
-    if isinstance(cause, BaseException):
-        return f"{type(cause).__name__}: {cause}"
-    text = str(error).strip().splitlines()
-    return text[-1] if text else type(error).__name__
+    """The exception a failed trial raised, in one line (``Type: message``), read from
+    the traceback Tune writes next to the driver (its last line names the exception)."""
+    path = trial.error_file
+    if path and Path(path).is_file():
+        lines = [ln.strip() for ln in Path(path).read_text(errors="replace").splitlines()]
+        lines = [ln for ln in lines if ln]
+        if lines:
+            head, sep, message = lines[-1].partition(": ")
+            name = head.rsplit(".", 1)[-1]
+            return f"{name}: {message}" if sep and name.isidentifier() else lines[-1]
+    return f"trial failed (no error text; see {path})"
 
 
 # Tune's own table output off: the progress bar shows the search. (Its per-trial result

@@ -48,7 +48,7 @@ from sigmax.model import BarSeries, iso_from_ns
 from sigmax.strategies import StrategyParams
 
 Kind = Literal["int", "float", "choice"]
-Status = Literal["complete", "stopped", "error"]
+Status = Literal["running", "complete", "stopped", "error"]
 
 
 class TuneError(SweepError):
@@ -337,7 +337,7 @@ class TrialRecord:
     trial_id: str
     params: dict[str, str]
     results: list[dict[str, Any]] = field(default_factory=list)
-    status: Status = "stopped"
+    status: Status = "running"
     error: str | None = None
 
     @property

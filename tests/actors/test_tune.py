@@ -89,6 +89,26 @@ def test_tune_and_the_grid_sweep_agree_on_the_same_points(
     assert report.dsr["trials"] == 6 and 0.0 <= report.dsr["dsr"] <= 1.0
 
 
+def test_a_combination_the_model_refuses_fails_that_trial_alone(
+    ray_cluster: Any, bars: BarSeries
+) -> None:
+    from actors.tune import TuneSettings, run_tune_on_ray
+
+    # fast=40 is never below slow: those trials fail when the strategy is built.
+    space = parse_space(["fast=5,40", "slow=30,35"], SmaCrossParams, "sma_cross")
+    plan = purged_walk_forward(len(bars), 2, train_fraction=0.5, holdout_fraction=0.2)
+    settings = TuneSettings(trials=6, pbo_blocks=4, early_stop=False)
+    report = run_tune_on_ray(
+        bars, "sma_cross", space, TEMPLATE, plan, settings=settings, progress=False
+    )
+    assert report.failures and report.best["params"]["fast"] == "5"
+    for failure in report.failures:
+        assert failure["params"]["fast"] == "40" and failure["folds_run"] == 0
+        assert "StrategyError" in failure["error"] and "must be < slow" in failure["error"]
+    assert report.counts()["failed"] == len(report.failures)
+    assert report.counts()["complete"] == 6 - len(report.failures)
+
+
 def _doc_command() -> list[str]:
     """docs/TUNE.md's ``sigmax tune`` command, continuation lines joined."""
     text = (REPO / "docs" / "TUNE.md").read_text(encoding="utf-8").replace("\\\n", " ")
