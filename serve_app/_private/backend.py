@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
 import structlog
@@ -20,14 +20,14 @@ from serve_app._private.auth import Principal
 from serve_app._private.client_address import client_address, networks
 from serve_app._private.keycache import REVOCATION_MARK_SQL, KeyCache
 from serve_app._private.ratelimit import FailSafeLimiter
-from serve_app._private.read_cache import TOPICS, SessionReads
+from serve_app._private.read_cache import SUBSCRIBED, TOPICS, SessionReads
 from serve_app.config import APIConfig
 from serve_app.exceptions import NoSession, ServiceUnavailable, Unauthorized
 from sigmax.config import Settings
-from sigmax.events import Subscription
 from sigmax.model import BarSeries, utc_now
 from sigmax.storage.postgres import PostgresPool, get_pool
 from sigmax.storage.rate_limit import RateLimiter
+from sigmax.storage.redis_store import get_redis
 from sigmax.storage.repos.keys import ApiKeyRepository, hash_key
 from sigmax.tracing import remote_call
 
@@ -57,8 +57,13 @@ class Backend:
         self.keys = KeyCache(self._revocation_mark, self.config.key_revocation_check_s)
         self._no_session_at: float | None = None
         # /status, /positions, /portfolio answers until the session's next event
+        sources = [_bus_notices, self._write_notices] if self.settings.redis.url else []
         self.reads = SessionReads(
-            self.config.session_id, self.config.read_cache_s, _subscribe, _bus_is_shared
+            self.config.session_id,
+            self.config.read_cache_s,
+            sources,
+            _bus_is_shared,
+            self._announce_write,
         )
 
     def address_of(self, scope: MutableMapping[str, Any]) -> str:
@@ -110,6 +115,33 @@ class Backend:
     def forget_key(self, key_id: int) -> None:
         """Drop a revoked or rotated key from this replica's cache."""
         self.keys.forget(key_id)
+
+    # ---- read cache: writes through any replica ------------------------------------------
+
+    @property
+    def _reads_channel(self) -> str:
+        return f"{self.config.rate_limit_prefix}reads"
+
+    async def _write_notices(self) -> AsyncIterator[str]:
+        """Session ids of writes served by any replica (Redis pub/sub)."""
+        client = get_redis(self.settings.redis)
+        if client is None:
+            raise ConnectionError("redis not configured")
+        pubsub = client.pubsub()
+        await pubsub.subscribe(self._reads_channel)
+        try:
+            yield SUBSCRIBED
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    data = message["data"]
+                    yield data.decode() if isinstance(data, bytes) else str(data)
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis ships no annotations here
+
+    async def _announce_write(self, session_id: str) -> None:
+        client = get_redis(self.settings.redis)
+        if client is not None:
+            await client.publish(self._reads_channel, session_id)
 
     async def _revocation_mark(self) -> tuple[object, ...]:
         async with (await self.pool()).acquire() as conn:
@@ -204,10 +236,21 @@ class Backend:
         await close_redis()
 
 
-async def _subscribe() -> Subscription:
+async def _bus_notices() -> AsyncIterator[str]:
+    """Session ids of the events the sessions publish (this process's subscriber)."""
     from serve_app._private.events import event_bus
 
-    return await event_bus().subscribe(TOPICS)
+    subscription = await event_bus().subscribe(TOPICS)
+    try:
+        yield SUBSCRIBED
+        while True:
+            try:
+                event = await subscription.get()
+            except StopAsyncIteration:
+                return
+            yield event.session_id
+    finally:
+        subscription.close()
 
 
 def _bus_is_shared() -> bool:

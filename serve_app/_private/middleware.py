@@ -15,6 +15,8 @@
   dashboard's static files are not counted.
 * An exception no handler answered (a bug): 500 without internals, logged once
   (``serve_app._private.errors``).
+* A write request (not GET/HEAD/OPTIONS) drops the session's kept read answers in
+  every replica (``serve_app._private.read_cache``).
 * Metrics (count, latency by endpoint class) and one access log line per request.
   The ``Authorization`` header is never logged. The API's log lines are JSON.
 * Tracing: one server span per request (continuing a W3C ``traceparent`` the caller
@@ -182,6 +184,8 @@ class APIMiddleware:
                     answer = errors.answer_for(exc, request_id)
                     await reply(answer.status, answer.code, answer.detail)
         finally:
+            if scope["method"] not in _READ_METHODS:  # orders, controls, approvals...
+                await _note_write(backend)
             elapsed = time.perf_counter() - started
             endpoint_class = str(state.get("endpoint_class", "public"))
             status = int(status_holder["status"])
@@ -240,6 +244,17 @@ class APIMiddleware:
             log.warning("rate limit headers unavailable", error=f"{type(exc).__name__}: {exc}")
             return None
         return result
+
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _note_write(backend: Any) -> None:
+    """A write may have changed what the session's read endpoints answer: drop the kept
+    answers in every replica (serve_app/_private/read_cache.py)."""
+    reads = getattr(backend, "reads", None)
+    if reads is not None:
+        await reads.changed()
 
 
 def _header_bytes(scope: Scope) -> int:

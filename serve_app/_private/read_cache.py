@@ -9,11 +9,17 @@ those topics; any event of the served session drops every kept answer, so the ne
 request asks the actors again. Between events, requests are answered from memory
 without an actor round trip.
 
-That is sound only when the events reach this process: the bus must be shared
-(Redis or NATS, not the in-process fallback) and the subscription alive. Otherwise,
-and for at most ``max_age_s`` even then (a safety net against a lost message),
-nothing is kept. Concurrent requests for the same answer share one load, and a
-load that an event overtook is used once but not kept.
+Changes made through the API itself publish no session event (an operator's
+order, a risk control, an approved proposal): every replica drops its answers on a
+write request through it (the middleware calls :meth:`SessionReads.changed`), and
+the replica that served the write tells the others on a Redis channel of its own
+(``<rate_limit_prefix>reads``), which each replica also listens to.
+
+That is sound only when both reach this process: the bus must be shared (Redis,
+not the in-process fallback) and both subscriptions alive. Otherwise, and for at
+most ``max_age_s`` even then (a safety net against a lost message), nothing is
+kept. Concurrent requests for the same answer share one load, and a load that a
+change overtook is used once but not kept.
 """
 
 from __future__ import annotations
@@ -21,17 +27,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
 
-from sigmax.events import Subscription
-
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
-TOPICS = ("decisions", "orders", "fills", "risk", "status")
+TOPICS = ("decisions", "orders", "fills", "risk", "proposals", "status")
+
+# a source of change notices: yields the session id of each change, forever
+Source = Callable[[], AsyncIterator[str]]
 RESUBSCRIBE_AFTER_S = 5.0
 
 
@@ -42,31 +49,47 @@ class SessionReads:
         self,
         session_id: str,
         max_age_s: float,
-        subscribe: Callable[[], Awaitable[Subscription]] | None,
+        sources: list[Source],
         shared: Callable[[], bool],
+        announce: Callable[[str], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session_id = session_id
         self.max_age_s = max_age_s
-        self._subscribe = subscribe
+        self._sources = sources
         self._shared = shared
+        self._announce = announce
         self._clock = clock
         self._kept: dict[str, tuple[Any, float]] = {}
         self._loading: dict[str, asyncio.Future[Any]] = {}
         self._epoch = 0
-        self._listener: asyncio.Task[None] | None = None
-        self._listening = False
+        self._listeners: list[asyncio.Task[None]] = []
+        self._listening: set[int] = set()
         self._failed_at: float | None = None
         self.loads = 0  # answers loaded from the actors (tests, profile)
 
     @property
     def active(self) -> bool:
         """Whether answers are kept now (events reach this replica)."""
-        return self.max_age_s > 0 and self._listening and self._shared()
+        return (
+            self.max_age_s > 0
+            and bool(self._sources)
+            and len(self._listening) == len(self._sources)
+            and self._shared()
+        )
 
     def invalidate(self) -> None:
         self._epoch += 1
         self._kept.clear()
+
+    async def changed(self) -> None:
+        """A write went through this replica: drop the answers here and tell the others."""
+        self.invalidate()
+        if self._announce is not None and self.max_age_s > 0:
+            try:
+                await self._announce(self.session_id)
+            except Exception as exc:  # the others fall back on max_age_s
+                log.warning("session read cache: change not announced", error=str(exc)[:300])
 
     async def get(self, name: str, load: Callable[[], Awaitable[T]]) -> T:
         """The kept answer ``name``, else ``await load()`` (shared by concurrent callers)."""
@@ -95,40 +118,46 @@ class SessionReads:
         return value
 
     def _ensure_listener(self) -> None:
-        if self._subscribe is None or self.max_age_s <= 0:
+        if not self._sources or self.max_age_s <= 0:
             return
-        if self._listener is not None and not self._listener.done():
+        if self._listeners and not any(t.done() for t in self._listeners):
             return
         now = self._clock()
         if self._failed_at is not None and now - self._failed_at < RESUBSCRIBE_AFTER_S:
             return
-        self._listener = asyncio.ensure_future(self._listen())
+        for task in self._listeners:
+            task.cancel()
+        self._listening.clear()
+        self._listeners = [
+            asyncio.ensure_future(self._listen(i, source)) for i, source in enumerate(self._sources)
+        ]
 
-    async def _listen(self) -> None:
-        assert self._subscribe is not None
-        subscription: Subscription | None = None
+    async def _listen(self, index: int, source: Source) -> None:
+        notices = source()
         try:
-            subscription = await self._subscribe()
-            self.invalidate()  # anything kept before may have missed events
-            self._listening = True
-            while True:
-                event = await subscription.get()
-                if event.session_id == self.session_id:
+            async for session_id in notices:
+                if index not in self._listening:  # the first notice: subscribed
+                    self.invalidate()  # anything kept before may have missed changes
+                    self._listening.add(index)
+                    continue
+                if session_id == self.session_id:
                     self.invalidate()
-        except StopAsyncIteration:
-            pass
         except Exception as exc:  # overflow, bus away: keep nothing until resubscribed
             log.warning("session read cache: events lost", error=f"{type(exc).__name__}: {exc}")
         finally:
-            self._listening = False
+            self._listening.discard(index)
             self._failed_at = self._clock()
             self.invalidate()
-            if subscription is not None:
-                with contextlib.suppress(Exception):
-                    subscription.close()
+            with contextlib.suppress(BaseException):
+                await notices.aclose()  # type: ignore[attr-defined]
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
+        for task in self._listeners:
+            task.cancel()
+        for task in self._listeners:
             with contextlib.suppress(BaseException):
-                await self._listener
+                await task
+        self._listeners = []
+
+
+SUBSCRIBED = ""  # what a source yields first, once it listens (no session has this id)
