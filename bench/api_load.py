@@ -8,6 +8,11 @@ Scenarios, in one run (each bounded by a request count and a time limit):
 * ``serve``           the same app through Ray Serve (1 replica, default proxy)
 * ``serve-ha``        Serve's high-throughput mode (RAY_SERVE_ENABLE_HA_PROXY=1,
                       RAY_SERVE_THROUGHPUT_OPTIMIZED=1), in a child process
+* ``serve-throughput`` RAY_SERVE_THROUGHPUT_OPTIMIZED=1 alone (direct ingress: the
+                      replica serves HTTP itself, no proxy actor, no HAProxy)
+
+Each Serve scenario runs in a fresh child process (Serve reads its RAY_SERVE_* flags
+once, at import).
 
 Stores: PostgreSQL (SIGMAX_BENCH_POSTGRES_DSN, default the local test server; a
 throwaway schema) and Redis at SIGMAX_BENCH_REDIS_URL (unique key prefix).
@@ -219,9 +224,16 @@ def run_serve(settings_json: str, config_json: str, args: argparse.Namespace, ke
         ray.shutdown()
 
 
+SERVE_MODES: dict[str, dict[str, str]] = {
+    "serve": {},
+    "serve-ha": {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
+    "serve-throughput": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
+}
+
+
 def _serve_child(mode: str, env: dict[str, str], args: argparse.Namespace, key: str) -> Any:
-    extra = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
-    child_env = {**os.environ, **env, "SIGMAX_BENCH_KEY": key, **(extra if mode == "ha" else {})}
+    flags = {k: v for k, v in os.environ.items() if not k.startswith("RAY_SERVE_")}
+    child_env = {**flags, **env, "SIGMAX_BENCH_KEY": key, **SERVE_MODES[mode]}
     argv = [
         sys.executable,
         __file__,
@@ -293,7 +305,7 @@ def main() -> None:
     parser.add_argument(
         "--scenarios",
         default="uvicorn,uvicorn-noauth,serve,serve-ha",
-        help="comma list of uvicorn, uvicorn-noauth, serve, serve-ha",
+        help="comma list of uvicorn, uvicorn-noauth, " + ", ".join(SERVE_MODES),
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -315,10 +327,8 @@ def main() -> None:
                 results[name] = run_uvicorn("uvicorn_app", env, args, key)
             elif name == "uvicorn-noauth":
                 results[name] = run_uvicorn("uvicorn_app_noauth", env, args, key)
-            elif name == "serve":
-                results[name] = _serve_child("default", env, args, key)
-            elif name == "serve-ha":
-                results[name] = _serve_child("ha", env, args, key)
+            elif name in SERVE_MODES:
+                results[name] = _serve_child(name, env, args, key)
             else:
                 raise SystemExit(f"unknown scenario {name!r}")
             print(f"{name:15s} {json.dumps(results[name])}", flush=True)
