@@ -24,6 +24,8 @@ class AgentActor:
         if agent_name not in agents:
             raise ValueError(f"agent actor: unknown agent {agent_name!r}; known: {sorted(agents)}")
         self.agent = agents[agent_name]
+        # Since this process started: calls to analyze_bars, bars and histories received.
+        self._counts = {"calls": 0, "bars": 0, "histories": 0}
 
     def analyze_bars(
         self,
@@ -34,7 +36,16 @@ class AgentActor:
         """One signal per symbol for its new bar. Raises LiveStateGap naming the symbols
         whose state is not at ``previous_ts`` (first call, restart, skipped bars): call
         again with their histories."""
+        self._counts["calls"] += 1
+        self._counts["bars"] += len(bars_by_symbol)
+        self._counts["histories"] += len(histories or {})
         return self.agent.analyze_bars(bars_by_symbol, previous_ts, histories)
+
+    def counts(self) -> dict[str, int]:
+        """Since this actor (re)started: ``calls`` to ``analyze_bars`` (its round
+        trips), the symbols' new ``bars`` in them and the ``histories`` sent with them
+        (first bars, gaps, restarts)."""
+        return dict(self._counts)
 
     def analyze(self, history: BarSeries) -> Signal | None:
         return self.agent.analyze(history)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from sigmax.execution import CcxtVenue, PaperExchange
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries, Decision, Fill, Order, OrderRequest, ts_from_ns
 from sigmax.strategies import Strategy, validated_target_at
+from sigmax.trading.multi_symbol import SymbolMemories
 
 
 class GraphDecider:
@@ -16,9 +18,16 @@ class GraphDecider:
 
     def __init__(self, graph: DecisionGraph) -> None:
         self.graph = graph
+        self._symbols = SymbolMemories(graph)
 
     def decide(self, history: BarSeries) -> Decision:
         return self.graph.run_bar(history)
+
+    def decide_many(self, histories: Mapping[str, BarSeries]) -> dict[str, Decision]:
+        """One decision per symbol on the last bar of its history (keyed by symbol); the
+        graph's memory (hysteresis, turnover) is kept per symbol, and each analyst moves
+        its per-symbol live state by the new bar."""
+        return self._symbols.decide_many(histories)
 
 
 class StrategyDecider:

@@ -1,5 +1,7 @@
 """The analysts' live state: bar-by-bar ``update`` equals the vectorised series exactly,
-over thousands of real bars of several bundled sets, across rebuilds and gaps."""
+over thousands of real bars of several bundled sets, across rebuilds and gaps; and the
+whole graph deciding several symbols a bar (``GraphDecider.decide_many``) equals each
+symbol's vectorised series."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from sigmax.agents import (
     VolatilityAgent,
 )
 from sigmax.data.loader import load_bars
+from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
+from sigmax.trading.adapters import GraphDecider
 
 ANALYSTS = [TrendAgent, MomentumAgent, MeanReversionAgent, VolatilityAgent, SentimentAgent]
 SETS = {"ETH-USD-30m": 4000, "BTC-USD-1h": 4000}
@@ -104,3 +108,28 @@ def test_a_pickled_agent_leaves_its_live_state_behind(bars: BarSeries) -> None:
     copy = pickle.loads(pickle.dumps(agent))  # what a Ray task receives
     assert copy.last_ts(bars.symbol) is None
     assert copy.follow(bars[:301]) == agent.follow(bars[:301]) == agent.analyze(bars[:301])
+
+
+@pytest.mark.slow
+def test_graph_decides_several_symbols_a_bar_as_their_series() -> None:
+    sets = [load_bars(f"bundled:{name}")[:1000] for name in ("ETH-USD-30m", "LTC-USD-30m")]
+    sets.append(load_bars("bundled:BTC-USD-1h")[2000:3000])  # another timeframe and start
+    graph = DecisionGraph()
+    try:
+        expected = {b.symbol: graph.run_series(b) for b in sets}
+        decider = GraphDecider(graph)
+        away = sets[1].symbol
+        for i in range(1000):
+            histories = {
+                b.symbol: b[: i + 1] for b in sets if not (b.symbol == away and 400 <= i < 420)
+            }
+            decisions = decider.decide_many(histories)
+            assert list(decisions) == list(histories), f"bar {i}"
+            for symbol, decision in decisions.items():
+                assert decision == expected[symbol].decision_at(i), f"{symbol} bar {i}"
+        for series in expected.values():  # the targets move: the memory is exercised
+            assert len(set(series.target.tolist())) > 1
+        with pytest.raises(ValueError, match="key each history by its symbol"):
+            decider.decide_many({"XRP/USD": sets[0]})
+    finally:
+        graph.close()
