@@ -112,23 +112,32 @@ def control_turnover(
     else:
         capacity, refill = config.max_per_year / 12.0, config.max_per_year / per_year
     n = wanted.shape[0]
-    target = np.empty(n)
-    held = np.zeros(n, dtype=np.int64)
-    since = np.empty(n, dtype=np.int64)
-    left = np.empty(n)
+    target: list[float] = [0.0] * n
+    held: list[int] = [0] * n
+    since: list[int] = [0] * n
+    left: list[float] = [0.0] * n
     prev, age, budget = start.target, start.since_change, min(start.budget, capacity)
-    for k in range(n):
+    vetoes = veto.tolist()
+    for k, want in enumerate(wanted.tolist()):  # plain floats: the loop runs every bar
         budget = min(budget + refill, capacity)
-        want = float(wanted[k])
-        out, why = _step(prev, want, age, budget, min_hold, bool(veto[k]))
-        if out != prev:
-            budget -= abs(out - prev)
-            age = 0
-        else:
-            age = min(age + 1, 2**31)
-        target[k], held[k], since[k], left[k] = out, why, age, budget
-        prev = out
-    return TurnoverOutcome(wanted.copy(), target, held, since, left, min_hold, capacity)
+        why = Held.NO
+        if want != prev:
+            out, why = _step(prev, want, age, budget, min_hold, vetoes[k])
+            if out != prev:
+                budget -= abs(out - prev)
+                age = -1
+            prev = out
+        age = min(age + 1, 2**31)
+        target[k], held[k], since[k], left[k] = prev, why, age, budget
+    return TurnoverOutcome(
+        wanted.copy(),
+        np.array(target, dtype=np.float64),
+        np.array(held, dtype=np.int64),
+        np.array(since, dtype=np.int64),
+        np.array(left, dtype=np.float64),
+        min_hold,
+        capacity,
+    )
 
 
 def _step(
