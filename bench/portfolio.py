@@ -347,7 +347,8 @@ def run_actors(
         if gets is not None:
             gets.restore()
         system.shutdown()
-    cycle = [float(d) * 1000 for d in np.diff(seen)][skip:]  # period k: step k's reports after step k-1's
+    # period k: from step k-1's reports to step k's
+    cycle = [float(d) * 1000 for d in np.diff(seen)][skip:]
     result = CaseResult(
         "actors",
         strategy,
