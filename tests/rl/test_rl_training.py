@@ -74,7 +74,7 @@ def test_train_job_resume_and_rl_policy_backtest(
         last = len(window) - 1
         rl_signal = series.signals["rl_policy"].signal_at(last)
         assert rl_signal is not None and rl_signal.score == policy.targets(window)[last]
-        live = graph.run_bar(window, previous_target=float(series.sized[last - 1]))
+        live = graph.run_bar(window, previous_target=series.memory_at(last - 1))
         assert live == series.decision_at(last)
         assert "rl_policy" in {s.agent for s in live.signals}
     finally:
