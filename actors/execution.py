@@ -95,6 +95,13 @@ class ExecutionActor:
             record_activity(self.exchange.activity())
         return fills
 
+    async def on_bars(self, bars: list[Bar]) -> list[Fill]:
+        """The fills of every symbol's new bar of one step: one call for a portfolio."""
+        fills = []
+        for bar in bars:
+            fills += await self.on_bar(bar)
+        return fills
+
     async def activity(self) -> dict[str, Any]:
         await self._ready()
         return self.exchange.activity()

@@ -89,8 +89,9 @@ class MarketDataActor:
         await self._ready()
         return self._progress
 
-    async def ack(self, progress: SessionProgress) -> None:
-        """The session processed the step ``progress`` names: stored before it answers."""
+    async def ack(self, progress: SessionProgress) -> int | None:
+        """The session processed the step ``progress`` names: stored before it answers.
+        Returns the steps left in a replay (None for a live feed)."""
         await self._ready()
         if self.postgres is not None:
             repo = SessionProgressRepository(await actor_pool(self.postgres))
@@ -100,6 +101,7 @@ class MarketDataActor:
         self._progress = progress
         # A restarted actor answering this call stands at the stored step before it.
         self._skip_processed(progress.last_bar_ts)
+        return self.replay.remaining if self.replay is not None else None
 
     async def next_step(self) -> dict[str, BarSeries] | None:
         """Every symbol's history up to the next step (the symbols with a bar there);

@@ -137,6 +137,12 @@ class ExecutionPort(_Port):
         result: list[Fill] = self._call("on_bar", history.bar(len(history) - 1))
         return result
 
+    def fills_for_bars(self, histories: list[BarSeries]) -> list[Fill]:
+        """Every new bar's fills of one step, in one call."""
+        bars = [history.bar(len(history) - 1) for history in histories]
+        result: list[Fill] = self._call("on_bars", bars)
+        return result
+
 
 class PortfolioPort(_Port):
     role = options.PORTFOLIO

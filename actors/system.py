@@ -331,10 +331,9 @@ def run_paper(
             started = time.perf_counter()
             done = session.on_step(step)
             reports += done
-            ray.get(market.ack.remote(session.progress()))
+            remaining = ray.get(market.ack.remote(session.progress()))
             curve.add(done)
             if on_bar is not None:
-                remaining = ray.get(market.remaining.remote())
                 for report in done:
                     on_bar(report, remaining)
             system.last_step = step
