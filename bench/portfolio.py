@@ -15,7 +15,9 @@ Cases (each with its own fresh session, cash and book):
     default); the cycle is the session loop's period, from one step's reports to the
     next (feed ``next_step``, the step through the risk, execution and portfolio actors,
     the progress ``ack``): what a live session pays per bar. ``persist=False``; one
-    persisted run (PostgreSQL, ``--persist-symbols``) shows what storing costs;
+    persisted run (PostgreSQL, ``--persist-symbols``) shows what storing costs, and one
+    run with the fills of a step asked in one call (``--batched-fills``, a bench-only
+    port: today's session asks the execution actor once per symbol) what batching saves;
 for ``sma_cross`` (fixed quantity, asked in the driver) and the agent graph ``sigmax``
 (the decision-graph actor and its analyst actors), fewer steps for the graph.
 
@@ -26,7 +28,8 @@ The first ``--skip`` steps of each case are warm-up and not timed.
 
     .venv/bin/python bench/portfolio.py [--symbols 1,10,50,200] [--steps 100] \
         [--graph-steps 40] [--paths in-process,actors] [--strategies sma_cross,sigmax] \
-        [--num-cpus 2] [--persist-symbols 10] [--json OUT.json] [--profile]
+        [--num-cpus 2] [--persist-symbols 10] [--batched-fills 50] [--json OUT.json] \
+        [--profile]
 """
 
 from __future__ import annotations
@@ -43,12 +46,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -62,7 +66,7 @@ from sigmax.data.timeframes import timeframe_ns
 from sigmax.execution import PaperExchange
 from sigmax.graph import DecisionGraph
 from sigmax.ledger import Ledger
-from sigmax.model import BarSeries, Decision
+from sigmax.model import BarSeries, Decision, Fill
 from sigmax.risk import RiskConfig, RiskEngine
 from sigmax.strategies import make_strategy
 from sigmax.strategies.base import TargetUnit
@@ -82,6 +86,8 @@ START_CLOSE = 100.0
 SMA = {"fast": "10", "slow": "30", "size": "1"}  # fixed quantity: 1 unit (~100 quote)
 CASH = Decimal(1_000_000)
 PATHS = ("in-process", "actors")
+PERSISTED = "persisted"
+BATCHED_FILLS = "batched fills"
 STRATEGIES = ("sma_cross", "sigmax")
 
 
@@ -92,7 +98,7 @@ class CaseResult:
     path: str
     strategy: str
     symbols: int
-    persist: bool
+    variant: str  # "", PERSISTED or BATCHED_FILLS
     cycle_ms: list[float]
     reports: int
     orders: int
@@ -102,7 +108,7 @@ class CaseResult:
 
     @property
     def label(self) -> str:
-        return f"{self.path}{' persisted' if self.persist else ''}"
+        return f"{self.path} {self.variant}" if self.variant else self.path
 
     def p(self, q: float) -> float:
         return float(np.percentile(self.cycle_ms, q))
@@ -263,7 +269,7 @@ def run_in_process(
         "in-process",
         strategy,
         len(series),
-        False,
+        "",
         cycle[skip:],
         len(done),
         sum(r.order is not None for r in done),
@@ -304,12 +310,14 @@ def run_actors(
     warmup: int,
     steps: int,
     skip: int,
-    persist: bool,
+    variant: str,
     profile: bool,
     advance: Callable[[], None] = lambda: None,
 ) -> tuple[CaseResult, str]:
     """The same steps through start_system/run_paper; the result and, with ``profile``,
-    the driver's profile of the loop."""
+    the driver's profile of the loop. ``variant`` PERSISTED stores orders, fills, risk
+    state and progress in PostgreSQL (``settings.postgres``); BATCHED_FILLS gives the
+    session the bench's batched-fills port (what batching the fills would save)."""
     import ray
 
     from actors.system import PaperRequest, run_paper, start_system
@@ -321,7 +329,7 @@ def run_actors(
         bars=steps,
         cash=CASH,
         session_id=f"bench-{strategy}-{len(legs)}-{uuid.uuid4().hex[:6]}",
-        persist=persist,
+        persist=variant == PERSISTED,
         strategy=strategy,
         params=dict(SMA) if strategy == "sma_cross" else {},
     )
@@ -336,13 +344,19 @@ def run_actors(
 
     system = start_system(settings, request)
     profiler = cProfile.Profile() if profile else None
-    gets = _count_gets(ray) if profile else None
+    gets = _CountedGets(ray) if profile else None
+    swap = (  # the session is built in run_paper, from the port class system.py names
+        patch("actors.system.ExecutionPort", _batched_fills_port())
+        if variant == BATCHED_FILLS
+        else nullcontext()
+    )
     try:
-        if profiler is not None:
-            profiler.enable()
-        reports = run_paper(system, request, on_bar=on_bar)
-        if profiler is not None:
-            profiler.disable()
+        with swap:
+            if profiler is not None:
+                profiler.enable()
+            reports = run_paper(system, request, on_bar=on_bar)
+            if profiler is not None:
+                profiler.disable()
     finally:
         if gets is not None:
             gets.restore()
@@ -353,7 +367,7 @@ def run_actors(
         "actors",
         strategy,
         len(legs),
-        persist,
+        variant,
         cycle,
         len(reports),
         sum(r.order is not None for r in reports),
@@ -366,7 +380,22 @@ def run_actors(
     return result, text
 
 
-class _count_gets:
+def _batched_fills_port() -> type:
+    from actors.ports import ExecutionPort
+
+    class BatchedFillsPort(ExecutionPort):
+        """Bench-only: the execution port with ``fills_for_bars``, which the session uses
+        when a venue has it, asking the execution actor's ``on_bars`` for every symbol's
+        new bar in one call instead of one ``on_bar`` call per symbol."""
+
+        def fills_for_bars(self, histories: list[BarSeries]) -> list[Fill]:
+            found: list[Fill] = self._call("on_bars", [h.bar(len(h) - 1) for h in histories])
+            return found
+
+    return BatchedFillsPort
+
+
+class _CountedGets:
     """Counts the driver's ``ray.get`` calls (its round trips to actors) while installed."""
 
     def __init__(self, ray: Any) -> None:
@@ -407,18 +436,27 @@ def _profile_text(profiler: cProfile.Profile, result: CaseResult) -> str:
     return "\n".join(lines)
 
 
-def start_ray(num_cpus: int) -> None:
+def start_ray(num_cpus: int, tries: int = 3) -> None:
+    """A local Ray of ``num_cpus`` CPUs. Ray gives its node 30 s to come up; on a busy
+    machine that can pass, so a node that timed out is shut down and started again."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
-    ray.init(
-        address="local",
-        num_cpus=num_cpus,
-        include_dashboard=False,
-        namespace="sigmax-bench",
-        log_to_driver=False,
-        configure_logging=False,
-    )
+    for attempt in range(1, tries + 1):
+        try:
+            ray.init(
+                address="local",
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                namespace="sigmax-bench",
+                log_to_driver=False,
+                configure_logging=False,
+            )
+            return
+        except Exception as exc:  # Ray raises a bare Exception when its node times out
+            ray.shutdown()
+            if attempt == tries or "timed out during startup" not in str(exc):
+                raise
 
 
 # ---- the report ----------------------------------------------------------------------
@@ -527,6 +565,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="symbols of one persisted sma_cross run through the actors (0: none)",
     )
     parser.add_argument(
+        "--batched-fills",
+        type=int,
+        default=50,
+        help="symbols of one sma_cross run through the actors whose session asks the "
+        "execution actor for every symbol's fills in one call (bench-only port; 0: none)",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "SIGMAX_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
@@ -549,24 +594,25 @@ def main(argv: list[str] | None = None) -> None:
     console = Console(width=170)
     settings = bench_settings()
     warmup = graph_warmup(settings)
-    plan: list[tuple[str, str, int, bool]] = [
-        (path, strategy, n, False)
+    plan: list[tuple[str, str, int, str]] = [
+        (path, strategy, n, "")
         for path in args.paths
         for strategy in args.strategies
         for n in args.symbols
     ]
     if "actors" in args.paths and args.persist_symbols > 0:
-        plan.append(("actors", "sma_cross", args.persist_symbols, True))
+        plan.append(("actors", "sma_cross", args.persist_symbols, PERSISTED))
+    if "actors" in args.paths and args.batched_fills > 0:
+        plan.append(("actors", "sma_cross", args.batched_fills, BATCHED_FILLS))
     most = max(n for _, _, n, _ in plan)
     longest = max(args.steps, args.graph_steps)
     universe = synthetic_universe(most, warmup + longest)
     results: list[CaseResult] = []
     profiles: list[str] = []
     started = time.perf_counter()
+    ray_up = False
     with tempfile.TemporaryDirectory(prefix="sigmax-bench-") as tmp:
         legs = write_universe(universe, Path(tmp)) if "actors" in args.paths else []
-        if "actors" in args.paths:
-            start_ray(args.num_cpus)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -574,11 +620,9 @@ def main(argv: list[str] | None = None) -> None:
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            for path, strategy, n, persist in plan:
+            for path, strategy, n, variant in plan:
                 steps = args.graph_steps if strategy == "sigmax" else args.steps
-                task = progress.add_task(
-                    f"{path}{' persisted' if persist else ''} {strategy} x{n}", total=steps
-                )
+                task = progress.add_task(f"{path} {variant} {strategy} x{n}", total=steps)
 
                 def advance(task: Any = task) -> None:
                     progress.advance(task)
@@ -589,9 +633,12 @@ def main(argv: list[str] | None = None) -> None:
                         settings, series, strategy, warmup, args.skip, advance
                     )
                 else:
+                    if not ray_up:  # after the in-process cases: Ray's idle processes
+                        start_ray(args.num_cpus)  # take CPU from them otherwise
+                        ray_up = True
                     with ExitStack() as stack:
                         case_settings = settings
-                        if persist:
+                        if variant == PERSISTED:
                             schema = stack.enter_context(_pg_schema(args.postgres))
                             case_settings = _persisted(settings, args.postgres, schema, tmp)
                         result, text = run_actors(
@@ -601,7 +648,7 @@ def main(argv: list[str] | None = None) -> None:
                             warmup,
                             steps,
                             args.skip,
-                            persist,
+                            variant,
                             args.profile,
                             advance,
                         )
