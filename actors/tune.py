@@ -30,6 +30,7 @@ from typing import Any
 import optuna
 from ray import tune
 from ray.tune.experiment import Trial
+from ray.tune.logger import JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search.optuna import OptunaSearch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -203,9 +204,10 @@ def _error_text(trial: Trial) -> str:
     return f"trial failed (no error text; see {path})"
 
 
-# Tune's own table output off: the progress bar shows the search. (Its per-trial result
-# files stay on: the result grid Tune builds at the end reads them.)
-_QUIET_ENV = {"RAY_AIR_NEW_OUTPUT": "0"}
+# Tune's own table output off: the progress bar shows the search. Its default result
+# loggers off too: the TensorBoard one imports torch in the driver (seconds per run);
+# the JSON one is added back, as the result grid Tune builds at the end reads it.
+_QUIET_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
 
 
 @contextmanager
@@ -287,7 +289,10 @@ def run_tune_on_ray(
                 reuse_actors=True,  # a trial process serves many trials: no start-up each
             ),
             run_config=tune.RunConfig(
-                name="sigmax-tune", storage_path=storage, verbose=0, callbacks=[collector]
+                name="sigmax-tune",
+                storage_path=storage,
+                verbose=0,
+                callbacks=[collector, JsonLoggerCallback()],  # type: ignore[no-untyped-call]
             ),
         )
         tuner.fit()

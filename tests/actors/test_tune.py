@@ -89,6 +89,7 @@ def test_tune_and_the_grid_sweep_agree_on_the_same_points(
     assert report.dsr["trials"] == 6 and 0.0 <= report.dsr["dsr"] <= 1.0
 
 
+@pytest.mark.slow  # each failed trial costs a fresh trial worker (imports)
 def test_a_combination_the_model_refuses_fails_that_trial_alone(
     ray_cluster: Any, bars: BarSeries
 ) -> None:
