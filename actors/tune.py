@@ -16,6 +16,7 @@ ratio and the probability of backtest overfitting.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -217,12 +218,16 @@ def _quiet_tune() -> Iterator[str]:
     os.environ.update(_QUIET_ENV)
     optuna_level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tune_log = logging.getLogger("ray.tune")
+    tune_level = tune_log.level
+    tune_log.setLevel(logging.WARNING)  # no "wrote the experiment state" lines
     storage = tempfile.mkdtemp(prefix="sigmax-tune-")
     try:
         yield storage
     finally:
         shutil.rmtree(storage, ignore_errors=True)
         optuna.logging.set_verbosity(optuna_level)
+        tune_log.setLevel(tune_level)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
