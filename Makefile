@@ -32,12 +32,17 @@ browser:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver)
 
-# The main job on the embedded defaults: a finite paper-trading session. 1,000 real
-# BTC/USD hourly bars are replayed at full speed through the Ray actors (agents,
-# decision graph, risk, execution, portfolio), orders and fills persisted in an
-# embedded PostgreSQL under ~/.sigmax; ends with a summary and an HTML report.
+# The main job on the embedded defaults: a finite paper-trading session of a portfolio.
+# 1,000 hourly steps of real bars of five coins (BTC hourly; ETH, LTC, XRP and EOS
+# resampled from 30 minutes) are replayed at full speed through the Ray actors (agents,
+# decision graph, risk, execution, portfolio) in one account; orders and fills persisted
+# in an embedded PostgreSQL under ~/.sigmax; ends with a summary of the account and of
+# every symbol, and an HTML report.
+RUN_LEGS := --data bundled:BTC-USD-1h --symbol BTC/USD --data bundled:ETH-USD-30m --symbol ETH/USD \
+	--data bundled:LTC-USD-30m --symbol LTC/USD --data bundled:XRP-USD-30m --symbol XRP/USD \
+	--data bundled:EOS-USD-30m --symbol EOS/USD
 run: $(STAMP) web
-	$(BIN)/sigmax paper --data bundled:BTC-USD-1h --symbol BTC/USD --timeframe 1h \
+	$(BIN)/sigmax paper $(RUN_LEGS) --timeframe 1h \
 		--bars 1000 --json reports/paper.json --report reports/paper.html
 
 # The multi-agent strategy backtested over all 20,111 bundled hourly bars.

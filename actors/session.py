@@ -53,6 +53,7 @@ class SessionActor:
         self.remaining: int | None = None
         self.bars = 0
         self._reports: deque[BarReport] = deque(maxlen=REPORTS_KEPT)
+        self._reports_lock = threading.Lock()  # the loop thread appends; calls read
         self._stop = threading.Event()
         self._loop = threading.Thread(target=self._run, args=(settings,), daemon=True)
         self._loop.start()
@@ -68,13 +69,15 @@ class SessionActor:
             self.state = FAILED
 
     def _on_bar(self, report: BarReport, remaining: int | None) -> None:
-        self._reports.append(report)
+        with self._reports_lock:
+            self._reports.append(report)
         self.bars += 1
         self.remaining = remaining
 
     def status(self) -> dict[str, Any]:
         """Where the session stands (bars counted since this actor last (re)started)."""
-        last = self._reports[-1] if self._reports else None
+        with self._reports_lock:
+            last = self._reports[-1] if self._reports else None
         return {
             "session_id": self.request.session_id,
             "state": self.state,
@@ -88,7 +91,9 @@ class SessionActor:
     def reports(self, after: datetime | None = None) -> list[BarReport]:
         """The kept reports of the bars after ``after`` (all kept without it): a follower
         asks for the ones after the last it has, also across a restart of this actor."""
-        return [r for r in self._reports if after is None or r.ts > after]
+        with self._reports_lock:
+            kept = list(self._reports)
+        return [r for r in kept if after is None or r.ts > after]
 
     def histories(self) -> dict[str, BarSeries]:
         """Every symbol's bars the session has seen, up to the last step it traded."""

@@ -156,7 +156,8 @@ def start_system(
         a.name: spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, graph_json)
         for a in graph_agents(settings.graph)
     }
-    warmup = DecisionGraph(settings.graph).warmup
+    graph_model = DecisionGraph(settings.graph)  # history counted in the data's bars
+    warmup = graph_model.data_warmup(request.timeframe) if request.timeframe else graph_model.warmup
     agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
     graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names)
     risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json(), account, pg)

@@ -160,9 +160,7 @@ class _PortfolioRun:
         first = legs[0].leg.strategy
         leg_bars = [leg.bars for leg in legs]
         self.result = BacktestResult(
-            bars=legs[0].bars
-            if len(legs) == 1
-            else timeline_bars(timeline, [x.bars for x in legs]),
+            bars=legs[0].bars if len(legs) == 1 else timeline_bars(timeline, leg_bars),
             strategy=first.name,
             params=first.params.model_dump(),
             config=engine.config,

@@ -1,4 +1,5 @@
-"""The README's main job, `sigmax paper`, end to end in its own process and Ray."""
+"""The README's main job, `sigmax paper` of a portfolio, end to end in its own process
+and Ray; and what it refuses before anything starts."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ def test_sigmax_paper_runs_a_session_and_reports(tmp_path: Path) -> None:
         [
             str(sigmax),
             "paper",
+            "--data",
+            "bundled:BTC-USD-1h",
+            "--symbol",
+            "BTC/USD",
+            "--data",
+            "bundled:ETH-USD-30m",
+            "--symbol",
+            "ETH/USD",
+            "--timeframe",
+            "1h",
             "--start",
             "6050",
             "--bars",
@@ -48,8 +59,39 @@ def test_sigmax_paper_runs_a_session_and_reports(tmp_path: Path) -> None:
     for label in ("decisions", "orders", "fills", "realized_pnl", "risk state"):
         assert label in done.stdout
     doc = json.loads(out.read_text())
-    assert doc["meta"]["bars"] == 60 and doc["meta"]["decisions"] == 60
-    assert len(doc["equity"]) == 60
+    assert doc["meta"]["bars"] == 60 and doc["meta"]["decisions"] == 120  # 2 symbols
+    assert len(doc["equity"]) == 60  # the account's, one point per step
     assert doc["portfolio"]["fills"] == len(doc["trades"]) > 0
+    assert set(doc["symbols"]) == {"BTC/USD", "ETH/USD"}
+    assert {t["symbol"] for t in doc["trades"]} <= {"BTC/USD", "ETH/USD"}
+    assert "per symbol" in done.stdout
     assert "plotly" in report.read_text()
     assert (tmp_path / "home" / "postgres").is_dir()  # persisted in the embedded server
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--data", "bundled:BTC-USD-1h", "--data", "bundled:ETH-USD-30m"], "--symbol 0 times"),
+        (
+            ["--data", "bundled:ETH-USD-30m", "--symbol", "ETH/USD"] * 2,
+            "given twice: ETH/USD",
+        ),
+        (["--data", "bundled:BTC-USD-1h", "--timeframe", "30m"], "bundled:BTC-USD-1h"),
+    ],
+)
+def test_sigmax_paper_refuses_legs_it_cannot_trade(args: list[str], words: str) -> None:
+    """Mismatched counts, a symbol twice, a timeframe finer than the data: refused with
+    a clear error before Ray or PostgreSQL start."""
+    sigmax = Path(sys.executable).parent / "sigmax"
+    done = subprocess.run(
+        [str(sigmax), "paper", *args, "--no-dashboard"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    message = " ".join((done.stdout + done.stderr).split())
+    assert words in message, message
+    assert "Ray" not in done.stdout
