@@ -15,21 +15,20 @@ Cases (each with its own fresh session, cash and book):
     default); the cycle is the session loop's period, from one step's reports to the
     next (feed ``next_step``, the step through the risk, execution and portfolio actors,
     the progress ``ack``): what a live session pays per bar. ``persist=False``; one
-    persisted run (PostgreSQL, ``--persist-symbols``) shows what storing costs, and one
-    run with the fills of a step asked in one call (``--batched-fills``, a bench-only
-    port: today's session asks the execution actor once per symbol) what batching saves;
+    persisted run (PostgreSQL, ``--persist-symbols``) shows what storing costs;
 for ``sma_cross`` (fixed quantity, asked in the driver) and the agent graph ``sigmax``
 (the decision-graph actor and its analyst actors), fewer steps for the graph.
 
 Per case: cycle p50/p99 (ms), cost per symbol (p50 cycle / symbols) and its ratio to
 the one-symbol case of the same path and strategy (batching works when it falls below
-1), symbol-bars per second, orders sent; in-process also the decision's own p50.
+1), symbol-bars per second, orders sent (approved by risk); in-process also the step's
+CPU time p50 (this thread's, which other processes on a busy machine do not inflate)
+and the decision's own p50 (wall).
 The first ``--skip`` steps of each case are warm-up and not timed.
 
     .venv/bin/python bench/portfolio.py [--symbols 1,10,50,200] [--steps 100] \
         [--graph-steps 40] [--paths in-process,actors] [--strategies sma_cross,sigmax] \
-        [--num-cpus 2] [--persist-symbols 10] [--batched-fills 50] [--json OUT.json] \
-        [--profile]
+        [--num-cpus 2] [--persist-symbols 10] [--json OUT.json] [--profile]
 """
 
 from __future__ import annotations
@@ -46,13 +45,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -66,7 +64,7 @@ from sigmax.data.timeframes import timeframe_ns
 from sigmax.execution import PaperExchange
 from sigmax.graph import DecisionGraph
 from sigmax.ledger import Ledger
-from sigmax.model import BarSeries, Decision, Fill
+from sigmax.model import BarSeries, Decision
 from sigmax.risk import RiskConfig, RiskEngine
 from sigmax.strategies import make_strategy
 from sigmax.strategies.base import TargetUnit
@@ -87,7 +85,6 @@ SMA = {"fast": "10", "slow": "30", "size": "1"}  # fixed quantity: 1 unit (~100 
 CASH = Decimal(1_000_000)
 PATHS = ("in-process", "actors")
 PERSISTED = "persisted"
-BATCHED_FILLS = "batched fills"
 STRATEGIES = ("sma_cross", "sigmax")
 
 
@@ -98,12 +95,13 @@ class CaseResult:
     path: str
     strategy: str
     symbols: int
-    variant: str  # "", PERSISTED or BATCHED_FILLS
+    variant: str  # "" or PERSISTED
     cycle_ms: list[float]
     reports: int
     orders: int
     approved: int
     decide_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # in-process: the step's CPU time
     round_trips: float | None = None  # driver ray.get calls per timed step (--profile)
 
     @property
@@ -251,13 +249,17 @@ def run_in_process(
         Ledger(CASH),
     )
     replay = PortfolioReplay(series, warmup, None, warmup)
-    cycle, decide, steps = [], [], []
+    cycle: list[float] = []
+    cpu_ms: list[float] = []
+    decide: list[float] = []
+    steps: list[list[BarReport]] = []
     try:
         while (step := replay.next()) is not None:
             calls = len(decider.ms)
-            started = time.perf_counter()
+            cpu, started = time.thread_time(), time.perf_counter()
             reports = session.on_step(step)
             cycle.append((time.perf_counter() - started) * 1000)
+            cpu_ms.append((time.thread_time() - cpu) * 1000)
             decide.append(sum(decider.ms[calls:]))  # one call per step, or one per symbol
             steps.append(reports)
             advance()
@@ -275,6 +277,7 @@ def run_in_process(
         sum(r.order is not None for r in done),
         sum(r.verdict is not None and r.verdict.approved for r in done),
         decide[skip:],
+        cpu_ms[skip:],
     )
     return result, steps
 
@@ -316,8 +319,7 @@ def run_actors(
 ) -> tuple[CaseResult, str]:
     """The same steps through start_system/run_paper; the result and, with ``profile``,
     the driver's profile of the loop. ``variant`` PERSISTED stores orders, fills, risk
-    state and progress in PostgreSQL (``settings.postgres``); BATCHED_FILLS gives the
-    session the bench's batched-fills port (what batching the fills would save)."""
+    state and progress in PostgreSQL (``settings.postgres``)."""
     import ray
 
     from actors.system import PaperRequest, run_paper, start_system
@@ -345,18 +347,12 @@ def run_actors(
     system = start_system(settings, request)
     profiler = cProfile.Profile() if profile else None
     gets = _CountedGets(ray) if profile else None
-    swap = (  # the session is built in run_paper, from the port class system.py names
-        patch("actors.system.ExecutionPort", _batched_fills_port())
-        if variant == BATCHED_FILLS
-        else nullcontext()
-    )
     try:
-        with swap:
-            if profiler is not None:
-                profiler.enable()
-            reports = run_paper(system, request, on_bar=on_bar)
-            if profiler is not None:
-                profiler.disable()
+        if profiler is not None:
+            profiler.enable()
+        reports = run_paper(system, request, on_bar=on_bar)
+        if profiler is not None:
+            profiler.disable()
     finally:
         if gets is not None:
             gets.restore()
@@ -378,21 +374,6 @@ def run_actors(
         result.round_trips = gets.calls / max(1, len(seen))
         text = _profile_text(profiler, result)
     return result, text
-
-
-def _batched_fills_port() -> type:
-    from actors.ports import ExecutionPort
-
-    class BatchedFillsPort(ExecutionPort):
-        """Bench-only: the execution port with ``fills_for_bars``, which the session uses
-        when a venue has it, asking the execution actor's ``on_bars`` for every symbol's
-        new bar in one call instead of one ``on_bar`` call per symbol."""
-
-        def fills_for_bars(self, histories: list[BarSeries]) -> list[Fill]:
-            found: list[Fill] = self._call("on_bars", [h.bar(len(h) - 1) for h in histories])
-            return found
-
-    return BatchedFillsPort
 
 
 class _CountedGets:
@@ -484,6 +465,7 @@ def table_rows(results: list[CaseResult]) -> list[dict[str, Any]]:
                 "orders": r.orders,
                 "approved": r.approved,
                 "decide_p50_ms": float(np.percentile(r.decide_ms, 50)) if r.decide_ms else None,
+                "cpu_p50_ms": float(np.percentile(r.cpu_ms, 50)) if r.cpu_ms else None,
                 "round_trips_per_step": r.round_trips,
             }
         )
@@ -503,13 +485,14 @@ def render(rows: list[dict[str, Any]], title: str) -> Table:
         "x 1 symbol",
         "symbol-bars/s",
         "orders (ok)",
+        "cpu p50 ms",
         "decide p50 ms",
     )
     for column in columns:
         table.add_column(column, justify="left" if column in ("path", "strategy") else "right")
     for row in rows:
         ratio = row["ratio_to_1"]
-        decide = row["decide_p50_ms"]
+        decide, cpu = row["decide_p50_ms"], row["cpu_p50_ms"]
         table.add_row(
             row["path"],
             row["strategy"],
@@ -521,6 +504,7 @@ def render(rows: list[dict[str, Any]], title: str) -> Table:
             "-" if ratio is None else f"{ratio:.2f}",
             f"{row['symbol_bars_per_s']:,.0f}",
             f"{row['orders']} ({row['approved']})",
+            "-" if cpu is None else f"{cpu:.2f}",
             "-" if decide is None else f"{decide:.3f}",
         )
     return table
@@ -565,13 +549,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="symbols of one persisted sma_cross run through the actors (0: none)",
     )
     parser.add_argument(
-        "--batched-fills",
-        type=int,
-        default=50,
-        help="symbols of one sma_cross run through the actors whose session asks the "
-        "execution actor for every symbol's fills in one call (bench-only port; 0: none)",
-    )
-    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "SIGMAX_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
@@ -602,8 +579,6 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if "actors" in args.paths and args.persist_symbols > 0:
         plan.append(("actors", "sma_cross", args.persist_symbols, PERSISTED))
-    if "actors" in args.paths and args.batched_fills > 0:
-        plan.append(("actors", "sma_cross", args.batched_fills, BATCHED_FILLS))
     most = max(n for _, _, n, _ in plan)
     longest = max(args.steps, args.graph_steps)
     universe = synthetic_universe(most, warmup + longest)
