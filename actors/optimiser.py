@@ -20,12 +20,14 @@ from actors.options import CALL_TIMEOUT_S, NAMESPACE, OPTIMISE_TASK, OPTIMISER, 
 from actors.ports import call_actor
 from actors.sweep import ray_session
 from sigmax.portfolio import OptimisationResult, OptimiserConfig, optimise
+from sigmax.portfolio.estimate import ReturnsPanel
 
 __all__ = [
     "OPTIMISER",  # the role (from actors.options), for existing importers
     "OptimiserActor",
     "last_optimisation",
     "optimise_on_ray",
+    "optimise_panel_remote",
     "optimise_remote",
     "spawn_optimiser",
 ]
@@ -34,6 +36,18 @@ __all__ = [
 @ray.remote(**OPTIMISE_TASK.options())
 def _optimise_task(config: OptimiserConfig) -> OptimisationResult:
     return optimise(config)
+
+
+@ray.remote(**OPTIMISE_TASK.options())
+def _optimise_panel_task(config: OptimiserConfig, panel: ReturnsPanel) -> OptimisationResult:
+    return optimise(config, panel)
+
+
+def optimise_panel_remote(
+    config: OptimiserConfig, panel: ReturnsPanel
+) -> ray.ObjectRef[OptimisationResult]:
+    """One optimisation of given returns (a session's recent bars) as a Ray task."""
+    return _optimise_panel_task.remote(config, panel)
 
 
 def _prepared(config: OptimiserConfig, gpu: bool) -> tuple[OptimiserConfig, dict[str, Any]]:

@@ -85,6 +85,8 @@ class SessionActor:
             "remaining": self.remaining,
             "last_bar": last.ts.isoformat() if last else None,
             "equity": last.equity if last else None,
+            "weights": dict(self.system.weights) if self.system is not None else {},
+            "weights_source": self.system.weights_source if self.system is not None else None,
             "error": self.error,
         }
 

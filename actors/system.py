@@ -33,6 +33,7 @@ from actors.agent import AgentActor
 from actors.decision_graph import DecisionGraphActor
 from actors.execution import ExecutionActor
 from actors.market_data import MarketDataActor
+from actors.optimiser import optimise_panel_remote
 from actors.options import spawn
 from actors.portfolio import PortfolioActor
 from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPort
@@ -46,6 +47,12 @@ from sigmax.graph import DecisionGraph
 from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries, Order
 from sigmax.portfolio.allocation import weight_from_result
+from sigmax.portfolio.reoptimise import (
+    DEFAULT_WINDOW,
+    recent_panel,
+    reoptimise_config,
+    symbol_weights,
+)
 from sigmax.risk.state import STOPPED
 from sigmax.strategies import Strategy, StrategyError, make_strategy
 from sigmax.strategies.agent_graph import AgentGraphStrategy
@@ -73,6 +80,8 @@ class PaperRequest:
     strategy: str = AgentGraphStrategy.name  # or any --strategy spec, asked per bar
     params: dict[str, str] = field(default_factory=dict)  # its --param k=v
     legs: tuple[tuple[str, str | None], ...] = ()
+    reoptimise_every: int | None = None  # steps between reruns of the optimiser
+    reoptimise_window: int = DEFAULT_WINDOW  # bars of returns it sees
 
     @property
     def account(self) -> str:
@@ -109,6 +118,8 @@ class TradingSystem:
     owns_publisher: bool = False  # built by start_system: closed by shutdown
     proposals: Any = None  # approval mode: the proposal desk actor
     strategy: Strategy | None = None  # None: the decision-graph actor decides
+    weights: dict[str, float] = field(default_factory=dict)  # each symbol's share now
+    weights_source: str | None = None  # who set them last (the optimiser, when rerun)
 
     def shutdown(self) -> None:
         """Stop every actor, after the risk actor has worked off the calls sent to it
@@ -312,6 +323,7 @@ def run_paper(
     resumed = ray.get(market.resumed.remote())
     if resumed is not None:  # the account traded before: continue after its last step
         session.resume(resumed)
+    system.weights = session.weights()
     reports: list[BarReport] = []
     timeframe = next(iter(first.values())).timeframe
 
@@ -325,6 +337,7 @@ def run_paper(
     step: dict[str, BarSeries] | None = first
     system.last_step = first
     pace = 1.0 / request.speed if request.speed > 0 else 0.0
+    steps = 0
     try:
         while step is not None:
             if not _wait_while_stopped(system.risk, should_stop):
@@ -334,6 +347,9 @@ def run_paper(
             reports += done
             remaining = ray.get(market.ack.remote(session.progress()))
             curve.add(done)
+            steps += 1
+            if request.reoptimise_every and steps % request.reoptimise_every == 0:
+                _reoptimise(system, session, request)
             if on_bar is not None:
                 for report in done:
                     on_bar(report, remaining)
@@ -353,6 +369,23 @@ def run_paper(
     _store_traded_bars(system, request, reports)
     status("stopped" if step is not None else "finished")
     return reports
+
+
+def _reoptimise(system: TradingSystem, session: TradingSession, request: PaperRequest) -> None:
+    """Rerun the optimiser as a Ray task on the session's recent bars and trade the new
+    weights from the next step on; audited as a control action and published."""
+    histories: dict[str, BarSeries] = ray.get(system.market_data.histories.remote())
+    panel = recent_panel(histories, request.reoptimise_window)
+    if panel is None:  # too few shared bars yet; the next rerun tries again
+        return
+    result = ray.get(optimise_panel_remote(reoptimise_config(panel), panel))
+    weights = symbol_weights(result, list(session.config.symbols))
+    source = f"{result.solver} on the last {len(panel.returns)} {panel.timeframe} returns"
+    previous = session.weights()
+    session.set_weights(weights, source)
+    details = {"weights": weights, "previous": previous, "source": source}
+    system.risk.record_control.remote("reoptimise", "session", details)
+    system.weights, system.weights_source = session.weights(), source
 
 
 def _store_traded_bars(

@@ -113,6 +113,14 @@ StrategySpec = Annotated[
     ),
 ]
 Param = Annotated[list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")]
+ReoptimiseEvery = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="rerun the portfolio optimiser as a Ray task on the session's recent bars every "
+        "N steps and trade its weights (a portfolio of several symbols)",
+    ),
+]
 
 
 def paper(
@@ -140,6 +148,7 @@ def paper(
     ] = None,
     strategy: StrategySpec = "sigmax",
     param: Param = None,
+    reoptimise_every: ReoptimiseEvery = None,
 ) -> None:
     """A finite paper session: real bars replayed at full speed through every actor."""
     from actors.system import PaperRequest
@@ -153,8 +162,10 @@ def paper(
         session_id=session_id or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}",
         persist=persist,
         allocation=str(allocation) if allocation else None,
+        reoptimise_every=reoptimise_every,
         **_strategy_fields(strategy, param),
     )
+    _check_reoptimise(request)
     ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
     _run_session(request, ray_options, json_out, report, keep_running=False)
 
@@ -179,6 +190,7 @@ def up(
         bool,
         typer.Option(help="start the session on the cluster (--address) and return"),
     ] = False,
+    reoptimise_every: ReoptimiseEvery = None,
 ) -> None:
     """Start (or join) a Ray cluster, create the actors, serve the API and paper-trade
     until Ctrl-C; with --detach, leave the session trading on the cluster
@@ -193,8 +205,10 @@ def up(
         cash=Decimal(cash),
         speed=speed,
         session_id=session_id,
+        reoptimise_every=reoptimise_every,
         **_strategy_fields(strategy, param),
     )
+    _check_reoptimise(request)
     ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
     api_at = api_port if api else None
     if detach:
@@ -234,6 +248,24 @@ def _leg_fields(
             raise typer.BadParameter(f"{source}: {exc}", param_hint="--data") from None
     (first_data, first_symbol), *_ = legs
     return {"data": first_data, "symbol": first_symbol, "legs": tuple(legs) if _ else ()}
+
+
+def _check_reoptimise(request: Any) -> None:
+    """--reoptimise-every weights several symbols, each of its own base currency."""
+    if request.reoptimise_every is None:
+        return
+    from sigmax.portfolio.reoptimise import session_assets
+
+    symbols = [symbol or "" for _, symbol in request.pairs]
+    if len(symbols) < 2:
+        raise typer.BadParameter(
+            "weights a portfolio: give two or more --data/--symbol pairs",
+            param_hint="--reoptimise-every",
+        )
+    try:
+        session_assets(symbols)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--reoptimise-every") from None
 
 
 def _strategy_fields(spec: str, param: list[str] | None) -> dict[str, Any]:

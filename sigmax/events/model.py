@@ -36,6 +36,7 @@ TOPIC_OF_KIND: dict[str, Topic] = {
     "risk": "risk",
     "proposal": "proposals",
     "status": "status",
+    "allocation": "status",  # a portfolio session's symbol weights changed
 }
 
 # Approval mode: a proposal's life, published on topic ``proposals`` with ``data["kind"]``.
@@ -235,6 +236,19 @@ def risk_state_data(
 ) -> dict[str, Any]:
     """Topic ``risk``: the trading state changed (running / paused / killed)."""
     return {"state": state, "reason": reason, "previous": previous, "ts": ts}
+
+
+def allocation_data(
+    weights: Mapping[str, float], previous: Mapping[str, float], source: str
+) -> dict[str, Any]:
+    """Topic ``status``: a session's symbol weights changed (``source`` says who set
+    them, e.g. the optimiser's solver and the bars it saw)."""
+    return {
+        "status": "allocation",
+        "weights": dict(weights),
+        "previous": dict(previous),
+        "source": source,
+    }
 
 
 def status_data(status: str, **details: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sigmax.events.model import (
     TOPIC_OF_KIND,
+    allocation_data,
     decision_data,
     fill_data,
     make_event,
@@ -246,6 +247,21 @@ class TradingSession:
             fallback = progress.acted_target if first else 0.0
             self.acted[symbol] = progress.acted_targets.get(symbol, fallback)
         self.last_ts = progress.last_bar_ts
+
+    def weights(self) -> dict[str, float]:
+        """Every symbol's share of equity now."""
+        return {s: self.config.weight(s) for s in self.config.symbols}
+
+    def set_weights(self, weights: Mapping[str, float], source: str) -> None:
+        """New shares of equity (from the next step on), published as an
+        ``allocation`` event; a symbol not named keeps no share (0)."""
+        unknown = sorted(set(weights) - set(self.config.symbols))
+        bad = sorted(s for s, w in weights.items() if not 0.0 <= w <= 1.0)
+        if unknown or bad:
+            raise ValueError(f"weights: not traded {unknown}, outside [0, 1] {bad}")
+        previous = self.weights()
+        self.config.weights = {s: float(weights.get(s, 0.0)) for s in self.config.symbols}
+        self._emit("allocation", allocation_data(self.weights(), previous, source))
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         if self.on_event is _ignore and self.publisher is None:
