@@ -3,11 +3,17 @@
 Scenarios, in one run (each bounded by a request count and a time limit):
 
 * ``uvicorn``         the FastAPI app under plain uvicorn (1 worker), auth + rate limit on
+* ``uvicorn-before``  the app of another checkout (``--before-tree``, a worktree of an
+                      earlier commit) under uvicorn: before/after in one run
 * ``uvicorn-noauth``  the same, auth and rate limiting replaced by a fixed principal
                       (FastAPI dependency override): their cost is the difference
 * ``serve``           the same app through Ray Serve (1 replica, default proxy)
 * ``serve-ha``        Serve's high-throughput mode (RAY_SERVE_ENABLE_HA_PROXY=1,
                       RAY_SERVE_THROUGHPUT_OPTIMIZED=1), in a child process
+* ``serve-tuned``     RAY_SERVE_THROUGHPUT_OPTIMIZED=1 with RAY_SERVE_ENABLE_DIRECT_INGRESS=0:
+                      user code on the replica's own loop, proxy-to-replica over gRPC,
+                      buffered request logs, the default proxy kept (the default in
+                      cluster/serve_config.yaml's environment)
 * ``serve-throughput`` RAY_SERVE_THROUGHPUT_OPTIMIZED=1 alone (direct ingress: the
                       replica serves HTTP itself, no proxy actor, no HAProxy)
 
@@ -167,7 +173,53 @@ def _wait_up(url: str, limit_s: float = 120) -> None:
     raise RuntimeError(f"{url} did not come up within {limit_s}s")
 
 
-def run_uvicorn(factory: str, env: dict[str, str], args: argparse.Namespace, key: str) -> Any:
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds the server processes used so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def _measured(url: str, key: str, args: argparse.Namespace, pids: list[int]) -> dict[str, Any]:
+    """The load, plus the server processes' CPU milliseconds per answered request: a
+    figure other programs on the machine disturb far less than latency."""
+    before = _cpu_s(pids)
+    result: dict[str, Any] = asyncio.run(
+        _load(url, key, args.users, args.requests, args.time_limit)
+    )
+    used = _cpu_s(pids) - before
+    result["server_cpu_ms_per_req"] = round(1000 * used / max(1, result["ok"] + 20), 2)
+    return result
+
+
+def _serve_pids() -> list[int]:
+    """Serve's proxy actor and the replica, among this driver's descendants."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            title = " ".join(proc.cmdline())
+        except psutil.Error:
+            continue
+        if title.startswith(("ray::ProxyActor", "ray::ServeReplica")):
+            found.append(proc.pid)
+    return found
+
+
+def run_uvicorn(
+    factory: str,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    key: str,
+    tree: Path = ROOT,
+) -> Any:
+    """The app under uvicorn; ``tree`` is the checkout it is imported from (another
+    commit's worktree gives the "before" figures in the same run)."""
     port = _free_port()
     proc = subprocess.Popen(  # noqa: S603 - fixed argv
         [
@@ -184,16 +236,14 @@ def run_uvicorn(factory: str, env: dict[str, str], args: argparse.Namespace, key
             "warning",
             "--no-access-log",
         ],
-        cwd=ROOT,
+        cwd=tree,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         _wait_up(f"http://127.0.0.1:{port}/api/versions")
-        return asyncio.run(
-            _load(f"http://127.0.0.1:{port}{PATH}", key, args.users, args.requests, args.time_limit)
-        )
+        return _measured(f"http://127.0.0.1:{port}{PATH}", key, args, [proc.pid])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -216,9 +266,7 @@ def run_serve(settings_json: str, config_json: str, args: argparse.Namespace, ke
         )
         serve.run(deployment.bind(settings_json, config_json), name="bench", route_prefix="/")
         _wait_up(f"http://127.0.0.1:{port}/api/versions")
-        return asyncio.run(
-            _load(f"http://127.0.0.1:{port}{PATH}", key, args.users, args.requests, args.time_limit)
-        )
+        return _measured(f"http://127.0.0.1:{port}{PATH}", key, args, _serve_pids())
     finally:
         serve.shutdown()  # explicitly: in HA mode the HAProxy process can outlive the driver
         ray.shutdown()
@@ -228,6 +276,8 @@ SERVE_MODES: dict[str, dict[str, str]] = {
     "serve": {},
     "serve-ha": {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
     "serve-throughput": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
+    # the throughput settings with the default proxy kept (what cluster/ sets)
+    "serve-tuned": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0"},
 }
 
 
@@ -307,6 +357,11 @@ def main() -> None:
         default="uvicorn,uvicorn-noauth,serve,serve-ha",
         help="comma list of uvicorn, uvicorn-noauth, " + ", ".join(SERVE_MODES),
     )
+    parser.add_argument(
+        "--before-tree",
+        type=Path,
+        help="a worktree of an earlier commit: adds uvicorn-before, its app under uvicorn",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -325,6 +380,10 @@ def main() -> None:
         for name in args.scenarios.split(","):
             if name == "uvicorn":
                 results[name] = run_uvicorn("uvicorn_app", env, args, key)
+            elif name == "uvicorn-before":
+                if args.before_tree is None:
+                    raise SystemExit("uvicorn-before needs --before-tree")
+                results[name] = run_uvicorn("uvicorn_app", env, args, key, args.before_tree)
             elif name == "uvicorn-noauth":
                 results[name] = run_uvicorn("uvicorn_app_noauth", env, args, key)
             elif name in SERVE_MODES:
