@@ -63,3 +63,71 @@ def test_sessions_are_listed_read_and_stopped(
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["state"] == "stopped"
     assert http.get(url, headers=reader).status_code == 503  # no longer running
+
+
+def _start_body(session_id: str, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "session_id": session_id,
+        "legs": [
+            {"data": "bundled:ETH-USD-30m", "symbol": "ETH/USD"},
+            {"data": "bundled:LTC-USD-30m", "symbol": "LTC/USD"},
+        ],
+        "timeframe": "1h",
+        "start": 3_000,
+        "bars": 40,
+        "strategy": "sma_cross",
+        "params": {"fast": "5", "slow": "20", "size": "0.1"},
+    }
+    return {**body, **changes}
+
+
+def test_a_portfolio_session_is_started_over_the_api(
+    http: TestClient, make_key: KeyMaker, ray_cluster: Any
+) -> None:
+    reader = _auth(make_key(["read"], "sessions-start-reader"))
+    trader = _auth(make_key(["trade"], "sessions-start-trader"))
+    sid = f"api-start-{uuid.uuid4().hex[:8]}"
+
+    assert http.post("/api/v1/sessions", json=_start_body(sid), headers=reader).status_code == 403
+    started = http.post("/api/v1/sessions", json=_start_body(sid), headers=trader)
+    assert started.status_code == 201, started.text
+    assert started.json()["session_id"] == sid
+    again = http.post("/api/v1/sessions", json=_start_body(sid), headers=trader)
+    deadline = time.monotonic() + 180
+    while (status := http.get(f"/api/v1/sessions/{sid}", headers=reader).json())["state"] in (
+        "starting",
+        "running",
+    ):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.5)
+    try:
+        assert again.status_code == 409 or status["state"] == "finished"
+        assert status["state"] == "finished", status
+        assert status["bars"] == 80  # 40 steps of two symbols
+        assert status["weights"] == {"ETH/USD": 0.5, "LTC/USD": 0.5}  # equal shares
+        assert status["error"] is None
+    finally:
+        http.post(f"/api/v1/sessions/{sid}/stop", headers=trader)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        (
+            {"legs": [{"data": "bundled:ETH-USD-30m", "symbol": "ETH/USD"}] * 2},
+            "symbol given twice: ETH/USD",
+        ),
+        ({"legs": [{"data": "/etc/passwd", "symbol": "X/USD"}]}, "jobs submitted over the API"),
+        ({"strategy": "os:path"}, "not module:ClassName"),
+        ({"strategy": "no_such_strategy"}, "no_such_strategy"),
+        ({"timeframe": "1m"}, "1m"),
+    ],
+)
+def test_a_session_start_with_bad_input_is_refused(
+    http: TestClient, make_key: KeyMaker, changes: dict[str, Any], words: str
+) -> None:
+    trader = _auth(make_key(["trade"], "sessions-bad-trader"))
+    body = _start_body(f"api-bad-{uuid.uuid4().hex[:8]}", **changes)
+    refused = http.post("/api/v1/sessions", json=body, headers=trader)
+    assert refused.status_code == 422, refused.text
+    assert words in refused.text
