@@ -72,7 +72,7 @@ class RayExecutor:
         results: list[CaseResult | None] = [None] * len(specs)
         failed = 0
         pending = list(refs)
-        with _progress(self.progress) as bar:
+        with progress_bar(self.progress) as bar:
             task = bar.add_task(f"{self.label} ({len(specs)})", total=len(specs))
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)
@@ -101,7 +101,7 @@ def _task_error(exc: ray.exceptions.RayTaskError) -> str:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Progress]:
+def progress_bar(enabled: bool) -> Iterator[Progress]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -34,9 +34,9 @@ from ray.tune.experiment import Trial
 from ray.tune.logger import JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search.optuna import OptunaSearch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from actors.sweep import ray_session
+from actors.sweep import progress_bar, ray_session
 from sigmax.backtest.folds import FoldPlan
 from sigmax.backtest.runner import BacktestRequest
 from sigmax.backtest.sweep import case_setup
@@ -269,7 +269,7 @@ def run_tune_on_ray(
     base = dict(request_template.params)
     metric = settings.metric
     started = time.perf_counter()
-    with ray_session(address), _quiet_tune() as storage, _progress(progress) as bar:
+    with ray_session(address), _quiet_tune() as storage, progress_bar(progress) as bar:
         trainable = tune.with_resources(
             tune.with_parameters(
                 _trial, bars=bars, setup=setup, plan=plan, base=base, space=dict(space),
@@ -326,16 +326,3 @@ def run_tune_on_ray(
         "executor": "ray tune",
     }
     return build_report(bars, setup, records, plan, space, base, metric, settings.pbo_blocks, meta)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Progress]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-        disable=not enabled,
-    ) as progress:
-        yield progress

@@ -3,6 +3,7 @@ account (repeated ``--data``/``--symbol`` pairs), metrics table and reports."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -146,25 +147,18 @@ def backtest(
             param_hint="--data",
         )
     (first_data, first_symbol), *more = legs
-    paper = get_settings().paper  # costs not given are the paper sessions'
-    request = BacktestRequest(
-        data=first_data,
-        symbol=first_symbol,
-        extra_legs=tuple((d, s) for d, s in more if s is not None),
-        weights=_allocation_weights(allocation, [s for _, s in legs]),
-        timeframe=timeframe,
-        strategy=strategy,
-        params=parse_pairs(param or [], "--param"),
-        cash=None if cash is None else _decimal(cash, "--cash"),
-        fee_bps=_cost(fee_bps, "--fee-bps", paper.taker_fee_bps),
-        slippage_bps=_cost(slippage_bps, "--slippage-bps", paper.slippage_bps),
-        spread_bps=_cost(spread_bps, "--spread-bps", paper.spread_bps),
+    request = backtest_request(
+        first_data,
+        first_symbol,
+        timeframe,
+        strategy,
+        CommandCosts(cash, fee_bps, slippage_bps, spread_bps),
+        param,
+        risk,
         fill_gaps=fill_gaps,
         progress=progress,
-        risk=parse_pairs(risk or [], "--risk"),
-        engine=get_settings().backtest,
-        risk_limits=get_settings().risk,
-        graph=get_settings().graph,
+        extra_legs=tuple((d, s) for d, s in more if s is not None),
+        weights=_allocation_weights(allocation, [s for _, s in legs]),
     )
     if sweep or walk_forward is not None:
         from sigmax.cli.sweep_command import run_sweep_command
@@ -190,6 +184,49 @@ def backtest(
     _print_summary(outcome.metrics, outcome.document["meta"], json_out, report)
     if persist:
         _persist(outcome, run_id or f"bt-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid4().hex[:6]}")
+
+
+@dataclass(frozen=True)
+class CommandCosts:
+    """The cash and cost options as given on the command line (None: the default)."""
+
+    cash: str | None
+    fee_bps: str | None
+    slippage_bps: str | None
+    spread_bps: str | None
+
+
+def backtest_request(
+    data: str,
+    symbol: str | None,
+    timeframe: str | None,
+    strategy: str,
+    costs: CommandCosts,
+    param: list[str] | None,
+    risk: list[str] | None,
+    **more: Any,
+) -> BacktestRequest:
+    """The run the backtest-like commands ask for: options parsed and checked, costs not
+    given are the paper sessions', engine, risk and graph settings from the
+    configuration; ``more`` sets the other request fields (legs, weights, progress)."""
+    settings = get_settings()
+    paper = settings.paper
+    return BacktestRequest(
+        data=data,
+        symbol=symbol,
+        timeframe=timeframe,
+        strategy=strategy,
+        params=parse_pairs(param or [], "--param"),
+        cash=None if costs.cash is None else _decimal(costs.cash, "--cash"),
+        fee_bps=_cost(costs.fee_bps, "--fee-bps", paper.taker_fee_bps),
+        slippage_bps=_cost(costs.slippage_bps, "--slippage-bps", paper.slippage_bps),
+        spread_bps=_cost(costs.spread_bps, "--spread-bps", paper.spread_bps),
+        risk=parse_pairs(risk or [], "--risk"),
+        engine=settings.backtest,
+        risk_limits=settings.risk,
+        graph=settings.graph,
+        **more,
+    )
 
 
 def _allocation_weights(path: Path | None, symbols: list[str | None]) -> dict[str, float]:

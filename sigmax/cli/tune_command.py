@@ -20,12 +20,9 @@ from rich.table import Table
 
 from sigmax.backtest.folds import purged_walk_forward
 from sigmax.backtest.risk_profile import backtest_risk_config
-from sigmax.backtest.runner import BacktestRequest
 from sigmax.backtest.sweep import check_metric
 from sigmax.backtest.tuning import TuneError, TuneReport, check_plan, parse_space
-from sigmax.cli.backtest_command import DEFAULT_DATA, _cost, _decimal
-from sigmax.cli.params import parse_pairs
-from sigmax.config import get_settings
+from sigmax.cli.backtest_command import DEFAULT_DATA, CommandCosts, backtest_request
 from sigmax.data import DataError, load_bars
 from sigmax.strategies import StrategyError, load_strategy_class
 
@@ -116,24 +113,17 @@ def tune(
     progress: Annotated[bool, typer.Option(help="progress bar while trials run")] = True,
 ) -> None:
     """Search a strategy's parameters on Ray Tune with a purged walk-forward objective."""
-    paper = get_settings().paper
     try:
-        request = BacktestRequest(
-            data=data,
-            symbol=symbol,
-            timeframe=timeframe,
-            strategy=strategy,
-            params=parse_pairs(param or [], "--param"),
-            cash=None if cash is None else _decimal(cash, "--cash"),
-            fee_bps=_cost(fee_bps, "--fee-bps", paper.taker_fee_bps),
-            slippage_bps=_cost(slippage_bps, "--slippage-bps", paper.slippage_bps),
-            spread_bps=_cost(spread_bps, "--spread-bps", paper.spread_bps),
+        request = backtest_request(
+            data,
+            symbol,
+            timeframe,
+            strategy,
+            CommandCosts(cash, fee_bps, slippage_bps, spread_bps),
+            param,
+            risk,
             fill_gaps=fill_gaps,
             progress=False,
-            risk=parse_pairs(risk or [], "--risk"),
-            engine=get_settings().backtest,
-            risk_limits=get_settings().risk,
-            graph=get_settings().graph,
         )
         check_metric(metric)
         cls = load_strategy_class(strategy)  # a bad spec fails here, before Ray starts
