@@ -113,13 +113,14 @@ def _execute_in_session(session_id: str, order: OrderRequest) -> ManualResult:
     from actors.registry import find_session
 
     session = find_session(session_id)
-    history = ray.get(session.market_data.history.remote(order.symbol))
+    histories = ray.get(session.market_data.histories.remote())
+    history = histories.get(order.symbol)
     if history is None:
         raise ValueError(f"session {session_id!r} has no market data of {order.symbol} yet")
     trading = ManualTrading(
         RiskPort(session.risk), ExecutionPort(session.execution), PortfolioPort(session.portfolio)
     )
-    return trading.submit(order, MarketView.from_history(history))
+    return trading.submit(order, MarketView.from_history(history, histories))
 
 
 class ProposalActorPort:

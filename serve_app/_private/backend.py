@@ -220,12 +220,13 @@ class Backend:
             self.forget_session()
             raise NoSession(self.config.session_id) from None
 
-    async def history(self, session: Session) -> BarSeries:
-        """The market-data actor's history so far (the replay is not advanced)."""
-        history: BarSeries | None = await self.call(session.market_data, "history")
-        if history is None:
+    async def histories(self, session: Session) -> dict[str, BarSeries]:
+        """Every symbol's history so far (the replay is not advanced); NoSession before
+        the session's first bar."""
+        histories: dict[str, BarSeries] = await self.call(session.market_data, "histories")
+        if not histories:
             raise NoSession(self.config.session_id)
-        return history
+        return histories
 
     async def close(self) -> None:
         from sigmax.storage.postgres import close_pools

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 
 from serve_app._private import convert
 from serve_app._private.deps import PRINTABLE, AnalysisKey, BackendDep
-from serve_app.exceptions import NotFound
+from serve_app._private.session_views import symbol_history
 from serve_app.schema import DecisionOut
 
 router = APIRouter(tags=["analysis"])
@@ -26,9 +26,6 @@ async def analyze(
     """Run the decision graph now on the market-data actor's history (``BTC-USD`` or
     ``BTC%2FUSD``); the decision is returned, not traded."""
     session = await backend.session()
-    history = await backend.history(session)
-    wanted = symbol.replace("-", "/").upper()
-    if wanted != history.symbol.upper():
-        raise NotFound(f"symbol {symbol!r}: this session trades {history.symbol!r} only")
+    history = await symbol_history(backend, session, symbol.replace("-", "/").upper())
     decided = await backend.call(session.decision_graph, "analyze", history, timeout=60)
     return convert.decision_out(decided)

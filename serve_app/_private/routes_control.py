@@ -21,7 +21,7 @@ from serve_app._private.auth import Principal
 from serve_app._private.backend import Backend, Session
 from serve_app._private.deps import BackendDep, TradeKey, guard, operator_of
 from serve_app._private.errors import expected_answer
-from serve_app._private.session_views import market_view
+from serve_app._private.session_views import last_prices, market_view
 from serve_app.schema import ControlOut, ControlReasonIn, RefusedOut, StartIn
 from sigmax.trading.controls import ControlResult, panic, stop_trading
 
@@ -79,7 +79,7 @@ async def panic_now(backend: BackendDep, principal: PanicKey, body: ControlReaso
     session = await backend.session()
     operator = operator_of(principal)
     market = await market_view(backend, session)
-    prices = {market.symbol: market.price}
+    prices = await last_prices(backend, session)
     book = await backend.call(session.portfolio, "summary", prices)
     positions = {symbol: Decimal(qty) for symbol, qty in book["positions"].items()}
     result = await backend.in_thread(

@@ -45,15 +45,15 @@ async def equity(
     the risk engine's latest mark at the last bar; peak, drawdown and today's P&L from
     the risk engine's equity monitor."""
     session = await backend.session()
-    monitor, history, stored = await asyncio.gather(
+    monitor, histories, stored = await asyncio.gather(
         _equity_monitor(backend, session),
-        backend.history(session),
+        backend.histories(session),
         _stored_curve(backend),
     )
     ts_ns, values = stored
     figures = _monitor_fields(monitor)
     points = _points(ts_ns, values)
-    last_bar_ns = int(history.ts[-1])
+    last_bar_ns = max(int(h.ts[-1]) for h in histories.values())
     if figures["last"] is not None and (not ts_ns or last_bar_ns > ts_ns[-1]):
         # The mark of the last bar, not yet in the store; its drawdown is the monitor's
         # (the monitor saw the whole session, the stored batches may not cover it yet).

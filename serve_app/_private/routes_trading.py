@@ -99,8 +99,8 @@ async def submit_order(
     201 with the order when risk approves; 200 with ``approved: false`` and the failed
     checks when it refuses. The same client_order_id again returns the same order."""
     session = await backend.session()
-    market = await market_view(backend, session)
     request = body.to_request()
+    market = await market_view(backend, session, request.symbol)
     result = await backend.in_thread(manual_trading(session).submit, request, market)
     if not result.approved:
         response.status_code = 200

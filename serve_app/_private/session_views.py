@@ -6,18 +6,41 @@ from __future__ import annotations
 from decimal import Decimal
 
 from serve_app._private.backend import Backend, Session
+from serve_app.exceptions import APIError, NotFound, Unprocessable
 from serve_app.schema import PortfolioOut
-from sigmax.model import to_decimal
+from sigmax.model import BarSeries, to_decimal
 from sigmax.trading.manual import ManualTrading, MarketView
 
 
-async def market_view(backend: Backend, session: Session) -> MarketView:
-    return MarketView.from_history(await backend.history(session))
+async def symbol_history(
+    backend: Backend,
+    session: Session,
+    symbol: str | None,
+    not_traded: type[APIError] = NotFound,
+) -> BarSeries:
+    """The bars so far of ``symbol`` (the session's first symbol when None);
+    ``not_traded`` (404 by default) when the session does not trade it."""
+    histories = await backend.histories(session)
+    if symbol is None:
+        return next(iter(histories.values()))
+    if symbol not in histories:
+        traded = ", ".join(histories)
+        raise not_traded(f"symbol {symbol!r}: this session trades {traded}")
+    return histories[symbol]
+
+
+async def market_view(backend: Backend, session: Session, symbol: str | None = None) -> MarketView:
+    """The market an operator's action on ``symbol`` is placed in (the first symbol's
+    when None: the time is the same for every symbol of a step); 422 for a symbol the
+    session does not trade."""
+    history = await symbol_history(backend, session, symbol, Unprocessable)
+    return MarketView.from_history(history, await backend.histories(session))
 
 
 async def last_prices(backend: Backend, session: Session) -> dict[str, Decimal]:
-    history = await backend.history(session)
-    return {history.symbol: to_decimal(float(history.close[-1]))}
+    """Every symbol's last close."""
+    histories = await backend.histories(session)
+    return {s: to_decimal(float(h.close[-1])) for s, h in histories.items()}
 
 
 async def portfolio_out(backend: Backend, session: Session) -> PortfolioOut:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -60,20 +60,28 @@ class PositionPort(Protocol):
 @dataclass(frozen=True, slots=True)
 class MarketView:
     """Where the market stands for an operator's order: the time the venue sees the
-    order at (the next bar's open, as for the session's own orders) and the last price."""
+    order at (the next bar's open, as for the session's own orders), the last price, and
+    every symbol's last close (what a portfolio's equity is marked at)."""
 
     symbol: str
     ts: datetime
     price: Decimal
+    marks: dict[str, Decimal] = field(default_factory=dict)
 
     @classmethod
-    def from_history(cls, history: BarSeries) -> MarketView:
-        """The view after the newest bar of ``history`` (one bar step later)."""
+    def from_history(
+        cls, history: BarSeries, others: dict[str, BarSeries] | None = None
+    ) -> MarketView:
+        """The view after the newest bar of ``history`` (one bar step later); ``others``
+        are the session's other symbols' bars so far, for the marks."""
         if len(history) == 0:
             raise ManualOrderError("no market data yet: the session has not seen a bar")
         last = int(history.ts[-1])
         step = int(history.ts[-1] - history.ts[-2]) if len(history) >= 2 else 0
-        return cls(history.symbol, ts_from_ns(last + step), to_decimal(float(history.close[-1])))
+        price = to_decimal(float(history.close[-1]))
+        marks = {s: to_decimal(float(h.close[-1])) for s, h in (others or {}).items() if len(h)}
+        marks[history.symbol] = price
+        return cls(history.symbol, ts_from_ns(last + step), price, marks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +125,7 @@ class ManualTrading:
                 f"symbol {request.symbol!r}: this session trades {market.symbol!r} only"
             )
         held = self.book.position(request.symbol).qty
-        equity = self.book.equity({request.symbol: market.price})
+        equity = self.book.equity({**market.marks, request.symbol: market.price})
         ctx = risk_context(market.ts, request.symbol, market.price, held, equity)
         verdict = self.risk.check(request, ctx)
         order = None
