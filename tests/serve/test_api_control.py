@@ -36,8 +36,15 @@ Session = tuple[TradingSystem, PaperRequest]
 def session(ray_cluster: Any, api_settings: Settings) -> Iterator[Session]:
     risk = api_settings.risk.model_copy(update={"max_consecutive_losses": 1})
     settings = api_settings.model_copy(update={"risk": risk})
+    # A fast SMA cross buys at bar 6052 and sells at a loss at 6055 (checked in-process),
+    # which this file's losing-streak test needs; the graph's turnover control holds longer.
     request = PaperRequest(
-        start=6_050, bars=30, session_id=f"ctl-{uuid.uuid4().hex[:8]}", persist=True
+        start=6_050,
+        bars=30,
+        session_id=f"ctl-{uuid.uuid4().hex[:8]}",
+        persist=True,
+        strategy="sma_cross",
+        params={"fast": "2", "slow": "4", "size": "0.01"},
     )
     trading = start_system(settings, request)
     try:
