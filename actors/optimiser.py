@@ -16,7 +16,14 @@ from typing import Any
 
 import ray
 
-from actors.options import CALL_TIMEOUT_S, NAMESPACE, OPTIMISE_TASK, OPTIMISER, spawn
+from actors.options import (
+    CALL_TIMEOUT_S,
+    NAMESPACE,
+    OPTIMISE_TASK,
+    OPTIMISER,
+    REOPTIMISE_TASK,
+    spawn,
+)
 from actors.ports import call_actor
 from actors.sweep import ray_session
 from sigmax.portfolio import OptimisationResult, OptimiserConfig, optimise
@@ -38,7 +45,7 @@ def _optimise_task(config: OptimiserConfig) -> OptimisationResult:
     return optimise(config)
 
 
-@ray.remote(**OPTIMISE_TASK.options())
+@ray.remote(**REOPTIMISE_TASK.options())
 def _optimise_panel_task(config: OptimiserConfig, panel: ReturnsPanel) -> OptimisationResult:
     return optimise(config, panel)
 

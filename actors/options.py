@@ -81,6 +81,9 @@ TRAINING_JOB = TaskPolicy(num_cpus=1, max_retries=0)
 OPTIMISE_JOB = TaskPolicy(num_cpus=0, max_retries=0)  # waits on the optimiser actor
 # Pure computations: rerun when their worker dies (Ray's default of 3 retries).
 OPTIMISE_TASK = TaskPolicy(num_cpus=1, max_retries=3)
+# A session's rerun of the optimiser on its own bars: a small classical solve that must
+# find room beside the session's actors on a 2-CPU machine (they take 1.3 CPUs).
+REOPTIMISE_TASK = TaskPolicy(num_cpus=0.25, max_retries=1)
 SWEEP_CASE = TaskPolicy(num_cpus=1, max_retries=3)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import ray
+from ray.exceptions import GetTimeoutError
 
 from actors import options
 from actors.agent import AgentActor
@@ -371,6 +372,9 @@ def run_paper(
     return reports
 
 
+REOPTIMISE_WAIT_S = 120.0
+
+
 def _reoptimise(system: TradingSystem, session: TradingSession, request: PaperRequest) -> None:
     """Rerun the optimiser as a Ray task on the session's recent bars and trade the new
     weights from the next step on; audited as a control action and published."""
@@ -378,7 +382,13 @@ def _reoptimise(system: TradingSystem, session: TradingSession, request: PaperRe
     panel = recent_panel(histories, request.reoptimise_window)
     if panel is None:  # too few shared bars yet; the next rerun tries again
         return
-    result = ray.get(optimise_panel_remote(reoptimise_config(panel), panel))
+    task = optimise_panel_remote(reoptimise_config(panel), panel)
+    try:
+        result = ray.get(task, timeout=REOPTIMISE_WAIT_S)
+    except GetTimeoutError:  # no room on the cluster, or stuck: keep trading the old weights
+        ray.cancel(task, force=True)
+        system.weights_source = f"rerun not finished in {REOPTIMISE_WAIT_S:g}s; weights kept"
+        return
     weights = symbol_weights(result, list(session.config.symbols))
     source = f"{result.solver} on the last {len(panel.returns)} {panel.timeframe} returns"
     previous = session.weights()
