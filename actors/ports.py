@@ -101,6 +101,9 @@ class RiskPort(_Port):
     def record_decision(self, decision: Decision) -> None:
         self.handle.record_decision.remote(decision)
 
+    def record_decisions(self, decisions: list[Decision]) -> None:
+        self.handle.record_decisions.remote(decisions)  # one call a step; no wait
+
     def on_venue_error(self, ts: datetime, error: str) -> None:
         self._call("on_venue_error", ts, error)
 
@@ -127,6 +130,10 @@ class ExecutionPort(_Port):
 
     def cancel(self, client_order_id: str, ts: datetime) -> Order:
         result: Order = self._call("cancel", client_order_id, ts)
+        return result
+
+    def find_order(self, client_order_id: str) -> Order | None:
+        result: Order | None = self._call("find_order", client_order_id)
         return result
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:

@@ -141,6 +141,11 @@ class RiskActor:
         if self._repo is not None:
             await DecisionRepository(self._repo.pool).insert(decision, self.account)
 
+    async def record_decisions(self, decisions: list[Decision]) -> None:
+        """Every decision of one step (one per symbol) in one call, in order."""
+        for decision in decisions:
+            await self.record_decision(decision)
+
     async def pause(self, reason: str, operator: str = "operator", cause: str = "manual") -> str:
         (await self._ready()).pause(reason, operator=operator, cause=cause)
         await self._save()

@@ -131,6 +131,11 @@ class RiskEngine:
         """Write a decision of the graph, with everything it rested on, to the audit."""
         self.audit.append("decision", decision_payload(decision), decision.ts)
 
+    def record_decisions(self, decisions: list[Decision]) -> None:
+        """Every decision of one step (one per symbol), in order."""
+        for decision in decisions:
+            self.record_decision(decision)
+
     # -- monitors --------------------------------------------------------------------
 
     def on_equity(self, ts_ns: int, equity: float) -> None:
