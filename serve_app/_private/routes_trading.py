@@ -5,6 +5,7 @@ order and cancel included), fills, portfolio and positions."""
 # value, and FastAPI must find real annotation objects on them, not strings.
 
 import asyncio
+import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -29,6 +30,7 @@ from serve_app.schema import (
 )
 from sigmax.storage.repos.books import DecisionRepository
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
+from sigmax.trading.manual import operator_order_id
 
 ClientOrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 
@@ -97,9 +99,13 @@ async def submit_order(
     """An operator's order: the risk actor checks it, the execution actor submits it.
 
     201 with the order when risk approves; 200 with ``approved: false`` and the failed
-    checks when it refuses. The same client_order_id again returns the same order."""
+    checks when it refuses. The order is placed as ``op-<client_order_id>`` (an id
+    already starting with ``op-`` is kept), apart from every id a session uses. The
+    same request again returns the same order, found before risk is asked; a different
+    order under a used id is 409."""
     session = await backend.session()
-    request = body.to_request()
+    given = body.to_request()
+    request = dataclasses.replace(given, client_order_id=operator_order_id(given.client_order_id))
     market = await market_view(backend, session, request.symbol)
     result = await backend.in_thread(manual_trading(session).submit, request, market)
     if not result.approved:

@@ -19,12 +19,13 @@ from decimal import Decimal
 from typing import Protocol
 
 from sigmax.errors import InvalidInputError
-from sigmax.execution.errors import VenueError
+from sigmax.execution.errors import OrderConflictError, VenueError
 from sigmax.model import (
     BarSeries,
     Order,
     OrderRequest,
     Position,
+    RiskCheck,
     RiskVerdict,
     to_decimal,
     ts_from_ns,
@@ -35,9 +36,41 @@ from sigmax.trading.planner import risk_context
 
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
+# Operators' orders (through the API) are named in their own id space: a session's
+# ids start with its session id, which may not start with this, so an operator can
+# neither take a session's next id nor cancel or answer for a session's order by it.
+OPERATOR_PREFIX = "op-"
+
 
 class ManualOrderError(InvalidInputError):
     """The operator's order cannot be placed as given (bad id, wrong symbol, no price)."""
+
+
+def operator_order_id(given: str) -> str:
+    """The venue id of an operator's order given as ``given``: ``op-<given>`` (an id
+    that already starts with ``op-``, as the API answered it, is kept)."""
+    if not CLIENT_ORDER_ID.match(given):
+        raise ManualOrderError(
+            f"client_order_id {given!r}: use 1-64 letters, digits, '.', '_', ':' or '-', "
+            "starting with a letter or digit"
+        )
+    cid = given if given.startswith(OPERATOR_PREFIX) else OPERATOR_PREFIX + given
+    if len(cid) > 64:
+        raise ManualOrderError(
+            f"client_order_id {given!r}: at most {64 - len(OPERATOR_PREFIX)} characters "
+            f"(the API names it {OPERATOR_PREFIX!r} + the id)"
+        )
+    return cid
+
+
+def same_order(a: OrderRequest, b: OrderRequest) -> bool:
+    """Whether two requests ask for the same order: id, symbol, side, quantity, type,
+    prices, time in force and reduce-only all equal."""
+    return a == b
+
+
+# An operator's order found at the venue under its id: not asked of risk again.
+ALREADY_PLACED = RiskVerdict(True, (RiskCheck("already_placed", True, "found at the venue"),))
 
 
 class OrderRiskPort(Protocol):
@@ -50,6 +83,7 @@ class OrderVenuePort(Protocol):
         self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
     ) -> Order: ...
     def cancel(self, client_order_id: str, ts: datetime) -> Order: ...
+    def find_order(self, client_order_id: str) -> Order | None: ...
 
 
 class PositionPort(Protocol):
@@ -112,8 +146,9 @@ class ManualTrading:
     def submit(self, request: OrderRequest, market: MarketView) -> ManualResult:
         """Check ``request`` with risk in the current book and market; submit if approved.
 
-        Submitting the same client order id again is idempotent at the venue (the same
-        order comes back); the same id for a different order raises OrderConflictError.
+        An order already at the venue under the id is found before risk is asked: the
+        same request again returns it (approved, whatever risk would say now); a
+        different request under a used id raises OrderConflictError.
         """
         if not CLIENT_ORDER_ID.match(request.client_order_id):
             raise ManualOrderError(
@@ -124,6 +159,16 @@ class ManualTrading:
             raise ManualOrderError(
                 f"symbol {request.symbol!r}: this session trades {market.symbol!r} only"
             )
+        existing = self.venue.find_order(request.client_order_id)
+        if existing is not None:
+            if not same_order(existing.request, request):
+                raise OrderConflictError(
+                    f"order {request.client_order_id}: client_order_id already used for "
+                    f"a different order ({existing.request.side.value} "
+                    f"{existing.request.qty} {existing.request.symbol} "
+                    f"{existing.request.type.value})"
+                )
+            return ManualResult(request, ALREADY_PLACED, existing)
         held = self.book.position(request.symbol).qty
         equity = self.book.equity({**market.marks, request.symbol: market.price})
         ctx = risk_context(market.ts, request.symbol, market.price, held, equity)

@@ -3,15 +3,17 @@
 Backtests (one symbol or a portfolio) and trading sessions (paper or live) all move
 a symbol towards its target through :func:`rebalance`, in this order:
 
-1. cancel the symbol's working orders (a new target replaces what was asked before);
+1. cancel the symbol's working orders that the caller placed (a new target replaces what
+   it asked before; an operator's orders are left alone);
 2. size the wanted position from the target, its unit and the symbol's weight;
 3. plan the order that moves the book there (none when there is nothing to do);
 4. show it to the caller (``on_planned``: record the decision, publish a proposal);
 5. check it with the risk engine, the whole book in view;
 6. send it when risk approves (to the venue, or wherever ``send`` puts it).
 
-A venue error stops the step where it happened and comes back in the outcome, so
-the caller decides what a failed cancel or submit means for its target.
+An execution error (the venue failing, or an order-level error such as a client order
+id already used for another order) stops the step where it happened and comes back in
+the outcome, so the caller decides what a failed cancel or submit means for its target.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from sigmax.execution.errors import VenueError
+from sigmax.execution.errors import ExecutionError
 from sigmax.model import Order, OrderRequest, RiskVerdict
 from sigmax.risk import RiskContext
 from sigmax.strategies.base import TargetUnit
@@ -61,6 +63,7 @@ class Target:
     ts: datetime  # when the order is decided (the bar's close time)
     weight: float = 1.0  # the symbol's share of equity; scales equity-fraction wants
     book: dict[str, Decimal] | None = None  # every symbol's signed notional, for risk
+    own_prefix: str = ""  # the caller's order ids start with it: only those are cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ class Outcome:
     request: OrderRequest | None = None
     verdict: RiskVerdict | None = None
     placed: Order | None = None
-    error: VenueError | None = None
+    error: ExecutionError | None = None
     failed: str = ""  # "cancel working orders" or "submit <id>" when error is set
 
 
@@ -81,10 +84,12 @@ def wanted_qty(target: Target, sizing: SizingRules) -> Decimal:
     return target_qty(want, target.unit, target.equity, float(target.price), sizing.qty_step)
 
 
-def cancel_working(venue: OrderVenue, symbol: str, ts: datetime) -> None:
-    """Cancel every working order of ``symbol`` at ``ts``."""
+def cancel_working(venue: OrderVenue, symbol: str, ts: datetime, own_prefix: str = "") -> None:
+    """Cancel the working orders of ``symbol`` whose ids start with ``own_prefix`` at
+    ``ts`` (every one when the prefix is empty: a backtest owns its whole venue)."""
     for working in venue.open_orders(symbol):
-        venue.cancel(working.client_order_id, ts)
+        if working.client_order_id.startswith(own_prefix):
+            venue.cancel(working.client_order_id, ts)
 
 
 def rebalance(
@@ -97,8 +102,8 @@ def rebalance(
 ) -> Outcome:
     """Move ``target.symbol`` towards its target: cancel, size, plan, check, send."""
     try:
-        cancel_working(venue, target.symbol, target.ts)
-    except VenueError as exc:
+        cancel_working(venue, target.symbol, target.ts, target.own_prefix)
+    except ExecutionError as exc:
         return Outcome(error=exc, failed="cancel working orders")
     request = plan_order(
         target.client_order_id,
@@ -123,6 +128,6 @@ def rebalance(
             placed = send(request, verdict, target.ts, target.price)
         else:
             placed = venue.submit(request, target.ts, reference_price=target.price)
-    except VenueError as exc:
+    except ExecutionError as exc:
         return Outcome(request, verdict, error=exc, failed=f"submit {request.client_order_id}")
     return Outcome(request, verdict, placed)

@@ -39,7 +39,7 @@ from sigmax.events.model import (
     proposal_data,
     risk_state_data,
 )
-from sigmax.execution.errors import VenueError
+from sigmax.execution.errors import ExecutionError, VenueError
 from sigmax.ledger import LedgerEntry
 from sigmax.model import (
     BarSeries,
@@ -56,6 +56,7 @@ from sigmax.model import (
 from sigmax.risk import RiskContext
 from sigmax.strategies.base import TargetUnit
 from sigmax.strategies.validation import StrategyTargetError
+from sigmax.trading.manual import OPERATOR_PREFIX
 from sigmax.trading.planner import SizingRules
 from sigmax.trading.rebalance import Outcome, Send, Target, rebalance
 
@@ -160,6 +161,13 @@ class SessionConfig:
         if unknown:
             raise ValueError(f"trading session: weight for a symbol not traded: {unknown}")
         self.symbol = self.symbols[0]
+        if self.session_id == OPERATOR_PREFIX.rstrip("-") or self.session_id.startswith(
+            OPERATOR_PREFIX
+        ):
+            raise ValueError(
+                f"trading session: session id {self.session_id!r}: ids starting with "
+                f"{OPERATOR_PREFIX!r} name operators' orders; choose another"
+            )
 
     def weight(self, symbol: str) -> float:
         return self.weights.get(symbol, 1.0 / len(self.symbols))
@@ -386,9 +394,9 @@ class TradingSession:
             rationale=rationale,
         )
 
-    def _venue_failed(self, action: str, exc: VenueError) -> None:
-        """An exchange-side error: risk counts it (a burst pauses trading); the session
-        goes on with the next bar instead of stopping."""
+    def _venue_failed(self, action: str, exc: ExecutionError) -> None:
+        """An exchange-side or order-level error: risk counts it (a burst pauses
+        trading); the session goes on with the next bar instead of stopping."""
         self.risk.on_venue_error(self.clock(), f"{action}: {type(exc).__name__}: {exc}")
 
     def _fills_for_step(self, histories: list[BarSeries]) -> dict[str, list[Fill]]:
@@ -444,6 +452,7 @@ class TradingSession:
             ts_from_ns(int(history.ts[-1]) + self.step_ns.get(symbol, 0)),
             self.config.weight(symbol),
             self._book(held) if len(self.config.symbols) > 1 else None,
+            own_prefix=f"{self.config.session_id}-",
         )
         approval = self.config.mode == "approval"
 

@@ -126,7 +126,7 @@ def test_stop_cancels_open_orders_and_holds_the_session(
     before = held(trader)
     decisions = len(trader.decisions(limit=1000))
     stopped = trader.control("stop", reason="maintenance")
-    assert [o["client_order_id"] for o in stopped["cancelled"]] == ["ctl-rest"]
+    assert [o["client_order_id"] for o in stopped["cancelled"]] == ["op-ctl-rest"]
     assert stopped["cancelled"][0]["status"] == "cancelled"
     assert (stopped["state"], stopped["cause"]) == ("paused", "stopped")
     assert advance(session, 1) == []  # the loop holds: no bar traded, no decision
@@ -153,7 +153,7 @@ def test_panic_cancels_every_order_and_flattens_to_the_exact_quantity(
     )
     assert resting["approved"], resting  # reduce-only passes while paused
     open_before = {o["client_order_id"] for o in trader.orders(status="open")}
-    assert "ctl-exit" in open_before
+    assert "op-ctl-exit" in open_before
     with pytest.raises(SigmaxAPIError) as forbidden:
         trader.control("panic")
     assert forbidden.value.status_code == 403
