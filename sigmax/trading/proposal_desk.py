@@ -34,7 +34,7 @@ from sigmax.proposals.model import (
     new_proposal,
 )
 from sigmax.serialize import verdict_json
-from sigmax.trading.manual import ManualResult
+from sigmax.trading.manual import ManualResult, same_order
 
 
 class ProposalStore(Protocol):
@@ -200,6 +200,13 @@ class ProposalDesk:
         self, stuck: Proposal, execute: Execute, find_sent: FindSent
     ) -> ApprovalOutcome:
         sent = await find_sent(stuck.id)
+        if sent is not None and not same_order(sent.request, stuck.order):
+            reason = (
+                f"a different order holds id {stuck.id} at the venue "
+                f"({sent.request.side.value} {sent.request.qty} {sent.request.symbol} "
+                f"{sent.request.type.value}); the proposal's order was never sent"
+            )
+            return ApprovalOutcome(await self._fail(stuck, reason, None), executed_now=False)
         if sent is not None:  # it reached the venue: record it, send nothing
             check = RiskCheck("already_sent", True, f"order {stuck.id} found at the venue")
             result = ManualResult(stuck.order, RiskVerdict(True, (check,)), sent)

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from sigmax.execution import PaperExchange
 from sigmax.execution.errors import UnknownOrderError
 from sigmax.ledger import Ledger
-from sigmax.model import Decision, Order, OrderRequest, RiskCheck, RiskVerdict, Side
+from sigmax.model import Decision, Order, OrderRequest, OrderType, RiskCheck, RiskVerdict, Side
 from sigmax.proposals import (
     IllegalProposalTransition,
     Proposal,
@@ -228,3 +228,22 @@ async def test_a_stuck_approval_past_its_expiry_fails_without_sending(rig: Rig) 
     assert "never reached the venue" in str(outcome.proposal.reason)
     assert rig.venue.find_order("p-stale") is None
     assert ("proposal.failed", "p-stale") in rig.events
+
+
+# Issue 18, item 3: another order holding the proposal's id at the venue is not taken
+# for the proposal's own order; the proposal fails and nothing is marked executed.
+async def test_a_stuck_approval_is_not_recovered_by_another_order_under_its_id(rig: Rig) -> None:
+    await rig.propose("p-squat", qty="0.257", ttl_s=600)
+    squat = OrderRequest(
+        "p-squat", "BTC/USD", Side.BUY, Decimal("0.001"), OrderType.LIMIT, Decimal(1)
+    )
+    rig.venue.submit(squat, T0)  # someone else's order under the proposal's id
+    with pytest.raises(Exception, match="already used for a different order"):
+        await rig.desk.approve("p-squat", "api-key:1 (alice)", rig.execute)
+    rig.clock.now += timedelta(seconds=61)  # stuck: a later approve recovers it
+    outcome = await rig.desk.approve("p-squat", "api-key:2 (bob)", rig.execute, None, rig.find_sent)
+
+    assert outcome.proposal.status is S.FAILED and not outcome.executed_now
+    assert "a different order" in str(outcome.proposal.reason)
+    assert rig.venue.order("p-squat").request == squat  # the market order was never sent
+    assert ("proposal.executed", "p-squat") not in rig.events
