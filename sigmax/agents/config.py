@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -429,10 +429,17 @@ class GraphConfig(BaseModel):
         description=(
             "Decide on coarser bars than the data's (e.g. 4h, 1d: UTC-aligned windows; the "
             "analysts' periods then count those bars), holding the target in between; "
-            "fills and risk checks keep the data's bars. None, or not coarser than the "
-            "data: decide at every bar."
+            "fills and risk checks keep the data's bars. None (empty or 'none' in the "
+            "environment), or not coarser than the data: decide at every bar."
         ),
     )
+
+    @field_validator("cadence", mode="before")
+    @classmethod
+    def _cadence_none(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "none"):
+            return None
+        return value
 
     @model_validator(mode="after")
     def _cadence(self) -> GraphConfig:
