@@ -128,6 +128,30 @@ def test_order_passes_risk_then_venue_and_is_idempotent(trader: SigmaxClient) ->
 def test_cancel_order(trader: SigmaxClient) -> None:
     cancelled = trader.cancel_order("op-limit-1")
     assert cancelled["status"] == "cancelled"
+
+
+def test_an_operators_order_is_found_before_risk_and_named_apart(
+    trader: SigmaxClient, system: Any
+) -> None:
+    """Issue 18 items 1 and 4: the API places ``x`` as ``op-x`` (never a session's id);
+    the same request again returns the live order even while risk is paused; the same
+    id for the other side is 409."""
+    session_id = system[0]
+    limit = (_price(trader) * Decimal("0.97")).quantize(Decimal("0.01"))
+    forged = f"{session_id}-1700000000000000000"
+    placed = trader.submit_order(forged, "BTC/USD", "buy", "0.001", "limit", limit)
+    assert placed["order"]["client_order_id"] == f"op-{forged}"
+    assert trader.pause("resubmit test")["state"] == "paused"
+    try:
+        again = trader.submit_order(forged, "BTC/USD", "buy", "0.001", "limit", limit)
+        assert trader.last_response is not None and trader.last_response.status_code == 201
+        assert again["approved"] is True and again["order"] == placed["order"]
+        with pytest.raises(SigmaxAPIError) as conflict:
+            trader.submit_order(forged, "BTC/USD", "sell", "0.001", "limit", limit)
+        assert conflict.value.status_code == 409
+    finally:
+        trader.resume()
+    assert trader.cancel_order(f"op-{forged}")["status"] == "cancelled"
     with pytest.raises(SigmaxAPIError) as twice:
         trader.cancel_order("op-limit-1")
     assert twice.value.status_code == 409
