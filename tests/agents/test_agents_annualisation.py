@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sigmax.agents import VolatilityAgent, VolatilityConfig
+from sigmax.agents.config import GraphConfig
 from sigmax.data.timeframes import timeframe_ns
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
@@ -44,7 +45,7 @@ def test_volatility_analyst_annualises_from_the_timeframe(timeframe: str) -> Non
 @pytest.mark.parametrize("timeframe", PER_YEAR)
 def test_graph_decisions_quote_the_timeframes_vol(timeframe: str) -> None:
     bars = alternating_bars(timeframe)
-    decision = DecisionGraph().run_series(bars).decision_at(len(bars) - 1)
+    decision = DecisionGraph(GraphConfig(cadence=None)).run_series(bars).decision_at(len(bars) - 1)
     expected = 0.02 * math.sqrt(PER_YEAR[timeframe])
     vol = next(s for s in decision.signals if s.agent == "volatility").evidence["realized_vol"]
     assert vol == pytest.approx(expected, rel=0.01)

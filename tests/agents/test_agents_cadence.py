@@ -61,7 +61,7 @@ def test_run_bar_equals_the_series_bar_for_bar(eth: BarSeries) -> None:
 
 
 def test_cadence_not_coarser_than_the_data_decides_every_bar(eth: BarSeries) -> None:
-    plain = DecisionGraph().run_series(eth[:600])
+    plain = DecisionGraph(GraphConfig(cadence=None)).run_series(eth[:600])
     same = DecisionGraph(GraphConfig(cadence="30m")).run_series(eth[:600])
     assert not isinstance(same, CadencedSeries)
     assert np.array_equal(plain.target, same.target)
