@@ -11,7 +11,7 @@ a symbol towards its target through :func:`rebalance`, in this order:
 5. check it with the risk engine, the whole book in view;
 6. send it when risk approves (to the venue, or wherever ``send`` puts it).
 
-An execution error (the venue failing, or an order-level error such as a client order
+A venue error (and, when the caller asks, an order-level error such as a client order
 id already used for another order) stops the step where it happened and comes back in
 the outcome, so the caller decides what a failed cancel or submit means for its target.
 """
@@ -24,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from sigmax.execution.errors import ExecutionError
+from sigmax.execution.errors import ExecutionError, VenueError
 from sigmax.model import Order, OrderRequest, RiskVerdict
 from sigmax.risk import RiskContext
 from sigmax.strategies.base import TargetUnit
@@ -99,11 +99,17 @@ def rebalance(
     risk: OrderRisk,
     on_planned: Callable[[OrderRequest], None] | None = None,
     send: Send | None = None,
+    order_errors: bool = False,
 ) -> Outcome:
-    """Move ``target.symbol`` towards its target: cancel, size, plan, check, send."""
+    """Move ``target.symbol`` towards its target: cancel, size, plan, check, send.
+
+    A :class:`VenueError` comes back in the outcome; with ``order_errors`` so does any
+    order-level :class:`ExecutionError` (a trading session records it and goes on; a
+    backtest leaves it raised, where it can only be a bug)."""
+    contained: type[ExecutionError] = ExecutionError if order_errors else VenueError
     try:
         cancel_working(venue, target.symbol, target.ts, target.own_prefix)
-    except ExecutionError as exc:
+    except contained as exc:
         return Outcome(error=exc, failed="cancel working orders")
     request = plan_order(
         target.client_order_id,
@@ -128,6 +134,6 @@ def rebalance(
             placed = send(request, verdict, target.ts, target.price)
         else:
             placed = venue.submit(request, target.ts, reference_price=target.price)
-    except ExecutionError as exc:
+    except contained as exc:
         return Outcome(request, verdict, error=exc, failed=f"submit {request.client_order_id}")
     return Outcome(request, verdict, placed)

@@ -462,7 +462,9 @@ class TradingSession:
                 self._emit("proposal", data)
 
         send = self._proposer(decision, price) if approval else None
-        outcome = rebalance(target, self.config.sizing, self.venue, self.risk, announce, send)
+        outcome = rebalance(
+            target, self.config.sizing, self.venue, self.risk, announce, send, order_errors=True
+        )
         return self._after_rebalance(outcome, symbol, previous_target, approval)
 
     def _after_rebalance(
