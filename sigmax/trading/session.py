@@ -310,9 +310,7 @@ class TradingSession:
         if self.proposals is not None:
             self.proposals.expire_due()
         decided = self._decide_all({s: histories[s] for s in symbols})
-        for s in symbols:
-            self.risk.record_decision(decided[s][0])
-            self._emit("decision", decision_data(decided[s][0]))
+        self._record([decided[s][0] for s in symbols])
         reports = []
         for s in symbols:
             decision, refused = decided[s]
@@ -336,6 +334,17 @@ class TradingSession:
         self.last_ts = ts_ns
         self._watch_risk(ts_from_ns(ts_ns))
         return reports
+
+    def _record(self, decisions: list[Decision]) -> None:
+        """Audit (one risk call for a step's decisions when risk can) and publish them."""
+        record_many = getattr(self.risk, "record_decisions", None)
+        if record_many is not None and len(decisions) > 1:
+            record_many(decisions)
+        else:
+            for decision in decisions:
+                self.risk.record_decision(decision)
+        for decision in decisions:
+            self._emit("decision", decision_data(decision))
 
     def _step_symbols(self, histories: Mapping[str, BarSeries]) -> list[str]:
         unknown = sorted(set(histories) - set(self.config.symbols))
