@@ -23,7 +23,7 @@ from sigmax.model import BarSeries, Signal
 
 @pytest.fixture(scope="module")
 def graph() -> DecisionGraph:
-    return DecisionGraph()
+    return DecisionGraph(GraphConfig(cadence=None))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_run_bar_equals_run_series_on_every_other_bar(
 
 
 def test_run_bar_carries_its_hysteresis_state(bars: BarSeries, series: DecisionSeries) -> None:
-    graph = DecisionGraph()
+    graph = DecisionGraph(GraphConfig(cadence=None))
     stretch = range(300, 560)
     assert len(set(series.target[stretch.start : stretch.stop].tolist())) > 1
     targets = [graph.run_bar(bars[: i + 1]).target_position for i in stretch]
@@ -148,7 +148,7 @@ def test_injected_nodes_are_used_and_the_graph_runs_once(bars: BarSeries) -> Non
 
 
 def test_default_risk_gate_caps_and_says_so(bars: BarSeries) -> None:
-    graph = DecisionGraph(GraphConfig(risk=RiskGateConfig(max_leverage=0.25)))
+    graph = DecisionGraph(GraphConfig(risk=RiskGateConfig(max_leverage=0.25), cadence=None))
     result = graph.run_series(bars)
     over = np.nonzero(result.controlled > 0.25)[0]
     assert over.size and result.target.max() == 0.25
