@@ -20,6 +20,7 @@ from sigmax.agents import (
     TrendAgent,
     VolatilityAgent,
 )
+from sigmax.agents.config import GraphConfig
 from sigmax.data.loader import load_bars
 from sigmax.graph import DecisionGraph
 from sigmax.model import BarSeries
@@ -114,7 +115,7 @@ def test_a_pickled_agent_leaves_its_live_state_behind(bars: BarSeries) -> None:
 def test_graph_decides_several_symbols_a_bar_as_their_series() -> None:
     sets = [load_bars(f"bundled:{name}")[:1000] for name in ("ETH-USD-30m", "LTC-USD-30m")]
     sets.append(load_bars("bundled:BTC-USD-1h")[2000:3000])  # another timeframe and start
-    graph = DecisionGraph()
+    graph = DecisionGraph(GraphConfig(cadence=None))
     try:
         expected = {b.symbol: graph.run_series(b) for b in sets}
         decider = GraphDecider(graph)

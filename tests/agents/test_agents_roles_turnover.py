@@ -164,8 +164,8 @@ def test_graph_replays_bar_by_bar_with_a_binding_hold(bars: BarSeries) -> None:
 
 
 def test_turnover_control_cuts_the_graphs_turnover(bars: BarSeries) -> None:
-    free = GraphConfig(turnover=TurnoverConfig(min_hold_hours=0, max_per_year=None))
-    controlled = DecisionGraph().run_series(bars)
+    free = GraphConfig(turnover=TurnoverConfig(min_hold_hours=0, max_per_year=None), cadence=None)
+    controlled = DecisionGraph(GraphConfig(cadence=None)).run_series(bars)
     uncontrolled = DecisionGraph(free).run_series(bars)
     assert np.array_equal(controlled.sized, uncontrolled.sized)  # same wants
     moves = np.abs(np.diff(controlled.target)).sum()
