@@ -111,8 +111,17 @@ async def _stored_proposal_events(config: EventsConfig) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def approval_settings(api_settings: Settings) -> Settings:
+    # The graph as it was before roles and turnover control (every analyst votes, no
+    # hold time, no budget): it changes its target often enough here for these tests.
+    graph = api_settings.graph
+    free = graph.turnover.model_copy(update={"min_hold_hours": 0.0, "max_per_year": None})
+    voting = graph.arbitrator.model_copy(update={"roles": {}})
+    old_graph = graph.model_copy(update={"turnover": free, "arbitrator": voting, "cadence": None})
     return api_settings.model_copy(
-        update={"trading": ApprovalConfig(mode="approval", proposal_ttl_s=3600)}
+        update={
+            "trading": ApprovalConfig(mode="approval", proposal_ttl_s=3600),
+            "graph": old_graph,
+        }
     )
 
 
