@@ -16,6 +16,7 @@ from actors.session_metrics import timed_decision
 from sigmax import tracing
 from sigmax.agents.base import Agent, LiveStateGap
 from sigmax.agents.config import GraphConfig
+from sigmax.errors import UnavailableError
 from sigmax.graph import DecisionGraph, GraphNodes
 from sigmax.model import Bar, BarSeries, Decision, Signal, ts_from_ns
 from sigmax.portfolio.allocation import allocated_optimiser
@@ -23,7 +24,7 @@ from sigmax.tracing import traced_actor
 from sigmax.trading.multi_symbol import SymbolMemories, analyst_history, check_histories
 
 
-class AgentCallFailed(RuntimeError):
+class AgentCallFailed(UnavailableError):
     """An agent actor gave no signals for this bar (too slow, dead, or it failed); the
     graph records the agent as missing with this message."""
 

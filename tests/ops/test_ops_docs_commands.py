@@ -79,6 +79,10 @@ COVERED: tuple[Runs, ...] = (
     ),
     # docs/TUNE.md
     Runs(r"\.venv/bin/sigmax tune ", "tests/actors/test_tune.py", "docs/TUNE.md's command"),
+    # docs/PERFORMANCE.md: the load test's full command (a short run of it is a test) and
+    # the checkout of an earlier commit that bench/api_load.py --before-tree compares with
+    Runs(r"locust -f tests/load/locustfile\.py ", "tests/serve/test_load_locust.py", "locustfile"),
+    Runs(r"git worktree add ", "bench/api_load.py", "--before-tree", validated=True),
     # README.md
     Runs(r"make test$", ".ci/run", "make test"),
     Runs(r"make lint$", ".ci/run", "make lint"),
