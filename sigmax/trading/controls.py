@@ -23,6 +23,7 @@ from sigmax.execution.errors import ExecutionError
 from sigmax.model import Order, OrderRequest, OrderType, RiskVerdict, Side
 from sigmax.risk.context import RiskContext
 from sigmax.risk.state import STOPPED, RiskStateError
+from sigmax.trading.rebalance import OrderVenue
 
 
 class ControlRiskPort(Protocol):
@@ -32,12 +33,7 @@ class ControlRiskPort(Protocol):
     ) -> RiskVerdict: ...
 
 
-class ControlVenuePort(Protocol):
-    def submit(
-        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
-    ) -> Order: ...
-    def cancel(self, client_order_id: str, ts: datetime) -> Order: ...
-    def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+ControlVenuePort = OrderVenue  # submit, cancel, open orders: what a control needs
 
 
 @dataclass(frozen=True, slots=True)

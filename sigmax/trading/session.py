@@ -58,7 +58,7 @@ from sigmax.strategies.base import TargetUnit
 from sigmax.strategies.validation import StrategyTargetError
 from sigmax.trading.manual import OPERATOR_PREFIX
 from sigmax.trading.planner import SizingRules
-from sigmax.trading.rebalance import Outcome, Send, Target, rebalance
+from sigmax.trading.rebalance import OrderVenue, Outcome, Send, Target, rebalance
 
 if TYPE_CHECKING:
     from sigmax.events.bus import EventPublisher
@@ -82,12 +82,9 @@ class RiskPort(Protocol):
     def on_market_data(self, received: datetime, bar_ts_ns: int, interval_ns: int) -> None: ...
 
 
-class VenuePort(Protocol):
-    def submit(
-        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
-    ) -> Order: ...
-    def cancel(self, client_order_id: str, ts: datetime) -> Order: ...
-    def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+class VenuePort(OrderVenue, Protocol):
+    """The rebalance step's venue, and the fills of each new bar."""
+
     def fills_for_bar(self, history: BarSeries) -> list[Fill]: ...
 
 
