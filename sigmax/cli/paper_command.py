@@ -476,8 +476,8 @@ def _summarise(
         "data": request.data,
         "symbol": result.bars.symbol,
         "timeframe": timeframe,
-        "bars": len(result.bars),
         **counts,
+        "bars": len(result.bars),  # steps; counts["decisions"] has one per symbol and step
     }
     if len(symbols) > 1:
         meta["legs"] = [{"data": d, "symbol": s} for d, s in request.pairs]
