@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import ray
-from ray.exceptions import GetTimeoutError
+from ray.exceptions import GetTimeoutError, RayError
 
 from actors import options
 from actors.agent import AgentActor
@@ -42,6 +42,7 @@ from actors.proposals import ProposalActor, ProposalActorPort
 from actors.risk import RiskActor
 from actors.timeseries_store import TimeSeriesStoreActor
 from sigmax.config import Settings
+from sigmax.errors import InvalidInputError
 from sigmax.events import EventPublisher, build_publisher
 from sigmax.events.model import make_event, status_data
 from sigmax.graph import DecisionGraph
@@ -52,6 +53,7 @@ from sigmax.portfolio.reoptimise import (
     DEFAULT_WINDOW,
     recent_panel,
     reoptimise_config,
+    session_assets,
     symbol_weights,
 )
 from sigmax.risk.state import STOPPED
@@ -83,6 +85,15 @@ class PaperRequest:
     legs: tuple[tuple[str, str | None], ...] = ()
     reoptimise_every: int | None = None  # steps between reruns of the optimiser
     reoptimise_window: int = DEFAULT_WINDOW  # bars of returns it sees
+
+    def __post_init__(self) -> None:
+        if self.reoptimise_every is not None:  # checked here: the CLI and the API build it
+            symbols = [symbol or "" for _, symbol in self.pairs]
+            if len(symbols) < 2:
+                raise InvalidInputError(
+                    "--reoptimise-every weights a portfolio: give two or more --data/--symbol pairs"
+                )
+            session_assets(symbols)  # one symbol per base currency
 
     @property
     def account(self) -> str:
@@ -388,6 +399,9 @@ def _reoptimise(system: TradingSystem, session: TradingSession, request: PaperRe
     except GetTimeoutError:  # no room on the cluster, or stuck: keep trading the old weights
         ray.cancel(task, force=True)
         system.weights_source = f"rerun not finished in {REOPTIMISE_WAIT_S:g}s; weights kept"
+        return
+    except RayError as exc:  # the optimiser failed on these bars: trading goes on
+        system.weights_source = f"rerun failed ({type(exc).__name__}); weights kept"
         return
     weights = symbol_weights(result, list(session.config.symbols))
     source = f"{result.solver} on the last {len(panel.returns)} {panel.timeframe} returns"

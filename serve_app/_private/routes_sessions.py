@@ -115,20 +115,23 @@ def _request(body: SessionStartIn, backend: Backend) -> Any:
         make_strategy(strategy, body.params)
     except (ValueError, LookupError) as exc:  # DataError and StrategyError among them
         raise Unprocessable(str(exc)) from None
-    return PaperRequest(
-        data=legs[0][0],
-        symbol=legs[0][1],
-        legs=legs if len(legs) > 1 else (),
-        timeframe=body.timeframe,
-        start=body.start,
-        bars=body.bars,
-        speed=body.speed,
-        cash=body.cash,
-        session_id=body.session_id,
-        strategy=strategy,
-        params=dict(body.params),
-        reoptimise_every=body.reoptimise_every,
-    )
+    try:
+        return PaperRequest(
+            data=legs[0][0],
+            symbol=legs[0][1],
+            legs=legs if len(legs) > 1 else (),
+            timeframe=body.timeframe,
+            start=body.start,
+            bars=body.bars,
+            speed=body.speed,
+            cash=body.cash,
+            session_id=body.session_id,
+            strategy=strategy,
+            params=dict(body.params),
+            reoptimise_every=body.reoptimise_every,
+        )
+    except ValueError as exc:  # InvalidInputError: e.g. --reoptimise-every on one symbol
+        raise Unprocessable(str(exc)) from None
 
 
 def _allowed_strategy(spec: str, data_dir: Any) -> str:

@@ -165,7 +165,6 @@ def paper(
         reoptimise_every=reoptimise_every,
         **_strategy_fields(strategy, param),
     )
-    _check_reoptimise(request)
     ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
     _run_session(request, ray_options, json_out, report, keep_running=False)
 
@@ -208,7 +207,6 @@ def up(
         reoptimise_every=reoptimise_every,
         **_strategy_fields(strategy, param),
     )
-    _check_reoptimise(request)
     ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
     api_at = api_port if api else None
     if detach:
@@ -248,24 +246,6 @@ def _leg_fields(
             raise typer.BadParameter(f"{source}: {exc}", param_hint="--data") from None
     (first_data, first_symbol), *_ = legs
     return {"data": first_data, "symbol": first_symbol, "legs": tuple(legs) if _ else ()}
-
-
-def _check_reoptimise(request: Any) -> None:
-    """--reoptimise-every weights several symbols, each of its own base currency."""
-    if request.reoptimise_every is None:
-        return
-    from sigmax.portfolio.reoptimise import session_assets
-
-    symbols = [symbol or "" for _, symbol in request.pairs]
-    if len(symbols) < 2:
-        raise typer.BadParameter(
-            "weights a portfolio: give two or more --data/--symbol pairs",
-            param_hint="--reoptimise-every",
-        )
-    try:
-        session_assets(symbols)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--reoptimise-every") from None
 
 
 def _strategy_fields(spec: str, param: list[str] | None) -> dict[str, Any]:

@@ -78,6 +78,7 @@ def test_sigmax_paper_runs_a_session_and_reports(tmp_path: Path) -> None:
             "given twice: ETH/USD",
         ),
         (["--data", "bundled:BTC-USD-1h", "--timeframe", "30m"], "bundled:BTC-USD-1h"),
+        (["--reoptimise-every", "5"], "two or more --data/--symbol pairs"),
     ],
 )
 def test_sigmax_paper_refuses_legs_it_cannot_trade(args: list[str], words: str) -> None:

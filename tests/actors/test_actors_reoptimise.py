@@ -10,6 +10,7 @@ import pytest
 
 from actors.system import PaperRequest, run_paper, start_system
 from sigmax.config import Settings
+from sigmax.errors import InvalidInputError
 from sigmax.events.model import Event
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "strategies" / "donchian_breakout.py"
@@ -31,6 +32,21 @@ class RecordingPublisher:
 
     def close(self) -> None:
         return None
+
+
+@pytest.mark.parametrize(
+    ("legs", "words"),
+    [
+        ((("bundled:ETH-USD-30m", "ETH/USD"),), "two or more"),
+        ((("a.csv", "BTC/USD"), ("b.csv", "BTC/EUR")), "share a base currency"),
+    ],
+)
+def test_a_request_the_optimiser_cannot_weight_is_refused_before_it_runs(
+    legs: tuple[tuple[str, str], ...], words: str
+) -> None:
+    """Checked when the request is made (CLI and API alike), not mid-session."""
+    with pytest.raises(InvalidInputError, match=words):
+        PaperRequest(legs=legs, reoptimise_every=10)
 
 
 @pytest.mark.slow

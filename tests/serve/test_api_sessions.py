@@ -121,6 +121,10 @@ def test_a_portfolio_session_is_started_over_the_api(
         ({"strategy": "os:path"}, "not module:ClassName"),
         ({"strategy": "no_such_strategy"}, "no_such_strategy"),
         ({"timeframe": "1m"}, "1m"),
+        (
+            {"legs": [{"data": "bundled:ETH-USD-30m", "symbol": "ETH/USD"}], "reoptimise_every": 5},
+            "two or more",
+        ),
     ],
 )
 def test_a_session_start_with_bad_input_is_refused(
