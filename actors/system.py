@@ -56,6 +56,7 @@ from sigmax.portfolio.reoptimise import (
     session_assets,
     symbol_weights,
 )
+from sigmax.risk.context import datetime_to_ns
 from sigmax.risk.state import STOPPED
 from sigmax.strategies import Strategy, StrategyError, make_strategy
 from sigmax.strategies.agent_graph import AgentGraphStrategy
@@ -459,7 +460,7 @@ class _EquityWriter:
     def add(self, step: list[BarReport]) -> None:
         if self.store is None or not step:
             return
-        self.ts.append(int(step[0].ts.timestamp() * 1_000_000_000))
+        self.ts.append(datetime_to_ns(step[0].ts))  # exact: floats round ns near 1e18
         self.equity.append(step[0].equity)
         held = step[0].position if len(step) == 1 else sum(r.position != 0 for r in step)
         self.position.append(float(held))

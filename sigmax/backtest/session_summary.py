@@ -17,6 +17,7 @@ from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestResult, Rejection
 from sigmax.backtest.portfolio import aligned_bars, timeline_bars
 from sigmax.model import BarSeries
+from sigmax.risk.context import datetime_to_ns
 from sigmax.trading.session import BarReport
 
 
@@ -52,7 +53,7 @@ def session_result(
 
 
 def _ns(report: BarReport) -> int:
-    return int(report.ts.timestamp()) * 1_000_000_000 + report.ts.microsecond * 1_000
+    return datetime_to_ns(report.ts)
 
 
 def _on_timeline(
