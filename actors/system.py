@@ -86,6 +86,9 @@ class PaperRequest:
     legs: tuple[tuple[str, str | None], ...] = ()
     reoptimise_every: int | None = None  # steps between reruns of the optimiser
     reoptimise_window: int = DEFAULT_WINDOW  # bars of returns it sees
+    # a live or dry-run venue (Settings.venue) whose account differs from the books:
+    # take the venue's state (audited) instead of refusing to start
+    adopt_venue_state: bool = False
 
     def __post_init__(self) -> None:
         if self.reoptimise_every is not None:  # checked here: the CLI and the API build it
