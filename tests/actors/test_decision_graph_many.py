@@ -84,8 +84,8 @@ def _wait_for_fresh_actor(ray: Any, handle: Any, timeout_s: float = 60.0) -> Non
 
 @pytest.fixture(scope="module")
 def three() -> dict[str, BarSeries]:
-    """Three bundled half-hourly series, 1,100 bars each, keyed by their symbols."""
-    series = [load_bars(f"bundled:{name}")[:1100] for name in SETS]
+    """Three bundled half-hourly series, 800 bars each, keyed by their symbols."""
+    series = [load_bars(f"bundled:{name}")[:800] for name in SETS]
     assert len({s.symbol for s in series}) == len(series)
     return {s.symbol: s for s in series}
 
@@ -112,7 +112,7 @@ def test_decide_many_equals_the_series_with_one_call_per_agent(
     symbols = list(three)
     away = symbols[2]
     skipped = range(300, 310)  # the third symbol has no bars there: it comes back behind
-    kill_at = 700  # the trend agent actor dies and comes back empty before this bar
+    kill_at = 500  # the trend agent actor dies and comes back empty before this bar
     cycles = 0
     decided = 0
     before_kill: dict[str, dict[str, int]] = {}
