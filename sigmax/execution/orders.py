@@ -93,6 +93,9 @@ class OrderManager:
         self._expiry: dict[str, datetime | None] = {}
         self._fill_ids: set[str] = set()
         self._events: list[OrderEvent] = []
+        # ids of the orders not in a terminal state, in submission order: a long run
+        # keeps thousands of finished orders, and open_orders is asked every bar
+        self._open: dict[str, None] = {}
 
     def __contains__(self, client_order_id: object) -> bool:
         return client_order_id in self._orders
@@ -135,6 +138,7 @@ class OrderManager:
                 )
         order = Order(request=request, status=S.NEW, created_ts=ts, updated_ts=ts)
         self._orders[cid] = order
+        self._open[cid] = None
         self._notional[cid] = Decimal(0)
         self._expiry[cid] = expire_ts
         self._events.append(OrderEvent(cid, None, S.NEW, ts, Decimal(0)))
@@ -155,6 +159,8 @@ class OrderManager:
                 f"order {cid}: its fills add up to {filled}, the order says {order.filled_qty}"
             )
         self._orders[cid] = dataclasses.replace(order)
+        if not order.status.is_terminal:
+            self._open[cid] = None
         self._notional[cid] = sum((f.qty * f.price for f in fills), start=Decimal(0))
         self._expiry[cid] = None
         self._fill_ids.update(f.fill_id for f in fills)
@@ -170,10 +176,11 @@ class OrderManager:
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Copies of the orders not in a terminal state, in submission order."""
+        orders = self._orders
         return [
             dataclasses.replace(o)
-            for o in self._orders.values()
-            if not o.status.is_terminal and (symbol is None or o.request.symbol == symbol)
+            for o in (orders[cid] for cid in self._open)
+            if symbol is None or o.request.symbol == symbol
         ]
 
     def has_fill(self, fill_id: str) -> bool:
@@ -209,11 +216,7 @@ class OrderManager:
     def expire_due(self, ts: datetime) -> list[Order]:
         """Expire every open order whose expiry is at or before ``ts``."""
         _require_aware(ts, "expire_due")
-        due = [
-            cid
-            for cid, o in self._orders.items()
-            if not o.status.is_terminal and (exp := self._expiry[cid]) is not None and exp <= ts
-        ]
+        due = [cid for cid in self._open if (exp := self._expiry[cid]) is not None and exp <= ts]
         return [self.expire(cid, ts, f"expired at {self._expiry[cid]}") for cid in due]
 
     def apply_fill(self, fill: Fill) -> Order:
@@ -276,4 +279,6 @@ class OrderManager:
         )
         order.status = dst
         order.updated_ts = ts
+        if dst.is_terminal:
+            self._open.pop(order.client_order_id, None)
         self._events.append(event)
