@@ -52,6 +52,7 @@ from sigmax.data import load_bars  # noqa: E402
 from sigmax.execution import PaperExchange, PaperExchangeConfig  # noqa: E402
 from sigmax.model import BarSeries  # noqa: E402
 from sigmax.risk import RiskEngine  # noqa: E402
+from sigmax.risk.audit import AuditTrail  # noqa: E402
 from sigmax.strategies import make_strategy  # noqa: E402
 
 SMA = {"fast": "10", "slow": "30", "size": "0.5"}
@@ -75,7 +76,7 @@ def _engine_parts() -> tuple[BacktestConfig, RiskEngine, PaperExchange]:
     fee = Decimal(FEE_BPS)
     return (
         BacktestConfig(cash=Decimal(CASH), progress=False),
-        RiskEngine(backtest_risk_config(base=get_settings().risk)),
+        RiskEngine(backtest_risk_config(base=get_settings().risk), AuditTrail(deferred=True)),
         PaperExchange(PaperExchangeConfig(maker_fee_bps=fee, taker_fee_bps=fee)),
     )
 

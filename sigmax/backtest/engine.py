@@ -20,6 +20,7 @@ cheap; the strategy's wants are computed once, vectorised, before the loop.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -74,7 +75,7 @@ class BacktestResult:
     rejections: list[Rejection] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     events: list[OrderEvent] = field(default_factory=list)
-    audit: list[AuditRecord] = field(default_factory=list)
+    audit: Sequence[AuditRecord] = field(default_factory=list)  # read when first used
     risk_state: str = "running"
     risk_state_reason: str | None = None
     final_equity: Decimal = Decimal(0)
@@ -237,7 +238,7 @@ class _Run:
         result.realized_pnl = self.ledger.realized_pnl
         result.orders = [self.engine.exchange.order(cid) for cid in self.submitted]
         result.events = list(self.engine.exchange.events)
-        result.audit = self.engine.risk.audit.records()
+        result.audit = self.engine.risk.audit.view()
         result.risk_state = str(self.engine.risk.state.value)
         result.risk_state_reason = self.engine.risk.state_reason
         return result

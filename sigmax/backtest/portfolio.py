@@ -264,7 +264,7 @@ class _PortfolioRun:
         orders = [exchange.order(cid) for cid in self.submitted]
         result.orders = orders
         result.events = list(exchange.events)
-        result.audit = self.engine.risk.audit.records()
+        result.audit = self.engine.risk.audit.view()
         result.risk_state = str(self.engine.risk.state.value)
         result.risk_state_reason = self.engine.risk.state_reason
         if len(self.legs) > 1:

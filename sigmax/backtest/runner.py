@@ -30,6 +30,7 @@ from sigmax.execution import PaperExchange, PaperExchangeConfig
 from sigmax.execution.config import PAPER_DEFAULTS
 from sigmax.model import BarSeries, ts_from_ns
 from sigmax.risk import RiskConfig, RiskEngine
+from sigmax.risk.audit import AuditTrail
 from sigmax.strategies import Strategy, make_strategy
 
 
@@ -155,7 +156,9 @@ def run_backtest(
             bars = load_bars(
                 request.data, request.symbol, request.timeframe, fill_gaps=request.fill_gaps
             )
-        engine = BacktestEngine(config, RiskEngine(risk), request.exchange())
+        engine = BacktestEngine(
+            config, RiskEngine(risk, AuditTrail(deferred=True)), request.exchange()
+        )
         result = engine.run(bars, strategy)
     metrics = compute_metrics(result, float(request.fee_bps))
     bars = result.bars
@@ -196,7 +199,9 @@ def run_portfolio(
         PortfolioLeg(bars, make_strategy(request.strategy, request.params, request.graph), w)
         for bars, w in zip(series, weights, strict=True)
     ]
-    engine = PortfolioEngine(config, RiskEngine(risk_config), request.exchange())
+    engine = PortfolioEngine(
+        config, RiskEngine(risk_config, AuditTrail(deferred=True)), request.exchange()
+    )
     return engine.run(legs)
 
 
@@ -226,7 +231,7 @@ def run_engine(
 ) -> BacktestResult:
     """One strategy through a fresh engine, risk engine and paper exchange."""
     exchange = paper_exchange(fee_bps, slippage_bps, spread_bps)
-    engine = BacktestEngine(config, RiskEngine(risk_config), exchange)
+    engine = BacktestEngine(config, RiskEngine(risk_config, AuditTrail(deferred=True)), exchange)
     return engine.run(bars, strategy)
 
 

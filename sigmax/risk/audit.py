@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from sigmax.errors import InvalidInputError
 from sigmax.model import utc_now
@@ -26,21 +26,38 @@ class AuditTrail:
     sink that already holds records continues that chain.
     """
 
-    def __init__(self, sink: AuditSink | None = None) -> None:
+    def __init__(self, sink: AuditSink | None = None, *, deferred: bool = False) -> None:
         self.sink: AuditSink = sink if sink is not None else InMemoryAuditSink()
+        if deferred and not isinstance(self.sink, InMemoryAuditSink):
+            raise ValueError("audit: only an in-memory trail may defer its hashing")
         last: AuditRecord | None = None
         for last in self.sink.records():  # noqa: B007 - only the last one is wanted
             pass
         self._next_seq = 0 if last is None else last.seq + 1
         self._head = GENESIS_HASH if last is None else last.hash
+        self._deferred = deferred
+        self._pending: list[tuple[str, str, Mapping[str, Any]]] = []  # kind, stamp, payload
 
     @property
     def head_hash(self) -> str:
         """Hash of the newest record (the genesis hash when empty)."""
+        self._flush()
         return self._head
 
     def __len__(self) -> int:
-        return self._next_seq
+        return self._next_seq + len(self._pending)
+
+    def note(self, kind: str, payload: Mapping[str, Any], ts: datetime | None = None) -> None:
+        """Append a record whose ``payload`` was built for the trail alone and is never
+        changed afterwards. A deferred trail (a backtest's: in memory, read once at the
+        end if at all) chains and hashes it when the trail is next read, so a run that
+        never reads its trail does not pay for it; any other trail appends it now."""
+        if not self._deferred:
+            self.append(kind, payload, ts)
+            return
+        if not kind:
+            raise ValueError("audit: kind must not be empty")
+        self._pending.append((kind, (ts if ts is not None else utc_now()).isoformat(), payload))
 
     def append(
         self, kind: str, payload: Mapping[str, Any], ts: datetime | None = None
@@ -48,7 +65,15 @@ class AuditTrail:
         """Write one record; ``payload`` values are converted by :func:`canonical_json`."""
         if not kind:
             raise ValueError("audit: kind must not be empty")
-        stamp = (ts if ts is not None else utc_now()).isoformat()
+        self._flush()
+        return self._write(kind, (ts if ts is not None else utc_now()).isoformat(), payload)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for kind, stamp, payload in pending:
+            self._write(kind, stamp, payload)
+
+    def _write(self, kind: str, stamp: str, payload: Mapping[str, Any]) -> AuditRecord:
         payload_json = canonical_json(payload, where=f"audit {kind} payload")
         digest = record_hash(self._next_seq, stamp, kind, payload_json, self._head)
         body = json.loads(payload_json)
@@ -60,15 +85,50 @@ class AuditTrail:
 
     def records(self, kind: str | None = None) -> list[AuditRecord]:
         """Every record in the sink, optionally only those of one kind."""
+        self._flush()
         return [r for r in self.sink.records() if kind is None or r.kind == kind]
+
+    def view(self) -> AuditView:
+        """The records so far, read (and, on a deferred trail, hashed) on first use."""
+        return AuditView(self, len(self))
 
     def verify(self) -> int:
         """Check the whole chain in the sink; returns the record count or raises
         :class:`AuditIntegrityError` naming the first bad record."""
+        self._flush()
         return verify_chain(self.sink.records())
 
     def close(self) -> None:
+        self._flush()
         self.sink.close()
+
+
+class AuditView(Sequence[AuditRecord]):
+    """The first ``count`` records of a trail, taken from it when first indexed."""
+
+    def __init__(self, trail: AuditTrail, count: int) -> None:
+        self._trail, self._count = trail, count
+        self._records: list[AuditRecord] | None = None
+
+    def _all(self) -> list[AuditRecord]:
+        if self._records is None:
+            self._records = self._trail.records()[: self._count]
+        return self._records
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> AuditRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[AuditRecord]: ...
+    def __getitem__(self, index: int | slice) -> AuditRecord | list[AuditRecord]:
+        return self._all()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == (list(other) if isinstance(other, Sequence) else other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def verify_chain(records: Iterable[AuditRecord]) -> int:

@@ -101,7 +101,7 @@ class RiskEngine:
             self._rate.record(ts_ns)
         outcome = ["approved"] if verdict.approved else [c.rule for c in verdict.failed]
         self._verdicts.update(outcome)
-        self.audit.append("risk_check", check_payload(order, ctx, verdict), ctx.ts)
+        self.audit.note("risk_check", check_payload(order, ctx, verdict), ctx.ts)
         return verdict
 
     def emergency_check(self, order: OrderRequest, ctx: RiskContext, operator: str) -> RiskVerdict:
@@ -129,7 +129,7 @@ class RiskEngine:
 
     def record_decision(self, decision: Decision) -> None:
         """Write a decision of the graph, with everything it rested on, to the audit."""
-        self.audit.append("decision", decision_payload(decision), decision.ts)
+        self.audit.note("decision", decision_payload(decision), decision.ts)
 
     def record_decisions(self, decisions: list[Decision]) -> None:
         """Every decision of one step (one per symbol), in order."""

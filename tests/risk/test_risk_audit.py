@@ -129,3 +129,35 @@ def test_engine_records_decision_with_its_verdict():
         "checks": [{"rule": "price_band", "passed": False, "detail": "too far"}],
     }
     assert record.payload["missing"] == ["sentiment"]
+
+
+def test_a_deferred_trail_chains_the_same_records_as_an_eager_one():
+    ts = datetime(2024, 1, 2, tzinfo=UTC)
+    eager, deferred = AuditTrail(), AuditTrail(deferred=True)
+    for trail in (eager, deferred):
+        trail.note("risk_check", {"qty": Decimal("0.5"), "approved": True}, ts)
+        trail.note("decision", {"target": 0.25}, ts)
+        trail.append("control", {"action": "pause"}, ts)  # an append writes what is pending
+        trail.note("risk_check", {"qty": Decimal("1"), "approved": False}, ts)
+    assert len(deferred) == 4
+    assert deferred.records() == eager.records()
+    assert deferred.head_hash == eager.head_hash
+    assert deferred.verify() == 4
+
+
+def test_a_view_holds_the_records_of_its_moment_and_reads_them_once_asked():
+    ts = datetime(2024, 1, 2, tzinfo=UTC)
+    trail = AuditTrail(deferred=True)
+    trail.note("risk_check", {"n": 1}, ts)
+    trail.note("risk_check", {"n": 2}, ts)
+    view = trail.view()
+    trail.note("risk_check", {"n": 3}, ts)  # after the view: not in it
+    assert len(view) == 2
+    assert [r.payload["n"] for r in view] == [1, 2]
+    assert view[-1].seq == 1 and [r.seq for r in view[:1]] == [0]
+    assert view == trail.records()[:2]
+
+
+def test_only_an_in_memory_trail_may_defer(tmp_path):
+    with pytest.raises(ValueError, match="only an in-memory trail may defer"):
+        AuditTrail(JsonlAuditSink(tmp_path / "audit.jsonl"), deferred=True)
