@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import cast
@@ -34,9 +34,13 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
     return Decimal(value)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ts_from_ns(ns: int | np.integer) -> datetime:
-    """UTC datetime of an int64 nanosecond epoch timestamp (the BarSeries.ts unit)."""
-    return cast(datetime, pd.Timestamp(int(ns), tz="UTC").to_pydatetime())
+    """UTC datetime of an int64 nanosecond epoch timestamp (the BarSeries.ts unit);
+    nanoseconds below a microsecond are floored, as pandas' ``to_pydatetime`` does."""
+    return _EPOCH + timedelta(microseconds=int(ns) // 1000)
 
 
 def iso_from_ns(ns: int | np.integer) -> str:
