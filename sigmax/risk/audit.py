@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, overload
 
@@ -36,7 +36,10 @@ class AuditTrail:
         self._next_seq = 0 if last is None else last.seq + 1
         self._head = GENESIS_HASH if last is None else last.hash
         self._deferred = deferred
-        self._pending: list[tuple[str, str, Mapping[str, Any]]] = []  # kind, stamp, payload
+        # kind, stamp, and the payload or what builds it
+        self._pending: list[
+            tuple[str, str, Mapping[str, Any] | Callable[[], Mapping[str, Any]]]
+        ] = []
 
     @property
     def head_hash(self) -> str:
@@ -47,13 +50,19 @@ class AuditTrail:
     def __len__(self) -> int:
         return self._next_seq + len(self._pending)
 
-    def note(self, kind: str, payload: Mapping[str, Any], ts: datetime | None = None) -> None:
-        """Append a record whose ``payload`` was built for the trail alone and is never
-        changed afterwards. A deferred trail (a backtest's: in memory, read once at the
-        end if at all) chains and hashes it when the trail is next read, so a run that
-        never reads its trail does not pay for it; any other trail appends it now."""
+    def note(
+        self,
+        kind: str,
+        payload: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+        ts: datetime | None = None,
+    ) -> None:
+        """Append a record whose ``payload`` (or the function that builds it from values
+        that never change) was made for the trail alone. A deferred trail (a backtest's:
+        in memory, read once at the end if at all) builds, chains and hashes it when the
+        trail is next read, so a run that never reads its trail does not pay for it; any
+        other trail appends it now."""
         if not self._deferred:
-            self.append(kind, payload, ts)
+            self.append(kind, payload() if callable(payload) else payload, ts)
             return
         if not kind:
             raise ValueError("audit: kind must not be empty")
@@ -71,7 +80,7 @@ class AuditTrail:
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for kind, stamp, payload in pending:
-            self._write(kind, stamp, payload)
+            self._write(kind, stamp, payload() if callable(payload) else payload)
 
     def _write(self, kind: str, stamp: str, payload: Mapping[str, Any]) -> AuditRecord:
         payload_json = canonical_json(payload, where=f"audit {kind} payload")

@@ -101,7 +101,8 @@ class RiskEngine:
             self._rate.record(ts_ns)
         outcome = ["approved"] if verdict.approved else [c.rule for c in verdict.failed]
         self._verdicts.update(outcome)
-        self.audit.note("risk_check", check_payload(order, ctx, verdict), ctx.ts)
+        book = dict(ctx.positions_notional)  # the rest of what the payload reads is frozen
+        self.audit.note("risk_check", lambda: check_payload(order, ctx, verdict, book), ctx.ts)
         return verdict
 
     def emergency_check(self, order: OrderRequest, ctx: RiskContext, operator: str) -> RiskVerdict:

@@ -161,3 +161,20 @@ def test_a_view_holds_the_records_of_its_moment_and_reads_them_once_asked():
 def test_only_an_in_memory_trail_may_defer(tmp_path):
     with pytest.raises(ValueError, match="only an in-memory trail may defer"):
         AuditTrail(JsonlAuditSink(tmp_path / "audit.jsonl"), deferred=True)
+
+
+def test_a_deferred_risk_check_records_the_book_as_it_was_checked(order, ctx):
+    config = RiskConfig()
+    eager, deferred = RiskEngine(config), RiskEngine(config, AuditTrail(deferred=True))
+    buy, sell = order(qty="2"), order(side="sell", qty="1")
+    for engine in (eager, deferred):
+        context = ctx(book={"BTC/USDT": "100", "ETH/USDT": "-50"})
+        engine.check(buy, context)
+        context.positions_notional["ETH/USDT"] = Decimal("999")  # type: ignore[index]
+        engine.check(sell, ctx())
+    records = deferred.audit.records()
+    assert records == eager.audit.records()
+    assert records[0].payload["context"]["positions_notional"] == {
+        "BTC/USDT": "100",
+        "ETH/USDT": "-50",
+    }
