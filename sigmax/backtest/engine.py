@@ -49,6 +49,7 @@ from sigmax.strategies.validation import validated_targets
 from sigmax.trading.rebalance import Target, cancel_working, rebalance
 
 PROGRESS_STEP = 10_000
+QUIET_RUN_MIN = 128  # bars: below it, the scalar loop beats numpy's per-call overhead
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,12 @@ class _Run:
         self.close_list: list[float] = bars.close.tolist()
         self.ts_list: list[int] = bars.ts.tolist()
         self.want_list: list[float] = wants.tolist()
+        # for each bar, the first bar at or after it whose target differs from the one
+        # before (the first bar's: from flat), or n: where a quiet run must end
+        changes = np.append(np.flatnonzero(np.diff(wants, prepend=0.0) != 0), len(wants))
+        self.next_change: list[int] = changes[
+            np.searchsorted(changes, np.arange(len(wants)))
+        ].tolist()
         self.step_ns = int(np.median(np.diff(bars.ts))) if len(bars) > 1 else 0
         n = len(bars)
         self.equity = np.empty(n)
@@ -160,22 +167,47 @@ class _Run:
             self._loop_range(0, n)
 
     def _loop_range(self, start: int, stop: int) -> None:
+        """Bars with something to do (working orders, a new target, a breaker or day
+        event) go one by one through :meth:`_steps`; a long quiet run between them is
+        marked and shown to risk in bulk, with the same floats (a short one is cheaper
+        bar by bar than numpy's fixed cost per call)."""
+        i = start
+        while i < stop:
+            change = min(stop, self.next_change[i])
+            if change - i < QUIET_RUN_MIN:
+                i = self._steps(i, min(change + 1, stop))
+            elif self.engine.exchange.has_open_orders(self.symbol):
+                i = self._steps(i, i + 1)  # orders to fill first
+            else:
+                i += self._quiet_run(i, change)
+                if i < change:  # stopped at a bar where something happens
+                    i = self._steps(i, i + 1)
+
+    def _steps(self, start: int, stop: int) -> int:
+        """:meth:`_step` over bars ``start``..``stop``, inlined (the hot loop); returns stop."""
         exchange, risk, symbol = self.engine.exchange, self.engine.risk, self.symbol
         # Python lists index several times faster than numpy arrays in a scalar loop.
-        close = self.close_list[start:stop]
-        ts = self.ts_list[start:stop]
-        wants = self.want_list[start:stop]
+        close, ts, wants = self.close_list, self.ts_list, self.want_list
         equity_out, position_out = self.equity, self.position
-        for k in range(stop - start):
-            i = start + k
+        for i in range(start, stop):
             if exchange.has_open_orders(symbol):
                 self._fill(i)
-            equity = self.cash + self.qty * close[k]
+            equity = self.cash + self.qty * close[i]
             equity_out[i] = equity
             position_out[i] = self.qty
-            risk.on_equity(ts[k], equity)
-            if wants[k] != self.acted_want:
-                self._rebalance(i, wants[k])
+            risk.on_equity(ts[i], equity)
+            if wants[i] != self.acted_want:
+                self._rebalance(i, wants[i])
+        return stop
+
+    def _quiet_run(self, start: int, stop: int) -> int:
+        """Mark bars ``start``..``stop`` (no orders, one target) in bulk and show them
+        to risk up to its first event; returns how many it took."""
+        equity = self.cash + self.qty * self.bars.close[start:stop]
+        taken = self.engine.risk.on_equity_run(self.bars.ts[start:stop], equity)
+        self.equity[start : start + taken] = equity[:taken]
+        self.position[start : start + taken] = self.qty
+        return taken
 
     def _fill(self, i: int) -> None:
         bar = self.bars.bar(i)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 NS_PER_DAY = 86_400_000_000_000
 _NEG_INF = float("-inf")
 
@@ -74,6 +76,58 @@ class EquityMonitor:
         if equity < self._day_floor:
             return DAILY_LOSS
         return rolled
+
+    def quiet_run(self, ts_ns: np.ndarray, equity: np.ndarray, new_day_is_quiet: bool) -> int:
+        """Take the leading observations that :meth:`update` would answer with OK (or
+        NEW_DAY, when ``new_day_is_quiet``), vectorised, leaving the monitor as those
+        updates would; returns how many were taken. The first one not taken (a breaker
+        trip, a day roll that matters, NaN, time going backwards) is for :meth:`update`.
+        Same floats as the scalar path: the same products and comparisons, in bulk."""
+        n = len(equity)
+        if n == 0:
+            return 0
+        stop = n
+        nan = np.flatnonzero(equity != equity)
+        if nan.size:
+            stop = int(nan[0])
+        backwards = np.flatnonzero(np.diff(ts_ns) < 0)
+        if backwards.size:
+            stop = min(stop, int(backwards[0]) + 1)
+        day = ts_ns - ts_ns % NS_PER_DAY
+        rolls = np.empty(n, dtype=bool)
+        rolls[0] = ts_ns[0] >= self._day_end_ns or ts_ns[0] < self.day_start_ns
+        rolls[1:] = day[1:] != day[:-1]
+        if not new_day_is_quiet and rolls.any():
+            stop = min(stop, int(np.argmax(rolls)))
+        if stop == 0:
+            return 0
+        equity, ts_ns, rolls = equity[:stop], ts_ns[:stop], rolls[:stop]
+        peak = np.maximum.accumulate(equity)
+        new_peak = peak > self.peak
+        trips = np.zeros(stop, dtype=bool)
+        if self._dd_keep is not None:
+            dd_floor = np.where(new_peak, peak * self._dd_keep, self._dd_floor)
+            trips |= equity < dd_floor
+        if self._day_keep is not None:
+            last_roll = np.maximum.accumulate(np.where(rolls, np.arange(stop), -1))
+            day_start = np.where(last_roll >= 0, equity[np.maximum(last_roll, 0)], np.nan)
+            floor = np.where(last_roll >= 0, day_start * self._day_keep, self._day_floor)
+            trips |= equity < floor
+        taken = int(np.argmax(trips)) if trips.any() else stop
+        if taken:
+            self._take(ts_ns[:taken], equity[:taken], rolls[:taken], float(peak[taken - 1]))
+        return taken
+
+    def _take(self, ts_ns: np.ndarray, equity: np.ndarray, rolls: np.ndarray, peak: float) -> None:
+        """The state after updates with these observations (none of them tripped)."""
+        if rolls.any():
+            last = int(np.flatnonzero(rolls)[-1])
+            self._roll_day(int(ts_ns[last]), float(equity[last]))
+        if peak > self.peak:
+            self.peak = peak
+            if self._dd_keep is not None:
+                self._dd_floor = peak * self._dd_keep
+        self.last = float(equity[-1])
 
     def breached(self) -> int:
         """Which breaker the last equity still breaches (OK when none)."""

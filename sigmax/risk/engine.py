@@ -6,6 +6,7 @@ from collections import Counter, deque
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from sigmax.errors import InvalidInputError
@@ -144,6 +145,14 @@ class RiskEngine:
         code = self._equity.update(ts_ns, equity)
         if code != OK:
             self._on_equity_event(code, ts_ns)
+
+    def on_equity_run(self, ts_ns: np.ndarray, equity: np.ndarray) -> int:
+        """Feed a run of bars' equity at once, as :meth:`on_equity` would one by one,
+        up to the first bar at which something would happen (a breaker trips, a new
+        day lifts a daily-loss pause); returns how many bars were taken. The caller
+        gives the next bar to :meth:`on_equity`."""
+        lifts_on_new_day = self._state is TradingState.PAUSED and self._cause == "daily_loss"
+        return self._equity.quiet_run(ts_ns, equity, new_day_is_quiet=not lifts_on_new_day)
 
     def on_fill(self, fill: Fill) -> bool:
         """Slippage monitor and losing streak: pause when one fill's adverse slippage

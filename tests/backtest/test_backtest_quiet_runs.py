@@ -1,0 +1,101 @@
+"""The backtest loop marks long quiet runs (no orders, one target) in bulk: it must give
+exactly what the bar-by-bar loop gives, breakers and day rolls included."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+import sigmax.backtest.engine as engine_module
+from sigmax.backtest.config import BacktestConfig
+from sigmax.backtest.engine import BacktestEngine, BacktestResult
+from sigmax.backtest.risk_profile import backtest_risk_config
+from sigmax.data import load_bars
+from sigmax.execution import PaperExchange, PaperExchangeConfig
+from sigmax.model import BarSeries
+from sigmax.risk import RiskEngine
+from sigmax.risk.audit import AuditTrail
+from sigmax.risk.breakers import EquityMonitor
+from sigmax.strategies import make_strategy
+
+BAR_BY_BAR = 10**9  # a quiet run never reaches it: every bar goes through the scalar loop
+IN_BULK = 2
+
+
+def _run(bars: BarSeries, params: dict[str, str], risk: dict[str, str]) -> BacktestResult:
+    fee = Decimal(10)
+    engine = BacktestEngine(
+        BacktestConfig(cash=Decimal(10_000), progress=False),
+        RiskEngine(backtest_risk_config(risk), AuditTrail(deferred=True)),
+        PaperExchange(PaperExchangeConfig(maker_fee_bps=fee, taker_fee_bps=fee)),
+    )
+    return engine.run(bars, make_strategy("sma_cross", params))
+
+
+CASES = [
+    # rare trades: long quiet runs, the drawdown breaker trips and stays
+    ("BTC-USD-1h", 6000, {"fast": "50", "slow": "400", "size": "1"}, {"max_drawdown_pct": "0.08"}),
+    # the daily loss limit pauses, and a new UTC day lifts the pause
+    (
+        "BTC-USD-1h",
+        6000,
+        {"fast": "24", "slow": "200", "size": "2"},
+        {"daily_loss_limit_pct": "0.01"},
+    ),
+    # daily bars with gaps, both breakers on
+    (
+        "BTC-USD-1d",
+        1782,
+        {"fast": "10", "slow": "60", "size": "0.5"},
+        {"max_drawdown_pct": "0.25", "daily_loss_limit_pct": "0.02"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "bars", "params", "risk"), CASES, ids=["dd", "daily", "1d"])
+def test_bulk_quiet_runs_equal_the_bar_by_bar_loop(
+    monkeypatch: pytest.MonkeyPatch,
+    data: str,
+    bars: int,
+    params: dict[str, str],
+    risk: dict[str, str],
+) -> None:
+    series = load_bars(f"bundled:{data}")[:bars]
+    monkeypatch.setattr(engine_module, "QUIET_RUN_MIN", BAR_BY_BAR)
+    scalar = _run(series, params, risk)
+    monkeypatch.setattr(engine_module, "QUIET_RUN_MIN", IN_BULK)
+    bulk = _run(series, params, risk)
+    assert np.array_equal(bulk.equity, scalar.equity)
+    assert np.array_equal(bulk.position, scalar.position)
+    assert list(bulk.audit) == list(scalar.audit)
+    assert [o.client_order_id for o in bulk.orders] == [o.client_order_id for o in scalar.orders]
+    assert (bulk.risk_state, bulk.risk_state_reason) == (
+        scalar.risk_state,
+        scalar.risk_state_reason,
+    )
+    assert bulk.final_equity == scalar.final_equity
+    changes = [r.payload for r in scalar.audit if r.kind == "state_change"]
+    assert changes, "the case must make a breaker act, or it proves little"
+
+
+def test_quiet_run_leaves_the_monitor_as_the_updates_do() -> None:
+    rng = np.random.default_rng(3)
+    hour = 3_600_000_000_000
+    ts = 1_500_000_000_000_000_000 + np.arange(3000, dtype=np.int64) * hour
+    equity = 10_000 * np.exp(np.cumsum(rng.normal(0, 0.004, len(ts))))
+    one_by_one, in_bulk = EquityMonitor(0.05, 0.02), EquityMonitor(0.05, 0.02)
+    i = 0
+    while i < len(ts):
+        taken = in_bulk.quiet_run(ts[i:], equity[i:], new_day_is_quiet=True)
+        for k in range(i, i + taken):
+            assert one_by_one.update(int(ts[k]), float(equity[k])) in (0, 3)  # OK, NEW_DAY
+        assert in_bulk.snapshot() == one_by_one.snapshot()
+        if i + taken < len(ts):  # the bar that stopped it is an event for update()
+            k = i + taken
+            code = one_by_one.update(int(ts[k]), float(equity[k]))
+            assert code == in_bulk.update(int(ts[k]), float(equity[k]))
+            assert code != 0
+        i += taken + 1
+    assert in_bulk.snapshot() == one_by_one.snapshot()
