@@ -20,10 +20,12 @@ cheap; the strategy's wants are computed once, vectorised, before the loop.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from typing import overload
 
 import numpy as np
 from rich.progress import Progress
@@ -74,7 +76,7 @@ class BacktestResult:
     entries: list[LedgerEntry] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
+    decisions: Sequence[Decision] = field(default_factory=list)  # built when first read
     events: list[OrderEvent] = field(default_factory=list)
     audit: Sequence[AuditRecord] = field(default_factory=list)  # read when first used
     risk_state: str = "running"
@@ -86,6 +88,34 @@ class BacktestResult:
     # A portfolio run's own view of each symbol (see sigmax.backtest.portfolio);
     # empty for a single-symbol run.
     legs: dict[str, BacktestResult] = field(default_factory=dict)
+
+
+class LazyDecisions(Sequence[Decision]):
+    """The decisions at some bars of a strategy's run, built when first read."""
+
+    def __init__(self, maker: Callable[[int], Decision], bars: list[int]) -> None:
+        self._maker, self._bars = maker, bars
+        self._built: list[Decision] | None = None
+
+    def _all(self) -> list[Decision]:
+        if self._built is None:
+            self._built = [self._maker(i) for i in self._bars]
+        return self._built
+
+    def __len__(self) -> int:
+        return len(self._bars)
+
+    @overload
+    def __getitem__(self, index: int) -> Decision: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Decision]: ...
+    def __getitem__(self, index: int | slice) -> Decision | list[Decision]:
+        return self._all()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == (list(other) if isinstance(other, Sequence) else other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def judged_at_open(fill: Fill, bar_open: float) -> Fill:
@@ -135,6 +165,9 @@ class _Run:
         self.close_list: list[float] = bars.close.tolist()
         self.ts_list: list[int] = bars.ts.tolist()
         self.want_list: list[float] = wants.tolist()
+        self.decision_maker = strategy.decision_maker()
+        self.decided: list[int] = []  # the bars whose decision the maker gives
+        self.decisions: list[Decision] = []  # or the decisions themselves
         # for each bar, the first bar at or after it whose target differs from the one
         # before (the first bar's: from flat), or n: where a quiet run must end
         changes = np.append(np.flatnonzero(np.diff(wants, prepend=0.0) != 0), len(wants))
@@ -152,6 +185,7 @@ class _Run:
             config=engine.config,
             equity=self.equity,
             position=self.position,
+            decisions=self.decisions,
         )
 
     def loop(self) -> None:
@@ -238,9 +272,13 @@ class _Run:
         )
 
         def record_decision(_: OrderRequest) -> None:
+            if self.decision_maker is not None:  # built when read, if ever
+                self.decided.append(i)
+                risk.record_decision_later(partial(self.decision_maker, i))
+                return
             decision = self.strategy.decision_at(i)
             if decision is not None:
-                self.result.decisions.append(decision)
+                self.decisions.append(decision)
                 risk.record_decision(decision)
 
         outcome = rebalance(target, cfg.sizing_rules, self.engine.exchange, risk, record_decision)
@@ -271,6 +309,8 @@ class _Run:
         result.orders = [self.engine.exchange.order(cid) for cid in self.submitted]
         result.events = list(self.engine.exchange.events)
         result.audit = self.engine.risk.audit.view()
+        if self.decision_maker is not None:
+            result.decisions = LazyDecisions(self.decision_maker, self.decided)
         result.risk_state = str(self.engine.risk.state.value)
         result.risk_state_reason = self.engine.risk.state_reason
         return result

@@ -32,7 +32,7 @@ from sigmax.backtest.config import BacktestConfig
 from sigmax.backtest.engine import BacktestResult, Rejection, judged_at_open
 from sigmax.execution import PaperExchange
 from sigmax.ledger import Ledger
-from sigmax.model import BarSeries, Order, OrderRequest, to_decimal, ts_from_ns
+from sigmax.model import BarSeries, Decision, Order, OrderRequest, to_decimal, ts_from_ns
 from sigmax.risk import RiskEngine
 from sigmax.strategies.base import Strategy
 from sigmax.strategies.validation import validated_targets
@@ -77,6 +77,7 @@ class _LegRun:
         self.qty = 0.0
         self.acted_want = 0.0
         self.position = np.zeros(len(timeline))
+        self.decisions: list[Decision] = []
         self.result = BacktestResult(
             bars=aligned_bars(timeline, bars, at),
             strategy=leg.strategy.name,
@@ -84,6 +85,7 @@ class _LegRun:
             config=BacktestConfig(),
             equity=np.empty(0),
             position=self.position,
+            decisions=self.decisions,
         )
 
     def close_time(self, k: int) -> datetime:
@@ -156,6 +158,7 @@ class _PortfolioRun:
         self.cash = float(self.ledger.cash)
         self.order_seq = 0
         self.submitted: list[str] = []
+        self.decisions: list[Decision] = []
         self.equity = np.empty(len(timeline))
         first = legs[0].leg.strategy
         leg_bars = [leg.bars for leg in legs]
@@ -166,6 +169,7 @@ class _PortfolioRun:
             config=engine.config,
             equity=self.equity,
             position=legs[0].position if len(legs) == 1 else np.zeros(len(timeline)),
+            decisions=self.decisions,
         )
 
     def loop(self) -> None:
@@ -225,8 +229,8 @@ class _PortfolioRun:
         def record_decision(_: OrderRequest) -> None:
             decision = strategy.decision_at(k)
             if decision is not None:
-                self.result.decisions.append(decision)
-                leg.result.decisions.append(decision)
+                self.decisions.append(decision)
+                leg.decisions.append(decision)
                 risk.record_decision(decision)
 
         outcome = rebalance(target, cfg.sizing_rules, self.engine.exchange, risk, record_decision)

@@ -36,10 +36,9 @@ class AuditTrail:
         self._next_seq = 0 if last is None else last.seq + 1
         self._head = GENESIS_HASH if last is None else last.hash
         self._deferred = deferred
-        # kind, stamp, and the payload or what builds it
-        self._pending: list[
-            tuple[str, str, Mapping[str, Any] | Callable[[], Mapping[str, Any]]]
-        ] = []
+        # kind, and either the stamp and the payload (or what builds it), or None and
+        # what builds both the payload and its time
+        self._pending: list[tuple[str, str | None, Any]] = []
 
     @property
     def head_hash(self) -> str:
@@ -68,6 +67,19 @@ class AuditTrail:
             raise ValueError("audit: kind must not be empty")
         self._pending.append((kind, (ts if ts is not None else utc_now()).isoformat(), payload))
 
+    def note_later(
+        self, kind: str, build: Callable[[], tuple[Mapping[str, Any], datetime]]
+    ) -> None:
+        """As :meth:`note`, for a record whose time is also only known once it is built:
+        ``build`` returns the payload and the time, from values that never change."""
+        if not self._deferred:
+            payload, ts = build()
+            self.append(kind, payload, ts)
+            return
+        if not kind:
+            raise ValueError("audit: kind must not be empty")
+        self._pending.append((kind, None, build))
+
     def append(
         self, kind: str, payload: Mapping[str, Any], ts: datetime | None = None
     ) -> AuditRecord:
@@ -80,7 +92,11 @@ class AuditTrail:
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for kind, stamp, payload in pending:
-            self._write(kind, stamp, payload() if callable(payload) else payload)
+            if stamp is None:
+                body, ts = payload()
+                self._write(kind, ts.isoformat(), body)
+            else:
+                self._write(kind, stamp, payload() if callable(payload) else payload)
 
     def _write(self, kind: str, stamp: str, payload: Mapping[str, Any]) -> AuditRecord:
         payload_json = canonical_json(payload, where=f"audit {kind} payload")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -132,6 +133,16 @@ class RiskEngine:
     def record_decision(self, decision: Decision) -> None:
         """Write a decision of the graph, with everything it rested on, to the audit."""
         self.audit.note("decision", decision_payload(decision), decision.ts)
+
+    def record_decision_later(self, make: Callable[[], Decision]) -> None:
+        """:meth:`record_decision` of the decision ``make`` returns (from values that
+        never change), built when the audit is read on a deferred trail."""
+
+        def build() -> tuple[dict[str, Any], datetime]:
+            decision = make()
+            return decision_payload(decision), decision.ts
+
+        self.audit.note_later("decision", build)
 
     def record_decisions(self, decisions: list[Decision]) -> None:
         """Every decision of one step (one per symbol), in order."""

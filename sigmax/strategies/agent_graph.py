@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,9 @@ class AgentGraphStrategy(Strategy):
 
     def decision_at(self, i: int) -> Decision | None:
         return None if self._series is None else self._series.decision_at(i)
+
+    def decision_maker(self) -> Callable[[int], Decision] | None:
+        return None if self._series is None else self._series.decision_at
 
 
 def with_overrides(config: GraphConfig, params: StrategyParams) -> GraphConfig:

@@ -21,6 +21,7 @@ Hooks:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -80,4 +81,11 @@ class Strategy(ABC):
         return float(self.targets(history)[-1])
 
     def decision_at(self, i: int) -> Decision | None:
+        return None
+
+    def decision_maker(self) -> Callable[[int], Decision] | None:
+        """For a strategy that explains every bar of its last run (the agent graph):
+        the function that gives the decision at bar ``i`` of that run, unchanged by
+        later runs, so a backtest builds decisions only when they are read. None: ask
+        :meth:`decision_at` at the time."""
         return None
