@@ -2,7 +2,8 @@
 
 Measures bars/second (symbol-bars/second for the portfolio) of
   * ``sma_cross`` through the SIGMAX engine (risk checks, paper exchange, ledger),
-  * the full agent graph strategy ``sigmax`` through the same engine,
+  * the full agent graph strategy ``sigmax`` through the same engine, deciding at every
+    bar and with the default settings (which decide on 4-hour windows),
   * a 10-symbol ``sma_cross`` portfolio through the portfolio engine (one account),
   * the same SMA-cross in backtrader (the first baseline, single symbol only),
   * the same SMA-cross orders in vectorbt's ``Portfolio.from_orders`` (the second
@@ -212,7 +213,11 @@ def main() -> None:
         BASELINE: (lambda: run_backtrader(bars, 10, 30, 0.5, float(CASH), float(FEE_BPS)), n),
         VECTORBT: (single_vbt, n),
         "sigmax engine, sma_cross": (single_sma, n),
-        "sigmax engine, full agent graph": (sigmax_run(bars, "sigmax", {}), n),
+        "sigmax engine, agent graph deciding every bar": (
+            sigmax_run(bars, "sigmax", {"cadence": "none"}),
+            n,
+        ),
+        "sigmax engine, agent graph (default settings)": (sigmax_run(bars, "sigmax", {}), n),
         f"vectorbt {args.symbols}-symbol sma_cross": (many_vbt, symbol_bars),
         f"sigmax portfolio engine, {args.symbols}-symbol sma_cross": (many_sma, symbol_bars),
     }
