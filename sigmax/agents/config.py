@@ -2,7 +2,9 @@
 the default risk gate, the optional LLM analyst and the decision graph that groups them.
 
 Dependency-free (pydantic only) so the lead can compose them into one ``Settings``.
-Periods are in bars. The sizer annualises volatility from the bars' timeframe
+Periods are in the graph's decision bars: 4-hour windows by default
+(``GraphConfig.cadence``), or the data's own bars where those are as coarse or coarser.
+The sizer annualises volatility from the bars' timeframe
 (:func:`sigmax.data.timeframes.bars_per_year`) unless ``bars_per_year`` overrides it.
 """
 
@@ -18,6 +20,10 @@ Role = Literal["directional", "contrarian"]
 #: The analysts that argue against the move by design: a stretched close (mean
 #: reversion) and a greedy crowd (contrarian sentiment) reduce size, they do not vote.
 DEFAULT_ROLES: dict[str, Role] = {"mean_reversion": "contrarian", "sentiment": "contrarian"}
+#: The graph decides on 4-hour windows by default: in the walk-forward study
+#: (docs/STRATEGY.md) it met all four aims of issue 16 at 4h and failed two deciding
+#: every bar. On data as coarse as 4h or coarser it decides every bar as before.
+DEFAULT_CADENCE = "4h"
 
 
 class TrendConfig(BaseModel):
@@ -425,12 +431,13 @@ class GraphConfig(BaseModel):
         description="Per-bar deadline of each analyst node (seconds).",
     )
     cadence: str | None = Field(
-        default=None,
+        default=DEFAULT_CADENCE,
         description=(
             "Decide on coarser bars than the data's (e.g. 4h, 1d: UTC-aligned windows; the "
             "analysts' periods then count those bars), holding the target in between; "
-            "fills and risk checks keep the data's bars. None (empty or 'none' in the "
-            "environment), or not coarser than the data: decide at every bar."
+            "fills and risk checks keep the data's bars. 4h by default (the walk-forward "
+            "study in docs/STRATEGY.md). None (empty or 'none' in the environment), or not "
+            "coarser than the data (e.g. daily bars): decide at every bar."
         ),
     )
 

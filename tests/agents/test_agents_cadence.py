@@ -114,3 +114,51 @@ def test_gaps_skip_a_window_without_its_closing_bar(eth: BarSeries) -> None:
     graph.run_bar(gappy[:990], previous_target=series.memory_at(988))
     for i in range(990, 1040):
         assert graph.run_bar(gappy[: i + 1]) == series.decision_at(i), f"bar {i}"
+
+
+def test_the_default_cadence_is_4h(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIGMAX_GRAPH__CADENCE", raising=False)
+    from sigmax.config import Settings
+
+    assert GraphConfig().cadence == "4h"
+    assert Settings().graph.cadence == "4h"
+
+
+@pytest.mark.parametrize("timeframe", ["4h", "1d"])
+def test_the_default_cadence_changes_nothing_on_bars_as_coarse(timeframe: str) -> None:
+    """On 4h or daily data the default 4h cadence is not coarser than the bars: the
+    graph decides every bar, exactly as with no cadence."""
+    data = "bundled:bitstamp-BTC-USD-1d" if timeframe == "1d" else "bundled:ETH-USD-30m"
+    bars = load_bars(data, timeframe=timeframe)[:900]
+    default = DecisionGraph(GraphConfig()).run_series(bars)
+    every_bar = DecisionGraph(GraphConfig(cadence=None)).run_series(bars)
+    assert not isinstance(default, CadencedSeries)
+    assert np.flatnonzero(every_bar.target).size > 0, "it trades on this data"
+    assert np.array_equal(default.target, every_bar.target)
+    for i in (len(bars) // 2, len(bars) - 1):
+        assert default.decision_at(i) == every_bar.decision_at(i)
+
+
+@pytest.mark.parametrize(
+    ("data", "timeframe"), [("bundled:BTC-USD-1h", "1h"), ("bundled:ETH-USD-30m", "30m")]
+)
+@pytest.mark.parametrize("offset", [0, 1, 3, 5])
+def test_data_warmup_bars_of_history_cover_the_warm_up(
+    data: str, timeframe: str, offset: int
+) -> None:
+    """A session's history of ``data_warmup`` bars (what start_system asks the market-data
+    actor to keep), however it sits in the 4h windows, leaves the default graph out of
+    warm-up at the first window it closes."""
+    graph = DecisionGraph(GraphConfig())
+    need = graph.data_warmup(timeframe)
+    bars = load_bars(data)
+    assert bars.timeframe == timeframe
+    history = bars[5000 + offset : 5000 + offset + need]
+    coarse = coarse_bars(history, timeframe_ns("4h"))
+    assert len(coarse.bars) >= graph.warmup
+    series = graph.run_series(history)
+    last = int(coarse.close_rows[-1])
+    decision = series.decision_at(last)
+    assert decision.rationale.startswith("Decided on the 4h bar")
+    assert "Warm-up" not in decision.rationale
+    assert len(decision.signals) == 5
