@@ -233,6 +233,20 @@ class Order:
     def client_order_id(self) -> str:
         return self.request.client_order_id
 
+    def copy(self) -> Order:
+        """A separate copy of this state (dataclasses.replace is five times slower)."""
+        return Order(
+            self.request,
+            self.status,
+            self.created_ts,
+            self.updated_ts,
+            self.filled_qty,
+            self.avg_fill_price,
+            self.fees,
+            self.venue_order_id,
+            self.reason,
+        )
+
     @property
     def remaining_qty(self) -> Decimal:
         return self.request.qty - self.filled_qty

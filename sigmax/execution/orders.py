@@ -16,7 +16,6 @@ including the creation of an order (``from_status=None``), appends an
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -127,7 +126,7 @@ class OrderManager:
                     f"(existing {existing.request}, expiry {self._expiry[cid]}; "
                     f"new {request}, expiry {expire_ts})"
                 )
-            return dataclasses.replace(existing)
+            return existing.copy()
         _require_aware(ts, f"order {cid}")
         if expire_ts is not None:
             _require_aware(expire_ts, f"order {cid} expiry")
@@ -142,7 +141,7 @@ class OrderManager:
         self._notional[cid] = Decimal(0)
         self._expiry[cid] = expire_ts
         self._events.append(OrderEvent(cid, None, S.NEW, ts, Decimal(0)))
-        return dataclasses.replace(order)
+        return order.copy()
 
     def restore(self, order: Order, fills: Sequence[Fill] = ()) -> None:
         """Put back an order persisted earlier (after a restart), with its fills.
@@ -158,7 +157,7 @@ class OrderManager:
             raise ValueError(
                 f"order {cid}: its fills add up to {filled}, the order says {order.filled_qty}"
             )
-        self._orders[cid] = dataclasses.replace(order)
+        self._orders[cid] = order.copy()
         if not order.status.is_terminal:
             self._open[cid] = None
         self._notional[cid] = sum((f.qty * f.price for f in fills), start=Decimal(0))
@@ -167,7 +166,7 @@ class OrderManager:
 
     def order(self, client_order_id: str) -> Order:
         """A copy of the order's current state."""
-        return dataclasses.replace(self._get(client_order_id))
+        return self._get(client_order_id).copy()
 
     def expiry(self, client_order_id: str) -> datetime | None:
         """When the order expires, if it was submitted with an expiry."""
@@ -178,7 +177,7 @@ class OrderManager:
         """Copies of the orders not in a terminal state, in submission order."""
         orders = self._orders
         return [
-            dataclasses.replace(o)
+            o.copy()
             for o in (orders[cid] for cid in self._open)
             if symbol is None or o.request.symbol == symbol
         ]
@@ -199,19 +198,19 @@ class OrderManager:
         order = self._move(client_order_id, S.ACCEPTED, ts, None)
         if venue_order_id is not None:
             order.venue_order_id = venue_order_id
-        return dataclasses.replace(order)
+        return order.copy()
 
     def reject(self, client_order_id: str, ts: datetime, reason: str) -> Order:
         """→ REJECTED with the venue's reason."""
-        return dataclasses.replace(self._move(client_order_id, S.REJECTED, ts, reason))
+        return self._move(client_order_id, S.REJECTED, ts, reason).copy()
 
     def cancel(self, client_order_id: str, ts: datetime, reason: str = "cancelled") -> Order:
         """→ CANCELLED; whatever was filled stays filled."""
-        return dataclasses.replace(self._move(client_order_id, S.CANCELLED, ts, reason))
+        return self._move(client_order_id, S.CANCELLED, ts, reason).copy()
 
     def expire(self, client_order_id: str, ts: datetime, reason: str = "expired") -> Order:
         """→ EXPIRED; whatever was filled stays filled."""
-        return dataclasses.replace(self._move(client_order_id, S.EXPIRED, ts, reason))
+        return self._move(client_order_id, S.EXPIRED, ts, reason).copy()
 
     def expire_due(self, ts: datetime) -> list[Order]:
         """Expire every open order whose expiry is at or before ``ts``."""
@@ -238,7 +237,7 @@ class OrderManager:
         order.fees += fill.fee
         self._fill_ids.add(fill.fill_id)
         self._record(order, dst, fill.ts, None, fill.fill_id)
-        return dataclasses.replace(order)
+        return order.copy()
 
     def _validate_fill(self, order: Order, fill: Fill) -> None:
         cid = order.client_order_id

@@ -213,3 +213,20 @@ def test_limit_request_keeps_its_prices() -> None:
         "L", "ETH/USDT", Side.SELL, Decimal("1.5"), OrderType.LIMIT, limit_price=Decimal("2500.5")
     )
     assert m.submit(req, T0).request.limit_price == Decimal("2500.5")
+
+
+def test_order_copy_carries_every_field_and_is_separate() -> None:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from sigmax.model import Order, OrderRequest, OrderStatus, Side
+
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    order = Order(OrderRequest("c1", "BTC/USD", Side.BUY, Decimal(1)), OrderStatus.NEW, now, now)
+    marks = {f.name: object() for f in dataclasses.fields(Order)}  # a new field shows up here
+    for name, mark in marks.items():
+        setattr(order, name, mark)
+    copy = order.copy()
+    assert copy is not order
+    for name, mark in marks.items():
+        assert getattr(copy, name) is mark, f"Order.copy() drops {name}"
