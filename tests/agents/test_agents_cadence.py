@@ -162,3 +162,20 @@ def test_data_warmup_bars_of_history_cover_the_warm_up(
     assert decision.rationale.startswith("Decided on the 4h bar")
     assert "Warm-up" not in decision.rationale
     assert len(decision.signals) == 5
+
+
+@pytest.mark.parametrize("inside", [0, 3, 5])  # bars into the window after a close
+def test_truncating_or_appending_bars_never_changes_a_decision(eth: BarSeries, inside: int) -> None:
+    """A decision at a bar uses closed bars only: cut the series inside a 4h window (or
+    append to it), and every decision up to the cut is the same."""
+    graph = DecisionGraph(GraphConfig())
+    full = graph.run_series(eth)
+    assert isinstance(full, CadencedSeries)
+    closes = np.flatnonzero(full.decided)
+    cut = int(closes[closes > 2800][0]) + inside
+    assert "Warm-up" not in full.decision_at(cut - inside).rationale
+    assert full.decided[cut] == (inside == 0)
+    short = graph.run_series(eth[: cut + 1])
+    assert np.array_equal(short.target, full.target[: cut + 1])
+    for i in range(cut - 10, cut + 1):
+        assert short.decision_at(i) == full.decision_at(i), f"bar {i}"

@@ -42,12 +42,28 @@ def _run(bars: BarSeries, strategy: str, params: dict[str, str]):
     return run_backtest(request, backtest_risk_config(), bars=bars)
 
 
+SMA = {"fast": "10", "slow": "30", "size": "0.5"}
+HOUR_NS = 3_600_000_000_000
+
+
 @pytest.mark.parametrize(
-    ("strategy", "params"),
-    [("sma_cross", {"fast": "10", "slow": "30", "size": "0.5"}), ("sigmax", {})],
+    ("strategy", "params", "cut"),
+    [
+        ("sma_cross", SMA, 1200),
+        ("sma_cross", SMA, 2100),
+        ("sigmax", {"cadence": "none"}, 1200),  # deciding every bar
+        ("sigmax", {"cadence": "none"}, 2100),
+        # the default 4h cadence: a cut at a window's closing bar, and two inside a
+        # window, whose decision (at its close, after the cut) sees distorted bars
+        ("sigmax", {}, 2100),
+        ("sigmax", {}, 2101),
+        ("sigmax", {}, 2102),
+    ],
 )
-@pytest.mark.parametrize("cut", [1200, 2100])
 def test_future_bars_do_not_change_the_past(btc_1h_small, strategy, params, cut) -> None:
+    if strategy == "sigmax" and not params:
+        closes_window = (int(btc_1h_small.ts[cut]) + HOUR_NS) % (4 * HOUR_NS) == 0
+        assert closes_window == (cut == 2100), "the cuts sit where the cases say"
     base = _run(btc_1h_small, strategy, params)
     changed = _run(distort_after(btc_1h_small, cut), strategy, params)
     assert not np.array_equal(base.result.equity, changed.result.equity), "distortion had no effect"
