@@ -173,6 +173,7 @@ class CcxtVenue:
         self._orders = OrderManager()
         self._refs: dict[str, Decimal | None] = {}
         self._unreported: list[Fill] = []
+        self._fresh: set[str] = set()  # registered here, never sent: no lookup needed
         self._markets_loaded = False
 
     def __repr__(self) -> str:
@@ -224,6 +225,9 @@ class CcxtVenue:
             existing = self._orders.submit(request, ts)
             if existing.status is not OrderStatus.NEW:
                 return existing
+            if cid in self._fresh:  # registered (and persisted) by the caller, never sent
+                self._fresh.discard(cid)
+                return self._send(request, ts)
             return self._reconcile_unanswered(request, ts)
         if reference_price is not None and reference_price <= 0:
             raise ValueError(f"order {cid}: reference_price must be > 0, got {reference_price}")
@@ -252,6 +256,65 @@ class CcxtVenue:
         if not self._orders.order(client_order_id).status.is_terminal:
             self._orders.cancel(client_order_id, ts, "cancelled by request")
         return self._orders.order(client_order_id)
+
+    def register(
+        self, request: OrderRequest, ts: datetime, reference_price: Decimal | None = None
+    ) -> Order:
+        """Record the order as NEW without sending it, so the caller can persist it
+        first (write-ahead); the next :meth:`submit` of it sends it. After a restart a
+        restored NEW order is looked up by its client order id before any send."""
+        cid = request.client_order_id
+        if cid in self._orders:
+            return self._orders.submit(request, ts)
+        if reference_price is not None and reference_price <= 0:
+            raise ValueError(f"order {cid}: reference_price must be > 0, got {reference_price}")
+        order = self._orders.submit(request, ts)
+        self._refs[cid] = reference_price
+        self._fresh.add(cid)
+        return order
+
+    def resolve_unanswered(self, client_order_id: str, ts: datetime) -> Order:
+        """An order stored NEW (sent, no answer, then a restart): look it up by its
+        client order id and take the exchange's state; one the exchange does not know
+        never reached it and is rejected here, not sent again (its decision is old)."""
+        order = self._orders.order(client_order_id)
+        if order.status is not OrderStatus.NEW:
+            return order
+        self._fresh.discard(client_order_id)
+        found = self._find_remote(client_order_id, order.request.symbol)
+        if found is None:
+            return self._orders.reject(
+                client_order_id,
+                ts,
+                "never reached the exchange before a restart; not sent again",
+            )
+        self._apply_remote(client_order_id, found, ts)
+        return self._orders.order(client_order_id)
+
+    def take_fills(self) -> list[Fill]:
+        """The fills applied since they were last taken (by this or :meth:`sync`),
+        without asking the exchange."""
+        fills, self._unreported = self._unreported, []
+        return fills
+
+    def find_order(self, client_order_id: str) -> Order | None:
+        """The order's state, None for a client order id this venue has not seen."""
+        if client_order_id not in self._orders:
+            return None
+        return self._orders.order(client_order_id)
+
+    def activity(self) -> dict[str, Any]:
+        """Order counts by state (as the paper exchange reports them)."""
+        return self._orders.activity()
+
+    def last_price(self, symbol: str) -> Decimal:
+        """The close of the exchange's latest candle of ``symbol``."""
+        candles = self._call(
+            f"price of {symbol}", self._exchange.fetch_ohlcv, symbol, "1m", None, 1
+        )
+        if not candles:
+            raise VenueError(f"{self._config.exchange_id}: no candle of {symbol} to price it")
+        return to_decimal(candles[-1][4])
 
     def order(self, client_order_id: str) -> Order:
         return self._orders.order(client_order_id)

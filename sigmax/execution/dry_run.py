@@ -22,7 +22,7 @@ from sigmax.execution.ccxt_venue import CcxtVenue, OrderCheck
 from sigmax.execution.config import CcxtVenueConfig, PaperExchangeConfig
 from sigmax.execution.credentials import CredentialsProvider
 from sigmax.execution.errors import UnknownOrderError, VenueError
-from sigmax.execution.orders import OrderManager
+from sigmax.execution.orders import OrderEvent, OrderManager
 from sigmax.execution.paper import PaperExchange
 from sigmax.model import Bar, Fill, Order, OrderRequest
 
@@ -87,8 +87,23 @@ class DryRunVenue:
             raise UnknownOrderError(f"no dry-run order with client_order_id {client_order_id!r}")
         return _mark(found)
 
+    def find_order(self, client_order_id: str) -> Order | None:
+        """The would-be (or refused) order, None for an id never submitted."""
+        if client_order_id in self._refused:
+            return self._refused.order(client_order_id)
+        found = self._paper.find_order(client_order_id)
+        return _mark(found) if found is not None else None
+
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return [_mark(o) for o in self._paper.open_orders(symbol)]
+
+    def has_open_orders(self, symbol: str) -> bool:
+        return self._paper.has_open_orders(symbol)
+
+    def event_logs(self) -> tuple[tuple[OrderEvent, ...], ...]:
+        """The state changes of the would-be orders and of the refused ones, each log
+        oldest first (two logs: a caller persists each from where it left off)."""
+        return (self._paper.events, self._refused.events)
 
     def on_bar(self, bar: Bar) -> list[Fill]:
         """The would-be fills of the open would-be orders on this bar (paper's rules)."""
