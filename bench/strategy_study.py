@@ -3,11 +3,13 @@
 Every bundled data set runs through the backtest engine once per strategy, with a 10 bps
 fee and 5 bps slippage on every fill (no spread), from the first bar to the last:
 
-* ``sigmax``: the agent graph with its default configuration;
-* ``sigmax-4h``: the same graph deciding on 4-hour bars (``GraphConfig.cadence``), the
-  setting the study recommends; on daily data it is the same as ``sigmax``;
-* ``sigmax-legacy``: the graph as it was before roles and turnover control (every
-  analyst votes, no holding time, no budget), for comparison;
+* ``sigmax``: the agent graph with its default configuration, which decides on 4-hour
+  bars (``GraphConfig.cadence``, the setting this study chose);
+* ``sigmax-every-bar``: the same graph deciding on every bar of the data (``cadence``
+  None, the default before); on daily data it is the same as ``sigmax``;
+* ``sigmax-legacy``: the graph as it was before roles, turnover control and the
+  cadence (every analyst votes, no holding time, no budget, a decision every bar), for
+  comparison;
 * ``trend-vt``: a plain trend-following reference: long while the 20-day EMA is above
   the 50-day EMA, sized to 60 % annualised volatility (30-day window), on a 0.25 grid;
 * ``buy-and-hold``: all cash in at the first bar's open.
@@ -88,16 +90,18 @@ class TrendVolTarget(Strategy):
 
 
 def legacy_graph() -> GraphConfig:
-    """The graph before issue 16: every analyst votes, no hold time, no budget."""
+    """The graph before issue 16: every analyst votes, no hold time, no budget, a
+    decision every bar."""
     return GraphConfig(
         arbitrator=ArbitratorConfig(roles={}),
         turnover=TurnoverConfig(min_hold_hours=0.0, max_per_year=None),
+        cadence=None,
     )
 
 
 STRATEGIES: dict[str, Callable[[], Strategy]] = {
     "sigmax": lambda: AgentGraphStrategy(None, GraphConfig()),
-    "sigmax-4h": lambda: AgentGraphStrategy(None, GraphConfig(cadence="4h")),
+    "sigmax-every-bar": lambda: AgentGraphStrategy(None, GraphConfig(cadence=None)),
     "sigmax-legacy": lambda: AgentGraphStrategy(None, legacy_graph()),
     "trend-vt": lambda: TrendVolTarget(),
 }
