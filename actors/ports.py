@@ -18,6 +18,7 @@ from ray.exceptions import GetTimeoutError
 
 from actors import options
 from sigmax.errors import UnavailableError
+from sigmax.execution.ccxt_venue import OrderCheck
 from sigmax.ledger import LedgerEntry
 from sigmax.model import BarSeries, Decision, Fill, Order, OrderRequest, Position, RiskVerdict
 from sigmax.risk import RiskContext
@@ -168,4 +169,13 @@ class PortfolioPort(_Port):
 
     def equity(self, prices: dict[str, Decimal]) -> Decimal:
         result: Decimal = self._call("equity", prices)
+        return result
+
+
+class LiveExecutionPort(ExecutionPort):
+    """The execution port of a live venue (dry run or ccxt): it also fits each order to
+    the market's rules before the risk check (:class:`~sigmax.trading.rebalance.MarketRules`)."""
+
+    def prepare(self, request: OrderRequest, reference_price: Decimal | None) -> OrderCheck:
+        result: OrderCheck = self._call("prepare", request, reference_price)
         return result

@@ -18,6 +18,7 @@ JetStream when ``SIGMAX_NATS_URL`` is set.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,13 @@ from actors.market_data import MarketDataActor
 from actors.optimiser import optimise_panel_remote
 from actors.options import spawn
 from actors.portfolio import PortfolioActor
-from actors.ports import DecisionGraphPort, ExecutionPort, PortfolioPort, RiskPort
+from actors.ports import (
+    DecisionGraphPort,
+    ExecutionPort,
+    LiveExecutionPort,
+    PortfolioPort,
+    RiskPort,
+)
 from actors.proposals import ProposalActor, ProposalActorPort
 from actors.risk import RiskActor
 from actors.timeseries_store import TimeSeriesStoreActor
@@ -45,6 +52,9 @@ from sigmax.config import Settings
 from sigmax.errors import InvalidInputError
 from sigmax.events import EventPublisher, build_publisher
 from sigmax.events.model import make_event, status_data
+from sigmax.execution import EnvCredentialsProvider, build_venue
+from sigmax.execution.errors import VenueMismatchError
+from sigmax.execution.venue_check import VenueBooks
 from sigmax.graph import DecisionGraph
 from sigmax.graph_agents import graph_agents
 from sigmax.model import BarSeries, Order
@@ -58,8 +68,10 @@ from sigmax.portfolio.reoptimise import (
 )
 from sigmax.risk.context import datetime_to_ns
 from sigmax.risk.state import STOPPED
+from sigmax.secrets import SecretsManager
 from sigmax.strategies import Strategy, StrategyError, make_strategy
 from sigmax.strategies.agent_graph import AgentGraphStrategy
+from sigmax.tracing import propagated_env
 from sigmax.trading.adapters import StrategyDecider
 from sigmax.trading.session import BarReport, SessionConfig, TradingSession
 
@@ -136,6 +148,9 @@ class TradingSystem:
     strategy: Strategy | None = None  # None: the decision-graph actor decides
     weights: dict[str, float] = field(default_factory=dict)  # each symbol's share now
     weights_source: str | None = None  # who set them last (the optimiser, when rerun)
+    # where orders go (kind, testnet, live, dry_run) and, for a ccxt venue, the outcome
+    # of the reconciliation at the start: shown in the session's status
+    venue: dict[str, Any] | None = None
 
     def shutdown(self) -> None:
         """Stop every actor, after the risk actor has worked off the calls sent to it
@@ -175,6 +190,7 @@ def start_system(
     (Redis if configured, else in-process; NATS if configured), closed by ``shutdown``.
     """
     strategy = session_strategy(request, settings)
+    check_venue_settings(settings, request)  # a refused venue: nothing starts
     graph_json = settings.graph.model_dump_json()
     pg = postgres_for_actors(settings) if request.persist else None
     account = request.account
@@ -188,10 +204,21 @@ def start_system(
     agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
     graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names)
     risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json(), account, pg)
-    execution = spawn(
-        ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json(), account, pg
-    )
-    portfolio = spawn(PortfolioActor, options.PORTFOLIO, sid, str(request.cash), account, pg)
+    if settings.venue.kind == "paper":
+        execution = spawn(
+            ExecutionActor, options.EXECUTION, sid, settings.paper.model_dump_json(), account, pg
+        )
+        venue: dict[str, Any] = {"kind": "paper", "testnet": False, "live": False}
+        cash = request.cash
+    else:
+        execution = _spawn_live_execution(settings, sid, account, pg, risk)
+        try:
+            venue, cash = _reconcile_venue(settings, request, risk, execution)
+        except Exception:
+            for handle in [*agents.values(), graph, risk, execution]:
+                ray.kill(handle, no_restart=True)
+            raise
+    portfolio = spawn(PortfolioActor, options.PORTFOLIO, sid, str(cash), account, pg)
     stop = None if request.bars is None else request.start + request.bars
     market = spawn(
         MarketDataActor,
@@ -237,6 +264,9 @@ def start_system(
     owns = publisher is None
     if publisher is None:
         publisher = build_publisher(settings.events, settings.redis)
+    if venue.get("reconciliation") is not None:
+        data = status_data("reconciled", symbol=",".join(_symbols(request)), bars=0, venue=venue)
+        publisher.publish(make_event("status", sid, data))
     return TradingSystem(
         agents,
         graph,
@@ -251,7 +281,94 @@ def start_system(
         owns_publisher=owns,
         proposals=proposals,
         strategy=strategy,
+        venue=venue,
     )
+
+
+def check_venue_settings(settings: Settings, request: PaperRequest) -> None:
+    """Refuse, before any actor starts, a venue that cannot be built (the
+    :class:`~sigmax.execution.errors.VenueRefusedError` of ``build_venue``, its message
+    unchanged: live without ``--live``, missing credentials, a key that may withdraw)
+    or a live session that cannot keep its books."""
+    config = settings.venue
+    if config.kind == "paper":
+        return
+    build_venue(config, paper=settings.paper, credentials=SecretsManager(settings.vault))
+    if config.is_ccxt:
+        if not request.persist:
+            raise InvalidInputError(
+                f"venue {config.kind} keeps its orders and books in PostgreSQL to reconcile "
+                "them with the exchange: run the session with persist on"
+            )
+        if any(symbol is None for _, symbol in request.pairs):
+            raise InvalidInputError(f"venue {config.kind}: name every symbol the session trades")
+
+
+def venue_env(settings: Settings) -> dict[str, str]:
+    """The exchange credentials' environment variables of the venue's exchange
+    (``SIGMAX_EXCHANGE_<ID>_*``) set in this process: the actors that build the venue
+    get them through their runtime_env (Ray workers do not inherit the driver's
+    environment). Empty for paper, or when the credentials come from Vault."""
+    if settings.venue.kind == "paper":
+        return {}
+    prefix = EnvCredentialsProvider.variable_prefix(settings.venue.ccxt_exchange_id)
+    return {k: v for k, v in os.environ.items() if k.startswith(prefix)}
+
+
+def _spawn_live_execution(
+    settings: Settings, sid: str, account: str, pg: str | None, risk: Any
+) -> Any:
+    env = propagated_env() | venue_env(settings)
+    extra: dict[str, Any] = {"runtime_env": {"env_vars": env}} if env else {}
+    args = (settings.paper.model_dump_json(), account, pg, settings.venue.model_dump_json(), risk)
+    actor_class: Any = ExecutionActor
+    return actor_class.options(**options.EXECUTION.options(sid, **extra)).remote(*args)
+
+
+VENUE_BOOKS = "venue-books"  # the control record of a change to the books' starting cash
+ADOPT_OPERATOR = "operator (adopt_venue_state)"
+
+
+def _symbols(request: PaperRequest) -> list[str]:
+    return [symbol or "" for _, symbol in request.pairs]
+
+
+def _reconcile_venue(
+    settings: Settings, request: PaperRequest, risk: Any, execution: Any
+) -> tuple[dict[str, Any], Decimal]:
+    """The venue's description for the status and the books' starting cash; for a ccxt
+    venue, after reconciling its account with the stored books (refused: raises
+    :class:`VenueMismatchError` listing the problems). Every adoption is audited."""
+    info: dict[str, Any] = ray.get(execution.venue.remote())
+    if not settings.venue.is_ccxt:  # a dry run sends nothing: there is nothing to compare
+        return info | {"reconciliation": None}, request.cash
+    records = ray.get(risk.audit_records.remote("control"))
+    cash = request.cash + sum(
+        (
+            Decimal(r["payload"]["details"]["cash_delta"])
+            for r in records
+            if r["payload"].get("action") == VENUE_BOOKS
+        ),
+        start=Decimal(0),
+    )
+    adopt = request.adopt_venue_state
+    books: VenueBooks = ray.get(
+        execution.reconcile.remote(_symbols(request), cash, adopt, ADOPT_OPERATOR)
+    )
+    if not books.may_start:
+        listed = "\n".join(f"- {p}" for p in books.problems)
+        raise VenueMismatchError(
+            f"venue {settings.venue.kind}: the exchange account differs from the stored "
+            f"books; the session does not start:\n{listed}\nCheck the account, or adopt "
+            "the venue's state (adopt_venue_state, --adopt-venue-state): audited",
+            list(books.problems),
+        )
+    for line in books.audit:
+        ray.get(risk.record_control.remote("venue-reconcile", ADOPT_OPERATOR, {"line": line}))
+    if books.cash_delta != 0:
+        details = {"cash_delta": str(books.cash_delta), "outcome": books.summary.get("outcome")}
+        ray.get(risk.record_control.remote(VENUE_BOOKS, ADOPT_OPERATOR, details))
+    return info | {"reconciliation": books.summary}, cash + books.cash_delta
 
 
 def session_strategy(request: PaperRequest, settings: Settings) -> Strategy | None:
@@ -306,7 +423,11 @@ def session_over(
         ),
         decider,
         RiskPort(system.risk, timeout_s=wait),
-        ExecutionPort(system.execution, timeout_s=wait),
+        (
+            LiveExecutionPort(system.execution, timeout_s=wait)
+            if system.venue is not None and system.venue.get("kind") != "paper"
+            else ExecutionPort(system.execution, timeout_s=wait)
+        ),
         PortfolioPort(system.portfolio, timeout_s=wait),
         publisher=publisher,
         risk_status=risk_status if publisher is not None else None,

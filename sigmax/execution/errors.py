@@ -66,3 +66,12 @@ class VenueRateLimitError(VenueNetworkError):
 class VenueRefusedError(ExecutionError, InvalidInputError):
     """A venue cannot be built as configured: live without the explicit switch, missing
     credentials, keys that may withdraw; the message names what is missing."""
+
+
+class VenueMismatchError(ExecutionError, ConflictError):
+    """The venue's account differs from the stored books in a way booking the fills made
+    while SIGMAX was down does not explain; ``problems`` lists each difference."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems

@@ -6,7 +6,10 @@ a symbol towards its target through :func:`rebalance`, in this order:
 1. cancel the symbol's working orders that the caller placed (a new target replaces what
    it asked before; an operator's orders are left alone);
 2. size the wanted position from the target, its unit and the symbol's weight;
-3. plan the order that moves the book there (none when there is nothing to do);
+3. plan the order that moves the book there (none when there is nothing to do), and
+   fit it to the market's rules when the venue can (``prepare``: a live venue's amount
+   and price precision, minimum amount and notional); one that cannot meet them is
+   refused with the reason, as a verdict of rule ``market``, before risk sees it;
 4. show it to the caller (``on_planned``: record the decision, publish a proposal);
 5. check it with the risk engine, the whole book in view;
 6. send it when risk approves (to the venue, or wherever ``send`` puts it).
@@ -22,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from sigmax.execution.ccxt_venue import OrderCheck
 from sigmax.execution.errors import ExecutionError, VenueError
-from sigmax.model import Order, OrderRequest, RiskVerdict
+from sigmax.model import Order, OrderRequest, RiskCheck, RiskVerdict
 from sigmax.risk import RiskContext
 from sigmax.strategies.base import TargetUnit
 from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
@@ -37,6 +41,15 @@ class OrderVenue(Protocol):
     ) -> Order: ...
     def cancel(self, client_order_id: str, ts: datetime) -> Order: ...
     def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+
+@runtime_checkable
+class MarketRules(Protocol):
+    """A venue's optional capability: fit an order to its market's rules (precision,
+    minimum amount and notional), or say why it cannot be sent. Paper and backtest
+    venues do not offer it; their orders go as planned."""
+
+    def prepare(self, request: OrderRequest, reference_price: Decimal | None) -> OrderCheck: ...
 
 
 class OrderRisk(Protocol):
@@ -121,6 +134,15 @@ def rebalance(
     )
     if request is None:
         return Outcome()
+    if isinstance(venue, MarketRules):
+        try:
+            check = venue.prepare(request, target.price)
+        except contained as exc:
+            return Outcome(request, error=exc, failed=f"prepare {request.client_order_id}")
+        if check.request is None:  # refused with the reason, before risk sees it
+            reason = check.reason or "does not fit the market's rules"
+            return Outcome(request, RiskVerdict(False, (RiskCheck("market", False, reason),)))
+        request = check.request
     if on_planned is not None:
         on_planned(request)
     ctx = risk_context(

@@ -10,7 +10,9 @@ an unknown key or a bad signature is refused.
 
 Prices come from a replayed bundled bar series (``sigmax.data`` ``bundled:`` sets, the first
 ``start_bar + bars`` of them); the
-series' symbol is listed as ``<BASE><QUOTE>`` (``BTC/USD`` bars serve ``BTCUSDT``). The
+series' symbol is listed as ``<BASE><QUOTE>`` (``BTC/USD`` bars serve ``BTCUSDT``).
+``more_sources`` lists more series with the same bar times (``bundled:ETH-USD-30m`` and
+``bundled:LTC-USD-30m``): one market each, on one account. The
 simulator stands on one bar at a time (:meth:`advance` moves on):
 
 - a market order fills at once at the current bar's close, in one trade;
@@ -53,6 +55,29 @@ MIN_NOTIONAL = D("5")
 def _num(value: Decimal) -> str:
     """Binance prints decimals with 8 places."""
     return f"{value.quantize(D('0.00000001')):f}"
+
+
+@dataclass
+class _Market:
+    symbol: str  # BTCUSDT
+    base: str
+    bars: list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]]
+
+
+def _replayed(
+    series: Any, upto: int
+) -> list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]]:
+    return [
+        (
+            int(series.ts[i]) // 1_000_000,
+            D(repr(float(series.open[i]))),
+            D(repr(float(series.high[i]))),
+            D(repr(float(series.low[i]))),
+            D(repr(float(series.close[i]))),
+            D(repr(float(series.volume[i]))),
+        )
+        for i in range(min(upto, len(series)))
+    ]
 
 
 @dataclass
@@ -109,6 +134,7 @@ class BinanceSpotSimulatorDouble:
         self,
         source: str = "bundled:BTC-USD-1h",
         *,
+        more_sources: tuple[str, ...] = (),
         quote: str = "USDT",
         start_bar: int = 100,
         bars: int = 1000,
@@ -123,22 +149,23 @@ class BinanceSpotSimulatorDouble:
         api_key: str = API_KEY,
         secret: str = SECRET,
     ) -> None:
-        series = load_bars(source)[: start_bar + bars]
-        base = series.symbol.split("/")[0]
-        self.base, self.quote = base, quote
-        self.symbol = f"{base}{quote}"
-        self.unified_symbol = f"{base}/{quote}"
-        self._bars = [
-            (
-                int(series.ts[i]) // 1_000_000,
-                D(repr(float(series.open[i]))),
-                D(repr(float(series.high[i]))),
-                D(repr(float(series.low[i]))),
-                D(repr(float(series.close[i]))),
-                D(repr(float(series.volume[i]))),
+        self._markets: dict[str, _Market] = {}
+        for name in (source, *more_sources):
+            series = load_bars(name)
+            market_base = series.symbol.split("/")[0]
+            market = _Market(
+                f"{market_base}{quote}", market_base, _replayed(series, start_bar + bars)
             )
-            for i in range(len(series))
-        ]
+            first = next(iter(self._markets.values()), None)
+            if first is not None and [b[0] for b in first.bars] != [b[0] for b in market.bars]:
+                raise ValueError(f"{name}: its bar times differ from {source}'s")
+            self._markets[market.symbol] = market
+        primary = next(iter(self._markets.values()))
+        base = primary.base
+        self.base, self.quote = base, quote
+        self.symbol = primary.symbol
+        self.unified_symbol = f"{base}/{quote}"
+        self._bars = primary.bars
         self._interval_ms = self._bars[1][0] - self._bars[0][0]
         self.cursor = start_bar
         self.fee_rate, self.fill_cap = fee_rate, fill_cap
@@ -147,7 +174,11 @@ class BinanceSpotSimulatorDouble:
         self.can_withdraw = can_withdraw
         self.api_key, self.secret = api_key, secret
         start = balances if balances is not None else {base: D(1), quote: D(100_000)}
-        self.free: dict[str, Decimal] = {quote: D(0), base: D(0), **start}
+        self.free: dict[str, Decimal] = {
+            quote: D(0),
+            **{m.base: D(0) for m in self._markets.values()},
+        }
+        self.free.update(start)
         self.locked: dict[str, Decimal] = {a: D(0) for a in self.free}
         self.orders: dict[int, SimOrder] = {}
         self.trades: list[dict[str, Any]] = []
@@ -196,6 +227,16 @@ class BinanceSpotSimulatorDouble:
         """The current bar's close: where market orders fill."""
         return self._bars[self.cursor][4]
 
+    def price_of(self, symbol: str) -> Decimal:
+        """The current close of one market (``ETHUSD`` or ``ETH/USD``)."""
+        return self._market(symbol.replace("/", "")).bars[self.cursor][4]
+
+    def _market(self, symbol: str | None) -> _Market:
+        market = self._markets.get(symbol or "")
+        if market is None:
+            raise _Refusal(400, -1121, "Invalid symbol.")
+        return market
+
     def advance(self, bars: int = 1) -> None:
         """Move on ``bars`` bars, matching resting orders against each new bar."""
         with self._lock:
@@ -203,10 +244,10 @@ class BinanceSpotSimulatorDouble:
                 if self.cursor + 1 >= len(self._bars):
                     raise IndexError("the simulator's bar series is exhausted")
                 self.cursor += 1
-                _, _, high, low, _, _ = self._bars[self.cursor]
                 for order in list(self.orders.values()):
                     if order.status not in ("NEW", "PARTIALLY_FILLED") or order.type != "LIMIT":
                         continue
+                    _, _, high, low, _, _ = self._market(order.symbol).bars[self.cursor]
                     touched = low <= order.price if order.side == "BUY" else high >= order.price
                     if touched:
                         self._fill(order, order.price, maker=True)
@@ -243,13 +284,19 @@ class BinanceSpotSimulatorDouble:
             self._down = down
 
     def place_by_hand(
-        self, side: str, qty: Decimal, price: Decimal, client_order_id: str
+        self,
+        side: str,
+        qty: Decimal,
+        price: Decimal,
+        client_order_id: str,
+        symbol: str | None = None,
     ) -> SimOrder:
-        """An order placed on the account outside SIGMAX (as from the exchange's web page)."""
+        """An order placed on the account outside SIGMAX (as from the exchange's web page),
+        on the first market unless ``symbol`` (``ETHUSD``) names another."""
         with self._lock:
             return self._new_order(
                 {
-                    "symbol": self.symbol,
+                    "symbol": symbol or self.symbol,
                     "side": side,
                     "type": "LIMIT",
                     "quantity": str(qty),
@@ -278,8 +325,8 @@ class BinanceSpotSimulatorDouble:
             raise _Refusal(400, -1013, "Filter failure: NOTIONAL")
 
     def _new_order(self, p: dict[str, str]) -> SimOrder:
-        if p.get("symbol") != self.symbol:
-            raise _Refusal(400, -1121, "Invalid symbol.")
+        market = self._market(p.get("symbol"))
+        close = market.bars[self.cursor][4]
         side, kind = p.get("side", ""), p.get("type", "")
         if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
             raise _Refusal(400, -1116, "Invalid orderType.")
@@ -291,17 +338,17 @@ class BinanceSpotSimulatorDouble:
             raise _Refusal(400, -2010, "Duplicate order sent.")
         qty = D(p.get("quantity", "0"))
         price = D(p["price"]) if kind == "LIMIT" else D(0)
-        self._filters_ok(qty, price if kind == "LIMIT" else self.price, kind == "LIMIT")
+        self._filters_ok(qty, price if kind == "LIMIT" else close, kind == "LIMIT")
         if self._reject_next is not None:
             code, msg = self._reject_next
             self._reject_next = None
             raise _Refusal(400, code, msg)
         # reserve funds like Binance: quote for buys (with fees), base for sells
-        reserve_price = price if kind == "LIMIT" else self.price
+        reserve_price = price if kind == "LIMIT" else close
         asset, amount = (
             (self.quote, qty * reserve_price * (1 + self.fee_rate))
             if side == "BUY"
-            else (self.base, qty)
+            else (market.base, qty)
         )
         if self.free.get(asset, D(0)) < amount:
             raise _Refusal(400, -2010, "Account has insufficient balance for requested action.")
@@ -311,7 +358,7 @@ class BinanceSpotSimulatorDouble:
         order = SimOrder(
             self._next_order_id,
             cid,
-            self.symbol,
+            market.symbol,
             side,
             kind,
             qty,
@@ -321,7 +368,6 @@ class BinanceSpotSimulatorDouble:
         )
         order.reserved = amount
         self.orders[order.order_id] = order
-        close = self.price
         marketable = kind == "MARKET" or (close <= price if side == "BUY" else close >= price)
         if marketable:
             self._fill(order, close, maker=False, uncapped=kind == "MARKET")
@@ -339,6 +385,7 @@ class BinanceSpotSimulatorDouble:
         notional = qty * price
         fee = notional * self.fee_rate
         reserved = order.reserved
+        base = self._market(order.symbol).base
         if order.side == "BUY":
             spent = notional + fee
             # a buy reserved at its limit (or the close) spends at most that per unit
@@ -346,9 +393,9 @@ class BinanceSpotSimulatorDouble:
             self.locked[self.quote] -= release
             order.reserved = reserved - release
             self.free[self.quote] -= spent - release
-            self.free[self.base] += qty
+            self.free[base] += qty
         else:
-            self.locked[self.base] -= qty
+            self.locked[base] -= qty
             order.reserved = reserved - qty
             self.free[self.quote] += notional - fee
         self._next_trade_id += 1
@@ -387,7 +434,7 @@ class BinanceSpotSimulatorDouble:
 
     def _release(self, order: SimOrder) -> None:
         reserved = order.reserved
-        asset = self.quote if order.side == "BUY" else self.base
+        asset = self.quote if order.side == "BUY" else self._market(order.symbol).base
         self.locked[asset] -= reserved
         self.free[asset] += reserved
         order.reserved = D(0)
@@ -463,9 +510,9 @@ class BinanceSpotSimulatorDouble:
             "exchangeFilters": [],
             "symbols": [
                 {
-                    "symbol": self.symbol,
+                    "symbol": market.symbol,
                     "status": "TRADING",
-                    "baseAsset": self.base,
+                    "baseAsset": market.base,
                     "baseAssetPrecision": 8,
                     "quoteAsset": self.quote,
                     "quotePrecision": 8,
@@ -502,12 +549,13 @@ class BinanceSpotSimulatorDouble:
                     "permissions": [],
                     "permissionSets": [["SPOT"]],
                 }
+                for market in self._markets.values()
             ],
         }
 
     def _klines(self, p: dict[str, str]) -> list[list[Any]]:
         limit = int(p.get("limit", "500"))
-        upto = self._bars[: self.cursor + 1]
+        upto = self._market(p.get("symbol")).bars[: self.cursor + 1]
         if "startTime" in p:
             upto = [b for b in upto if b[0] >= int(p["startTime"])]
             rows = upto[:limit]
