@@ -254,7 +254,16 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution against an order. ``fee`` is in the quote currency."""
+    """One execution against an order. ``fee`` is in the quote currency.
+
+    ``reference_price`` is the price the order was decided at (a bar's close): the fill
+    against it is the implementation shortfall, market moves included. ``expected_price``
+    is the price the venue expected the order to fill at before its own costs (the paper
+    exchange: the open of the bar a market order fills in, a stop's trigger, a limit);
+    the fill against it is the slippage the breaker judges. A venue that does not know
+    it (a live exchange, whose fills follow the decision within seconds) leaves it None
+    and the reference stands in.
+    """
 
     fill_id: str
     client_order_id: str
@@ -265,7 +274,8 @@ class Fill:
     fee: Decimal
     ts: datetime
     liquidity: Liquidity
-    reference_price: Decimal | None = None  # price the order was decided at, for slippage
+    reference_price: Decimal | None = None  # price the order was decided at
+    expected_price: Decimal | None = None  # price expected at the fill, before costs
 
     @property
     def notional(self) -> Decimal:
@@ -273,11 +283,23 @@ class Fill:
 
     @property
     def slippage(self) -> float:
-        """Adverse price move against the reference, as a fraction (positive = worse)."""
-        if self.reference_price is None or self.reference_price == 0:
-            return 0.0
-        move = (self.price - self.reference_price) / self.reference_price
-        return float(move if self.side is Side.BUY else -move)
+        """Adverse price move against the expected price (the reference when the venue
+        gave none), as a fraction (positive = worse)."""
+        expected = self.expected_price if self.expected_price is not None else self.reference_price
+        return _adverse(self.price, expected, self.side)
+
+    @property
+    def shortfall(self) -> float:
+        """Adverse price move against the price the order was decided at (implementation
+        shortfall: slippage plus the market's move in between), as a fraction."""
+        return _adverse(self.price, self.reference_price, self.side)
+
+
+def _adverse(price: Decimal, against: Decimal | None, side: Side) -> float:
+    if against is None or against == 0:
+        return 0.0
+    move = (price - against) / against
+    return float(move if side is Side.BUY else -move)
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,7 +214,9 @@ def order_state_data(order: Order) -> dict[str, Any]:
 
 
 def fill_data(fill: Fill) -> dict[str, Any]:
-    """Topic ``fills``: one execution with qty, price, fee (quote currency) and slippage."""
+    """Topic ``fills``: one execution with qty, price, fee (quote currency), slippage
+    (against the price it was expected to fill at) and shortfall (against the price
+    the order was decided at, ``reference_price``)."""
     return {
         "fill_id": fill.fill_id,
         "client_order_id": fill.client_order_id,
@@ -227,7 +229,9 @@ def fill_data(fill: Fill) -> dict[str, Any]:
         "ts": fill.ts,
         "liquidity": fill.liquidity,
         "reference_price": fill.reference_price,
+        "expected_price": fill.expected_price,
         "slippage": fill.slippage,
+        "shortfall": fill.shortfall,
     }
 
 

@@ -6,7 +6,10 @@ Timing
     after ``ts``; a decision taken at the close of bar t (``ts`` = bar t's open + its
     timeframe = bar t+1's open) therefore never fills on bar t's data and first trades
     on bar t+1. Bars of one symbol must arrive in strictly increasing time order.
-    Fills are stamped with the bar's open time.
+    Fills are stamped with the bar's open time. Each fill carries the decision price it
+    was submitted with (``reference_price``) and the price it was expected to fill at
+    before the costs below (``expected_price``: the open, the trigger or the limit), so
+    its slippage is judged on the costs, not on the gap from the decision's close.
 
 Prices (``c`` = the config; bar prices become Decimals through their shortest repr)
     Taker slippage, in bps, is ``c.slippage_bps + c.spread_bps / 2 +
@@ -275,7 +278,7 @@ class PaperExchange:
         if _marketable(req.side, px.open, limit):
             return self._taker(cid, w, px.open, px, limit)
         qty = self._fill_qty(cid, px.volume)
-        return None if qty == 0 else self._fill(cid, w, px, qty, limit, Liquidity.MAKER)
+        return None if qty == 0 else self._fill(cid, w, px, qty, limit, Liquidity.MAKER, limit)
 
     def _taker(
         self, cid: str, w: _Working, base: Decimal, px: _Prices, limit: Decimal | None
@@ -290,7 +293,7 @@ class PaperExchange:
         price = self._round_adverse(base * (1 + sign * bps / _BPS), w.request.side)
         if limit is not None:
             price = min(price, limit) if sign > 0 else max(price, limit)
-        return self._fill(cid, w, px, qty, price, Liquidity.TAKER)
+        return self._fill(cid, w, px, qty, price, Liquidity.TAKER, base)
 
     def _fill(
         self,
@@ -300,7 +303,10 @@ class PaperExchange:
         qty: Decimal,
         price: Decimal,
         liquidity: Liquidity,
+        expected: Decimal,
     ) -> Fill:
+        """A fill at ``price``; ``expected`` is where it would be without the costs
+        (the open, the trigger or the limit), the price its slippage is judged on."""
         c = self._config
         fee_bps = c.maker_fee_bps if liquidity is Liquidity.MAKER else c.taker_fee_bps
         w.fills += 1
@@ -315,6 +321,7 @@ class PaperExchange:
             ts=px.ts,
             liquidity=liquidity,
             reference_price=w.reference_price,
+            expected_price=expected,
         )
         self._orders.apply_fill(fill)
         return fill

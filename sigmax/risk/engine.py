@@ -167,7 +167,9 @@ class RiskEngine:
 
     def on_fill(self, fill: Fill) -> bool:
         """Slippage monitor and losing streak: pause when one fill's adverse slippage
-        exceeds its limit, or when the trades in a row that lost reach theirs.
+        (``Fill.slippage``: against the price it was expected to fill at, or the
+        decision price when the venue gave none) exceeds its limit, or when the trades
+        in a row that lost reach theirs.
 
         A fill id seen recently (a retried call, a bar replayed after a restart)
         changes nothing: False; a new fill: True."""
@@ -178,10 +180,17 @@ class RiskEngine:
         self._streak.on_fill(fill)
         limit = self._config.max_slippage_pct
         if limit is not None and slippage > limit and self._running:
+            # judged on the price the fill was expected at (before the venue's costs),
+            # so a gap from the decision's close to the next open is not slippage
+            expected = fill.expected_price
+            against = (
+                f"expected {expected:,.2f}"
+                if expected is not None
+                else f"reference {fill.reference_price:,.2f}"
+            )
             reason = (
                 f"max_slippage: fill {fill.fill_id} of {fill.client_order_id} slipped "
-                f"{slippage:.2%} (price {fill.price:,.2f} vs reference "
-                f"{fill.reference_price:,.2f}) > limit {limit:.2%}"
+                f"{slippage:.2%} (price {fill.price:,.2f} vs {against}) > limit {limit:.2%}"
             )
             self._set_state(TradingState.PAUSED, reason, "slippage", "system", fill.ts)
         losses = self._config.max_consecutive_losses

@@ -125,3 +125,23 @@ def test_order_fill_and_proposal_data_keep_decimals_exact() -> None:
     assert data["order"]["client_order_id"] == "s1-1"  # type: ignore[index, call-overload]
     assert (data["previous_target"], data["target_position"]) == (0.0, 0.5)
     assert data["reference_price"] == "60000.5"
+
+
+def test_a_fill_event_gives_slippage_against_the_expected_price_and_the_shortfall() -> None:
+    fill = Fill(
+        "f2",
+        "s1-2",
+        "BTC/USD",
+        Side.BUY,
+        Decimal("1"),
+        Decimal("108.0648"),
+        Decimal("0"),
+        TS,
+        Liquidity.TAKER,
+        reference_price=Decimal("100"),
+        expected_price=Decimal("108"),
+    )
+    data = make_event("fills", "s1", fill_data(fill)).data
+    assert (data["reference_price"], data["expected_price"]) == ("100", "108")
+    assert data["slippage"] == pytest.approx(0.0006)
+    assert data["shortfall"] == pytest.approx(0.080648)
