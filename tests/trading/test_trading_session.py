@@ -27,7 +27,8 @@ def _exchange() -> PaperExchange:
 
 @pytest.mark.slow
 def test_session_bar_by_bar_equals_backtest() -> None:
-    bars = load_bars("bundled:BTC-USD-1h")[3000:3700]
+    # the default graph decides on 4h windows: 1,348 hourly bars of warm-up, then trades
+    bars = load_bars("bundled:BTC-USD-1h")[14000:16000]
     backtest = BacktestEngine(
         BacktestConfig(progress=False), RiskEngine(backtest_risk_config()), _exchange()
     ).run(bars, AgentGraphStrategy())
