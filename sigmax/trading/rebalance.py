@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from sigmax.execution.ccxt_venue import OrderCheck
 from sigmax.execution.errors import ExecutionError, VenueError
@@ -43,7 +43,6 @@ class OrderVenue(Protocol):
     def open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
 
-@runtime_checkable
 class MarketRules(Protocol):
     """A venue's optional capability: fit an order to its market's rules (precision,
     minimum amount and notional), or say why it cannot be sent. Paper and backtest
@@ -134,9 +133,10 @@ def rebalance(
     )
     if request is None:
         return Outcome()
-    if isinstance(venue, MarketRules):
+    prepare = getattr(venue, "prepare", None)  # MarketRules; not isinstance: backtest hot path
+    if prepare is not None:
         try:
-            check = venue.prepare(request, target.price)
+            check: OrderCheck = prepare(request, target.price)
         except contained as exc:
             return Outcome(request, error=exc, failed=f"prepare {request.client_order_id}")
         if check.request is None:  # refused with the reason, before risk sees it
