@@ -172,6 +172,31 @@ class RiskActor:
         await self._save()
         return config.model_dump_json()
 
+    async def database_unavailable(self, reason: str) -> dict[str, Any]:
+        """Pause trading because the database is away (cause ``database_unavailable``),
+        in memory only: the database that would store it is the one missing. A system
+        already paused or killed keeps its own cause. Returns :meth:`status`."""
+        (await self._ready()).database_unavailable(reason)
+        return await self.status()
+
+    async def database_back(self) -> dict[str, Any]:
+        """Lift the ``database_unavailable`` pause, if it is the one holding (stored);
+        an operator's pause, a breaker or the kill switch stays. Returns :meth:`status`."""
+        if (await self._ready()).database_back():
+            await self._save()
+        return await self.status()
+
+    async def database_reachable(self) -> str | None:
+        """None when this actor's PostgreSQL answers a query now, else why not (no
+        PostgreSQL configured: None)."""
+        if self.postgres is None:
+            return None
+        try:
+            health = await (await actor_pool(self.postgres)).health()
+        except Exception as exc:  # the pool could not even open: the server is away
+            return f"{type(exc).__name__}: {exc}"
+        return None if health["reachable"] else str(health["error"])
+
     async def state(self) -> str:
         return str((await self._ready()).state.value)
 

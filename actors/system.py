@@ -32,6 +32,7 @@ from ray.exceptions import GetTimeoutError, RayError
 
 from actors import options
 from actors.agent import AgentActor
+from actors.db_outage import DEFAULT_OUTAGE_S, OutageGuard
 from actors.decision_graph import DecisionGraphActor
 from actors.execution import ExecutionActor
 from actors.market_data import MarketDataActor
@@ -151,6 +152,8 @@ class TradingSystem:
     # where orders go (kind, testnet, live, dry_run) and, for a ccxt venue, the outcome
     # of the reconciliation at the start: shown in the session's status
     venue: dict[str, Any] | None = None
+    # how long a step waits, paused, for PostgreSQL to come back (trading.database_outage_s)
+    database_outage_s: float = DEFAULT_OUTAGE_S
 
     def shutdown(self) -> None:
         """Stop every actor, after the risk actor has worked off the calls sent to it
@@ -282,6 +285,7 @@ def start_system(
         proposals=proposals,
         strategy=strategy,
         venue=venue,
+        database_outage_s=settings.trading.database_outage_s,
     )
 
 
@@ -475,14 +479,15 @@ def run_paper(
     system.last_step = first
     pace = 1.0 / request.speed if request.speed > 0 else 0.0
     steps = 0
+    # a PostgreSQL outage pauses the session and its step is run again (db_outage)
+    guard = OutageGuard(system, session, request.session_id, publisher, system.database_outage_s)
     try:
         while step is not None:
             if not _wait_while_stopped(system.risk, should_stop):
                 break
             started = time.perf_counter()
-            done = session.on_step(step)
+            done, remaining = guard.trade(market, step)
             reports += done
-            remaining = ray.get(market.ack.remote(session.progress()))
             curve.add(done)
             steps += 1
             if request.reoptimise_every and steps % request.reoptimise_every == 0:

@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     )
     trading: ApprovalConfig = Field(
         default_factory=ApprovalConfig,
-        description="trading mode (auto, or approval: orders become proposals) and proposal TTL",
+        description="trading mode (auto, or approval: orders become proposals), proposal TTL, "
+        "how long a session waits for PostgreSQL",
     )
     events: EventsConfig = Field(
         default_factory=EventsConfig,

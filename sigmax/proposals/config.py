@@ -26,3 +26,10 @@ class ApprovalConfig(BaseModel):
         le=7 * 24 * 3600,
         description="seconds (wall clock) a proposal can be approved before it expires",
     )
+    database_outage_s: float = Field(
+        300.0,
+        gt=0,
+        le=24 * 3600,
+        description="seconds a session waits, paused (risk cause database_unavailable) "
+        "and retrying its step with backoff, for PostgreSQL to come back before it ends",
+    )

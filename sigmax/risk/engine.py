@@ -23,7 +23,13 @@ from sigmax.risk.rules import (
     check_emergency_order,
     check_trading_state,
 )
-from sigmax.risk.state import PAUSE_CAUSES, STOPPED, RiskStateError, TradingState
+from sigmax.risk.state import (
+    DATABASE_UNAVAILABLE,
+    PAUSE_CAUSES,
+    STOPPED,
+    RiskStateError,
+    TradingState,
+)
 from sigmax.risk.triggers import ErrorBurst, LosingStreak, RecentFillIds, StaleData
 
 SNAPSHOT_VERSION = 3
@@ -331,6 +337,36 @@ class RiskEngine:
         self._streak.reset()
         reason = f"resumed by {operator}" + (" (forced)" if force else "")
         self._set_state(TradingState.RUNNING, reason, None, operator, now)
+
+    def database_unavailable(self, reason: str, ts: datetime | None = None) -> bool:
+        """Pause trading because the database is away (cause ``database_unavailable``);
+        True when this paused it. A system already paused or killed keeps its own
+        cause: only a running one is paused here."""
+        if not self._running:
+            return False
+        text = _required(reason, "reason")
+        self._set_state(TradingState.PAUSED, text, DATABASE_UNAVAILABLE, "system", ts)
+        return True
+
+    def database_back(self, ts: datetime | None = None) -> bool:
+        """Lift the pause :meth:`database_unavailable` set (no other: an operator's
+        pause or stop, a breaker or the kill switch stays); True when trading resumed.
+        A breaker that tripped meanwhile keeps the system paused under its own cause."""
+        if self._state is not TradingState.PAUSED or self._cause != DATABASE_UNAVAILABLE:
+            return False
+        now = ts if ts is not None else utc_now()
+        now_ns = datetime_to_ns(now)
+        holding = self._holding(now_ns)
+        if holding:
+            breached = self._equity.breached()
+            cause = _CAUSE_OF.get(breached, "stale_data")
+            limit = self._config.max_venue_errors_per_minute
+            if breached == OK and limit is not None and self._errors.count(now_ns) >= limit:
+                cause = "venue_errors"
+            self._set_state(TradingState.PAUSED, "; ".join(holding), cause, "system", now)
+            return False
+        self._set_state(TradingState.RUNNING, "database back", None, "system", now)
+        return True
 
     def _holding(self, now_ns: int) -> list[str]:
         """Why trading should stay paused at ``now_ns``: each cause that still holds."""

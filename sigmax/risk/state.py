@@ -8,6 +8,9 @@ from sigmax.errors import ConflictError
 
 STOPPED = "stopped"  # the pause cause of a stopped session: it makes no decisions
 PAUSE_CAUSES = ("manual", "panic", STOPPED)  # causes an operator's pause may give
+# the pause of a session whose database is away (actors.db_outage): set in memory only
+# (the database cannot store it), lifted by the session when the database is back
+DATABASE_UNAVAILABLE = "database_unavailable"
 
 
 class TradingState(StrEnum):
