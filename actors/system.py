@@ -13,6 +13,14 @@ Live events (decisions, proposals, orders, fills, risk state, session status) go
 an :class:`~sigmax.events.EventPublisher`: the one given, or by default Redis pub/sub
 when ``SIGMAX_REDIS_URL`` is set (else the driver's in-process bus), plus NATS
 JetStream when ``SIGMAX_NATS_URL`` is set.
+
+Orders go to the venue ``Settings.venue`` names (paper by default). A venue that
+cannot be built (``build_venue`` refuses it: real money without ``live``, missing
+credentials, a key that may withdraw) stops :func:`start_system` before any actor
+starts. On a ccxt venue the exchange account is reconciled with the stored books
+before the portfolio actor starts, at every start and restart of the session: the
+session refuses to start on a difference the missed fills do not explain, unless the
+request adopts the venue's state (audited through the risk actor's control records).
 """
 
 from __future__ import annotations
