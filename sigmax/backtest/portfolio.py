@@ -29,7 +29,7 @@ from decimal import Decimal
 import numpy as np
 
 from sigmax.backtest.config import BacktestConfig
-from sigmax.backtest.engine import BacktestResult, Rejection, judged_at_open
+from sigmax.backtest.engine import QUIET_RUN_MIN, BacktestResult, Rejection, judged_at_open
 from sigmax.execution import PaperExchange
 from sigmax.ledger import Ledger
 from sigmax.model import BarSeries, Decision, Order, OrderRequest, to_decimal, ts_from_ns
@@ -71,8 +71,12 @@ class _LegRun:
         index_at = np.full(len(timeline), -1, dtype=np.int64)
         index_at[at] = np.arange(len(bars))
         self.index_at: list[int] = index_at.tolist()
-        self.close_at: list[float] = _marks_on(timeline, bars, at).tolist()
+        marks = _marks_on(timeline, bars, at)
+        self.close_array = marks
+        self.close_at: list[float] = marks.tolist()
         self.want_list: list[float] = wants.tolist()
+        # timeline positions of the leg's bars whose target differs from the bar before's
+        self.changes = at[np.flatnonzero(np.diff(wants, prepend=0.0) != 0)]
         self.step_ns = int(np.median(np.diff(bars.ts))) if len(bars) > 1 else 0
         self.qty = 0.0
         self.acted_want = 0.0
@@ -173,9 +177,41 @@ class _PortfolioRun:
         )
 
     def loop(self) -> None:
+        """Steps with something to do (a working order, a new target, a breaker or day
+        event) one by one; a run of QUIET_RUN_MIN or more steps without any marked and
+        shown to risk in bulk, with the same floats (see the single-symbol engine)."""
+        n = len(self.timeline)
+        changes = np.unique(np.concatenate([leg.changes for leg in self.legs] + [[n]]))
+        next_change: list[int] = changes[np.searchsorted(changes, np.arange(n))].tolist()
+        j = 0
+        while j < n:
+            change = next_change[j]
+            if change - j < QUIET_RUN_MIN:
+                j = self._steps(j, change + 1 if change < n else n)
+            elif any(self.engine.exchange.has_open_orders(leg.symbol) for leg in self.legs):
+                j = self._steps(j, j + 1)  # orders to fill first
+            else:
+                j += self._quiet_run(j, change)
+                if j < change:  # stopped at a step where something happens
+                    j = self._steps(j, j + 1)
+
+    def _quiet_run(self, start: int, stop: int) -> int:
+        """Mark steps ``start``..``stop`` (no orders, no new target) in bulk and show
+        them to risk up to its first event; returns how many it took."""
+        equity = np.full(stop - start, self.cash)
+        for leg in self.legs:  # summed in leg order, as the step does
+            equity = equity + leg.qty * leg.close_array[start:stop]
+        taken = self.engine.risk.on_equity_run(self.timeline[start:stop], equity)
+        self.equity[start : start + taken] = equity[:taken]
+        for leg in self.legs:
+            leg.position[start : start + taken] = leg.qty
+        return taken
+
+    def _steps(self, start: int, stop: int) -> int:
+        """Steps ``start``..``stop`` one by one (the hot loop); returns ``stop``."""
         exchange, risk, legs = self.engine.exchange, self.engine.risk, self.legs
-        ts_list: list[int] = self.timeline.tolist()
-        for j, ts in enumerate(ts_list):
+        ts_list: list[int] = self.timeline[start:stop].tolist()
+        for j, ts in enumerate(ts_list, start):
             for leg in legs:
                 k = leg.index_at[j]
                 if k >= 0 and exchange.has_open_orders(leg.symbol):
@@ -190,6 +226,7 @@ class _PortfolioRun:
                 k = leg.index_at[j]
                 if k >= 0 and leg.want_list[k] != leg.acted_want:
                     self._rebalance(leg, k, j)
+        return stop
 
     def _fill(self, leg: _LegRun, k: int) -> None:
         bar = leg.bars.bar(k)

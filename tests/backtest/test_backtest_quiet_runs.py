@@ -99,3 +99,39 @@ def test_quiet_run_leaves_the_monitor_as_the_updates_do() -> None:
             assert code != 0
         i += taken + 1
     assert in_bulk.snapshot() == one_by_one.snapshot()
+
+
+def test_a_portfolio_takes_quiet_runs_in_bulk_as_it_steps_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sigmax.backtest.portfolio as portfolio_module
+    from sigmax.backtest.portfolio import PortfolioEngine, PortfolioLeg
+
+    # three half-hourly coins, each with its own gaps: the union timeline has steps
+    # where only some legs have a bar
+    series = [load_bars(f"bundled:{name}")[:5000] for name in ("ETH-USD-30m", "LTC-USD-30m")]
+    series.append(load_bars("bundled:XRP-USD-30m")[200:5000])
+    params = {"fast": "48", "slow": "480", "size": "1"}
+
+    def run() -> BacktestResult:
+        engine = PortfolioEngine(
+            BacktestConfig(cash=Decimal(10_000), progress=False),
+            RiskEngine(
+                backtest_risk_config({"max_drawdown_pct": "0.1", "daily_loss_limit_pct": "0.004"}),
+                AuditTrail(deferred=True),
+            ),
+            PaperExchange(PaperExchangeConfig(taker_fee_bps=Decimal(10))),
+        )
+        return engine.run([PortfolioLeg(b, make_strategy("sma_cross", params)) for b in series])
+
+    monkeypatch.setattr(portfolio_module, "QUIET_RUN_MIN", BAR_BY_BAR)
+    scalar = run()
+    monkeypatch.setattr(portfolio_module, "QUIET_RUN_MIN", IN_BULK)
+    bulk = run()
+    assert np.array_equal(bulk.equity, scalar.equity)
+    for symbol, leg in scalar.legs.items():
+        assert np.array_equal(bulk.legs[symbol].position, leg.position), symbol
+    assert list(bulk.audit) == list(scalar.audit)
+    assert (bulk.risk_state, bulk.final_equity) == (scalar.risk_state, scalar.final_equity)
+    kinds = {r.payload.get("cause") for r in scalar.audit if r.kind == "state_change"}
+    assert len(scalar.orders) > 5 and kinds, "the case must trade and make a breaker act"
