@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import sys
 import threading
@@ -22,13 +23,15 @@ from typing import Any
 import pytest
 import ray
 
-from actors.db_outage import DatabaseOutageError
+from actors.db_outage import Backoff, DatabaseOutageError, database_error
 from actors.system import PaperRequest, run_paper, start_system
 from sigmax.config import Settings
 from sigmax.model import Side
 from sigmax.proposals.config import ApprovalConfig
+from sigmax.risk import RiskConfig, RiskEngine
+from sigmax.risk.state import DATABASE_UNAVAILABLE, TradingState
 from sigmax.storage.clickhouse_config import ClickHouseConfig
-from sigmax.storage.postgres import close_pools, get_pool
+from sigmax.storage.postgres import DatabaseUnavailableError, close_pools, get_pool
 from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 from sigmax.trading.session import BarReport
@@ -255,3 +258,52 @@ def test_outage_past_the_limit_ends_the_session(ray_cluster, schema: str, tmp_pa
     assert request.session_id in message
     assert elapsed < 30
     assert status["state"] == "paused" and status["cause"] == "database_unavailable"
+
+
+def test_backoff_doubles_up_to_its_cap_and_refuses_bad_settings() -> None:
+    delays = Backoff(first_s=0.5, factor=2.0, cap_s=3.0).delays()
+    assert [next(delays) for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    with pytest.raises(ValueError, match="first_s"):
+        Backoff(first_s=5.0, cap_s=1.0)
+
+
+def test_a_database_error_is_found_behind_the_error_that_carries_it() -> None:
+    error = DatabaseUnavailableError("postgres at x unavailable")
+    try:
+        try:
+            raise error
+        except DatabaseUnavailableError as exc:
+            raise RuntimeError("an actor call failed") from exc
+    except RuntimeError as wrapped:
+        assert database_error(wrapped) is error
+    assert database_error(ValueError("not the database")) is None
+
+
+def test_the_outage_pause_is_lifted_only_when_it_is_the_one_holding() -> None:
+    engine = RiskEngine(RiskConfig())
+    assert engine.database_unavailable("database unavailable since now")
+    assert engine.pause_cause == DATABASE_UNAVAILABLE
+    assert engine.database_back() and engine.state is TradingState.RUNNING
+
+    engine.pause("operator pause", operator="ops")  # an operator's pause stays
+    assert not engine.database_unavailable("database unavailable")
+    assert engine.pause_cause == "manual" and not engine.database_back()
+    assert engine.state is TradingState.PAUSED
+    with pytest.raises(ValueError, match="reason"):
+        RiskEngine(RiskConfig()).database_unavailable("")
+
+
+def test_every_test_named_in_the_fault_list_exists() -> None:
+    """docs/FAULTS.md names tests as `path::name`; each must exist under tests/."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "FAULTS.md").read_text(encoding="utf-8")
+    named = 0
+    for line in text.splitlines():
+        path = None
+        for ref in re.findall(r"`([\w/]*\.py)?::(\w+)`", line):
+            path = ref[0] or path
+            assert path is not None, f"docs/FAULTS.md: {ref[1]} without a file: {line}"
+            source = (root / "tests" / path).read_text(encoding="utf-8")
+            assert re.search(rf"def {ref[1]}\(", source), f"{path}::{ref[1]} not found"
+            named += 1
+    assert named >= 15
