@@ -306,7 +306,8 @@ class ExecutionActor:
     def _report_errors(self, raised: ExecutionError | None) -> None:
         """Send the venue's errors to risk's error-burst trigger, without waiting; the
         one that reaches the session (``raised``) is counted there instead."""
-        errors, self._errors = self._errors, []
+        errors = list(self._errors)
+        self._errors.clear()  # the same list: the venue appends to it
         if raised is not None and str(raised) in errors:
             errors.remove(str(raised))
         if self._risk is None:

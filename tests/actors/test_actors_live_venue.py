@@ -129,6 +129,18 @@ def assert_books_match_venue(
         assert D(book["positions"].get(symbol, "0")) == total[symbol.split("/")[0]]
 
 
+def wait_for_venue_error(ray: Any, system: TradingSystem, text: str) -> bool:
+    """Whether risk audits a venue error naming ``text`` within a few seconds (the
+    execution actor reports it without waiting)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        records = ray.get(system.risk.audit_records.remote("venue_error"))
+        if any(text in r["payload"]["error"] for r in records):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 @pytest.mark.slow
 def test_a_portfolio_session_on_the_simulator_restarts_reconciles_and_panics(
     ray_cluster: Any, settings: Settings, sim: BinanceSpotSimulatorDouble, credentials: None
@@ -192,6 +204,15 @@ def test_a_portfolio_session_on_the_simulator_restarts_reconciles_and_panics(
         assert len(sim.orders_with_client_id(cid)) == 1  # looked up, never sent twice
         book_new_fills(ray, system)
         assert_books_match_venue(ray, system, sim)
+
+        # an exchange refusal: a REJECTED order with the reason, counted by risk
+        sim.reject_next_order(-2010, "Account has insufficient balance for requested action.")
+        poor = OrderRequest(f"{sid}-poor", "LTC/USD", Side.BUY, D("1"))
+        price = sim.price_of("LTC/USD")
+        rejected = ray.get(system.execution.submit.remote(poor, datetime.now(UTC), price))
+        assert rejected.status is OrderStatus.REJECTED
+        assert "insufficient balance" in (rejected.reason or "")
+        assert wait_for_venue_error(ray, system, poor.client_order_id)
     finally:
         system.shutdown()
 
