@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+
+from actors.ray_metrics import POOL_PREFIX, process_name, read_pool_stats
 
 # The session's counts (orders, fills, risk decisions): the API copies the actors'
 # totals into the same gauges at each scrape.
@@ -47,3 +54,45 @@ RISK_STATE = Gauge(
     registry=REGISTRY,
 )
 RISK_STATES = ("running", "paused", "killed")
+
+
+POOL_HELP_SUFFIX = (
+    " (store: postgres is the database pool, redis, clickhouse;"
+    " actor: the process holding the pool, an actor's name or pid:N)"
+)
+
+
+class ScrapeView:
+    """The default registry as ``/metrics`` shows it: each ``sigmax_pool_*`` family holds
+    the pools of this replica and of every other SIGMAX process that published its
+    gauges (:func:`actors.ray_metrics.read_pool_stats`), each series labelled with the
+    ``actor`` holding the pool; the other families are the registry's own."""
+
+    def __init__(self, others: list[dict[str, Any]], registry: CollectorRegistry = REGISTRY):
+        self.others = others
+        self.registry = registry
+        self.own = process_name()
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.registry.collect():
+            if not family.name.startswith(POOL_PREFIX):
+                yield family
+                continue
+            merged = Metric(family.name, family.documentation + POOL_HELP_SUFFIX, family.type)
+            for sample in family.samples:
+                merged.add_sample(sample.name, {**sample.labels, "actor": self.own}, sample.value)
+            for doc in self.others:
+                for name, sample_name, labels, value in doc["samples"]:
+                    if name == family.name:
+                        merged.add_sample(sample_name, {**labels, "actor": doc["actor"]}, value)
+            yield merged
+
+
+async def scrape_view() -> ScrapeView:
+    """What ``/metrics`` renders; the other processes' pools are read off the event loop
+    (and left out, with this replica's still shown, if Ray's store does not answer)."""
+    try:
+        others = await asyncio.to_thread(read_pool_stats)
+    except Exception:  # a scrape never fails on another process's gauges
+        others = []
+    return ScrapeView(others)

@@ -79,15 +79,17 @@ async def _session_status(backend: Backend) -> tuple[bool, Any, Any]:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def prometheus_metrics(backend: BackendDep, _: ReadKey) -> PlainTextResponse:
-    """Prometheus text: API requests/latency/429s by endpoint class, pool and trading gauges."""
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+    """Prometheus text: API requests/latency/429s by endpoint class, trading gauges, and
+    the connection pools of this replica and of every actor process (label ``actor``)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     session = await backend.session_or_none()
     metrics.SESSION_UP.set(0 if session is None else 1)
     if session is not None:
         with contextlib.suppress(Exception):  # a scrape never fails on the session
             await _trading_metrics(backend, session)
-    return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    view = await metrics.scrape_view()  # every SIGMAX process's pools, by actor
+    return PlainTextResponse(generate_latest(view), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _trading_metrics(backend: Backend, session: Session) -> None:
