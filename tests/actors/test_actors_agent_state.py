@@ -21,7 +21,7 @@ NAMES = ("trend", "momentum", "mean_reversion", "volatility", "sentiment")
 
 @pytest.mark.slow
 def test_agent_actor_restart_mid_run_gives_the_same_decisions(ray_cluster) -> None:
-    config = Settings().graph
+    config = Settings().graph.model_copy(update={"cadence": None})  # agents see every bar
     graph_json = config.model_dump_json()
     agents = {
         name: spawn(AgentActor, options.AGENT, f"state-test:{name}", name, graph_json)

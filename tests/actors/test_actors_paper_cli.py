@@ -38,7 +38,7 @@ def test_sigmax_paper_runs_a_session_and_reports(tmp_path: Path) -> None:
             "--timeframe",
             "1h",
             "--start",
-            "6050",
+            "7150",  # both symbols change target in these 60 bars at the 4h cadence
             "--bars",
             "60",
             "--num-cpus",

@@ -27,7 +27,9 @@ from sigmax.config import Settings
 from sigmax.storage.postgres import close_pools, get_pool
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 
-START, BARS = 6_050, 80
+# the default graph (4h cadence) changes BTC's target 5 times in these 80 hourly bars:
+# 3 before the kill at bar 30 or later, 2 after
+START, BARS = 7_150, 80
 
 
 def _request(label: str) -> PaperRequest:

@@ -193,7 +193,8 @@ def test_a_decision_traces_into_every_agent_actor(
 
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
-    graph_config = Settings().graph
+    # every bar decides (no 4h window to wait for): the one decide call asks every agent
+    graph_config = Settings().graph.model_copy(update={"cadence": None})
     sid, config = f"trace-{uuid.uuid4().hex[:8]}", graph_config.model_dump_json()
     agents = {
         a.name: options.spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, config)

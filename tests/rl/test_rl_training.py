@@ -67,7 +67,8 @@ def test_train_job_resume_and_rl_policy_backtest(
     assert len(outcome.result.entries) > 0
 
     # The policy as an analyst of the decision graph: both paths agree on its signal.
-    graph = DecisionGraph(GraphConfig(rl=RLAgentConfig(checkpoint=str(ckpt))))
+    # deciding every bar: the policy is shown the bars it was trained on
+    graph = DecisionGraph(GraphConfig(rl=RLAgentConfig(checkpoint=str(ckpt)), cadence=None))
     try:
         window = test_bars[: min(len(test_bars), graph.warmup + 40)]
         series = graph.run_series(window)
