@@ -63,7 +63,8 @@ def test_actor_session_matches_in_process_session(ray_cluster) -> None:
 @pytest.mark.slow
 def test_slow_agent_actor_is_recorded_missing_not_waited_for(ray_cluster) -> None:
     settings = Settings()
-    config = settings.graph.model_copy(update={"agent_timeout_s": 0.5})
+    # every bar decides, so the one decide call below asks every agent
+    config = settings.graph.model_copy(update={"agent_timeout_s": 0.5, "cadence": None})
     graph_json = config.model_dump_json()
 
     @ray_cluster.remote
