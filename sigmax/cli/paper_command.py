@@ -23,6 +23,7 @@ from rich.table import Table
 
 from sigmax.backtest.metrics import compute_metrics
 from sigmax.backtest.report import report_json, write_html, write_json
+from sigmax.cli.params import VENUE_HELP
 
 console = Console()
 
@@ -113,6 +114,31 @@ StrategySpec = Annotated[
     ),
 ]
 Param = Annotated[list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")]
+VenueKind = Annotated[str | None, typer.Option("--venue", help=VENUE_HELP)]
+Testnet = Annotated[
+    bool,
+    typer.Option(
+        "--testnet",
+        help="trade on the exchange's testnet (ccxt sandbox mode), no real money "
+        "[default: SIGMAX_VENUE__TESTNET]",
+    ),
+]
+Live = Annotated[
+    bool,
+    typer.Option(
+        "--live",
+        help="the explicit switch for real money, with --venue ccxt:EXCHANGE and exchange "
+        "keys (docs/LIVE.md) [default: SIGMAX_VENUE__LIVE]",
+    ),
+]
+AdoptVenueState = Annotated[
+    bool,
+    typer.Option(
+        "--adopt-venue-state",
+        help="when the exchange account differs from the stored books at the start, take "
+        "the venue's balances, orders and fills (audited) instead of refusing to start",
+    ),
+]
 ReoptimiseEvery = Annotated[
     int | None,
     typer.Option(
@@ -149,10 +175,16 @@ def paper(
     strategy: StrategySpec = "sigmax",
     param: Param = None,
     reoptimise_every: ReoptimiseEvery = None,
+    venue: VenueKind = None,
+    testnet: Testnet = False,
+    live: Live = False,
+    adopt_venue_state: AdoptVenueState = False,
 ) -> None:
-    """A finite paper session: real bars replayed at full speed through every actor."""
+    """A finite session: real bars replayed at full speed through every actor, its
+    orders on the paper exchange unless --venue says otherwise (docs/LIVE.md)."""
     from actors.system import PaperRequest
 
+    settings = _venue_settings(venue, testnet, live)
     request = PaperRequest(
         **_leg_fields(data, symbol, timeframe),
         timeframe=timeframe,
@@ -163,10 +195,12 @@ def paper(
         persist=persist,
         allocation=str(allocation) if allocation else None,
         reoptimise_every=reoptimise_every,
+        adopt_venue_state=adopt_venue_state,
         **_strategy_fields(strategy, param),
     )
+    _check_venue(settings, request)
     ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
-    _run_session(request, ray_options, json_out, report, keep_running=False)
+    _run_session(settings, request, ray_options, json_out, report, keep_running=False)
 
 
 def up(
@@ -190,12 +224,17 @@ def up(
         typer.Option(help="start the session on the cluster (--address) and return"),
     ] = False,
     reoptimise_every: ReoptimiseEvery = None,
+    venue: VenueKind = None,
+    testnet: Testnet = False,
+    live: Live = False,
+    adopt_venue_state: AdoptVenueState = False,
 ) -> None:
-    """Start (or join) a Ray cluster, create the actors, serve the API and paper-trade
-    until Ctrl-C; with --detach, leave the session trading on the cluster
-    (`sigmax session status|stop --session-id ID`)."""
+    """Start (or join) a Ray cluster, create the actors, serve the API and trade (on
+    paper unless --venue says otherwise) until Ctrl-C; with --detach, leave the session
+    trading on the cluster (`sigmax session status|stop --session-id ID`)."""
     from actors.system import PaperRequest
 
+    settings = _venue_settings(venue, testnet, live)
     request = PaperRequest(
         **_leg_fields(data, symbol, timeframe),
         timeframe=timeframe,
@@ -205,14 +244,40 @@ def up(
         speed=speed,
         session_id=session_id,
         reoptimise_every=reoptimise_every,
+        adopt_venue_state=adopt_venue_state,
         **_strategy_fields(strategy, param),
     )
+    _check_venue(settings, request)
     ray_options = _RayOptions(address, num_cpus, dashboard_port if dashboard else None)
     api_at = api_port if api else None
     if detach:
-        _start_detached(request, ray_options, api_at)
+        _start_detached(settings, request, ray_options, api_at)
         return
-    _run_session(request, ray_options, None, None, keep_running=True, api_port=api_at)
+    _run_session(settings, request, ray_options, None, None, keep_running=True, api_port=api_at)
+
+
+def _venue_settings(kind: str | None, testnet: bool, live: bool) -> Any:
+    """The settings with the venue flags applied over ``SIGMAX_VENUE__*``; a bad flag
+    fails here, before anything starts."""
+    from sigmax.cli.params import venue_override
+    from sigmax.config import get_settings
+
+    settings = get_settings()
+    venue = venue_override(settings.venue, kind, testnet, live)
+    return settings.model_copy(update={"venue": venue})
+
+
+def _check_venue(settings: Any, request: Any) -> None:
+    """Refuse, before Ray or any actor starts, a venue that cannot be built (real money
+    without --live, --live with --testnet, no exchange credentials, a key that may
+    withdraw): a VenueRefusedError, reported in one line with exit code 2."""
+    from actors.system import check_venue_settings
+
+    check_venue_settings(settings, request)
+    if settings.venue.kind != "paper":
+        v = settings.venue
+        money = "REAL MONEY" if v.real_money else ("testnet" if v.testnet else "nothing sent")
+        console.print(f"[yellow]venue {v.kind} ({money})[/]")
 
 
 @dataclass(frozen=True)
@@ -259,6 +324,7 @@ def _strategy_fields(spec: str, param: list[str] | None) -> dict[str, Any]:
 
 
 def _run_session(
+    settings: Any,
     request: Any,
     ray_options: _RayOptions,
     json_out: Path | None,
@@ -269,11 +335,10 @@ def _run_session(
     """Run the session in its actor, follow it here, summarise, then end it."""
     ray = _init_ray(ray_options.address, ray_options.num_cpus, ray_options.dashboard_port)
     from actors.session import end_session, start_session
-    from sigmax.config import get_settings
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    session = start_session(get_settings(), request)
+    session = start_session(settings, request)
     if api_port is not None:
         _deploy_api(request.session_id, api_port)
     try:
@@ -292,7 +357,9 @@ def _run_session(
         ray.shutdown()
 
 
-def _start_detached(request: Any, ray_options: _RayOptions, api_port: int | None) -> None:
+def _start_detached(
+    settings: Any, request: Any, ray_options: _RayOptions, api_port: int | None
+) -> None:
     """Start the session's actor on a cluster that outlives this process, and return."""
     if not (ray_options.address or os.environ.get("RAY_ADDRESS")):
         console.print(
@@ -302,9 +369,8 @@ def _start_detached(request: Any, ray_options: _RayOptions, api_port: int | None
         raise typer.Exit(code=2)
     ray = _init_ray(ray_options.address, ray_options.num_cpus, None)
     from actors.session import start_session
-    from sigmax.config import get_settings
 
-    start_session(get_settings(), request)
+    start_session(settings, request)
     if api_port is not None:
         _deploy_api(request.session_id, api_port)
     console.print(

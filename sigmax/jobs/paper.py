@@ -3,7 +3,10 @@
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \\
         python -m sigmax.jobs.paper --bars 500 --json /tmp/paper.json
 
-The actors are created on the job's cluster (``RAY_ADDRESS`` is set inside a job).
+The actors are created on the job's cluster (``RAY_ADDRESS`` is set inside a job). It
+takes every option of ``sigmax paper``, the venue's too (``--venue paper|dry-run|
+ccxt:EXCHANGE``, ``--testnet``, ``--live``, ``--adopt-venue-state``; docs/LIVE.md): a
+refused venue ends the job with exit code 2 before any actor starts.
 """
 
 from __future__ import annotations
