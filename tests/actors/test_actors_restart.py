@@ -51,7 +51,9 @@ def test_killed_actors_rebuild_from_postgres(ray_cluster, tmp_path: Path) -> Non
 def _run_and_check(ray, schema: str, tmp_path: Path) -> None:
     pg = make_config(schema)
     settings = Settings(postgres=pg, clickhouse=ClickHouseConfig(data_dir=tmp_path / "ch"))
-    request = PaperRequest(start=6_050, bars=160, session_id=f"kill-{uuid.uuid4().hex[:8]}")
+    # from step 7,150 the default graph (4h cadence) buys at bar 2, reduces at 6 and 14
+    # and adds again at 38: orders before the chaos and while paused
+    request = PaperRequest(start=7_150, bars=160, session_id=f"kill-{uuid.uuid4().hex[:8]}")
     system = start_system(settings, request)
     done: list[str] = []
     paused_at = []

@@ -26,16 +26,19 @@ from tests.serve.conftest import KeyMaker, client_for, unique_config
 pytestmark = pytest.mark.slow
 
 AGENTS = {"mean_reversion", "momentum", "sentiment", "trend", "volatility"}
+BARS = 21
 
 
 @pytest.fixture(scope="module")
 def system(ray_cluster: Any, api_settings: Settings) -> Iterator[tuple[str, TradingSystem]]:
     sid = f"api-{uuid.uuid4().hex[:8]}"
-    request = PaperRequest(start=10_000, bars=20, session_id=sid, persist=True)
+    # 21 hourly bars: the last closes a 4h window, where the default graph decides (and
+    # the API's views of the last bar and of `analyze` carry every agent's signal)
+    request = PaperRequest(start=10_000, bars=BARS, session_id=sid, persist=True)
     trading = start_system(api_settings, request)
     try:
         reports = run_paper(trading, request)
-        assert len(reports) == 20
+        assert len(reports) == BARS
         yield sid, trading
     finally:
         trading.shutdown()
@@ -67,7 +70,7 @@ def test_status_and_health_see_the_session(trader: SigmaxClient, system: Any) ->
 
 def test_decisions_carry_every_agent_signal(trader: SigmaxClient) -> None:
     decisions = trader.decisions(limit=1000)
-    assert len(decisions) == 20
+    assert len(decisions) == BARS
     last = decisions[-1]
     assert {s["agent"] for s in last["signals"]} == AGENTS
     assert all(s["rationale"] for s in last["signals"])
@@ -79,7 +82,7 @@ def test_decisions_carry_every_agent_signal(trader: SigmaxClient) -> None:
 def test_orders_fills_positions_portfolio(trader: SigmaxClient) -> None:
     orders = trader.orders()
     fills = trader.fills()
-    assert orders, "the session traded (bars 1 and 14 of 10000+)"
+    assert orders, "the session traded (bars 0 and 20 of 10000+)"
     assert trader.order(orders[0]["client_order_id"]) == orders[0]
     assert {f["client_order_id"] for f in fills} <= {o["client_order_id"] for o in orders}
     book = trader.portfolio()
