@@ -6,8 +6,8 @@ loopback port) autoscales on tiny replicas (0.1 CPU) with short delays: a target
 ongoing requests per replica, metrics pushed every 0.5 s, averaged over 2 s. Load is
 24 client threads on a key of their own; the probe key (limit ``LIMIT`` per 600 s
 window, Redis-backed) takes half its limit before the scale-up, the rest and more
-while two replicas serve, and more after the scale-down: exactly ``LIMIT`` answers
-200, every other one 429."""
+while two replicas serve, and more while the second replica goes away and after:
+exactly ``LIMIT`` answers 200, every other one 429."""
 
 from __future__ import annotations
 
@@ -130,6 +130,28 @@ class Load:
             thread.join(timeout=60)
 
 
+class Trickle:
+    """One probe request every 0.2 s in a thread until the block ends."""
+
+    def __init__(self, send: Callable[[], int]) -> None:
+        self.send = send
+        self.codes: Counter[int] = Counter()
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.codes[self.send()] += 1
+
+    def __enter__(self) -> Trickle:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self._thread.join(timeout=60)
+
+
 def test_replicas_scale_1_to_2_and_back_with_an_exact_rate_limit(
     served: str, make_key: KeyMaker
 ) -> None:
@@ -154,15 +176,18 @@ def test_replicas_scale_1_to_2_and_back_with_an_exact_rate_limit(
         during = probe(2 * LIMIT)  # two replicas: the other half, then 429s
         states_during = _replica_states()
     assert sum(load.codes.values()) > 0 and set(load.codes) <= {200, 429}, load.codes
-    down_s = _until("back to 1 replica", lambda: _replica_states() == {"RUNNING": 1}, 90)
+    with Trickle(lambda: probe(1)[0][0]) as trickle:  # while the second replica goes away
+        down_s = _until("back to 1 replica", lambda: _replica_states() == {"RUNNING": 1}, 90)
     after = probe(LIMIT // 2)  # one replica again: the hits of both are still counted
 
     assert states_during == {"RUNNING": 2}, states_during
-    assert Counter(code for code, _ in during) == {
-        200: LIMIT - LIMIT // 2,
-        429: 2 * LIMIT - (LIMIT - LIMIT // 2),
-    }
+    allowed = LIMIT - LIMIT // 2
+    assert Counter(code for code, _ in during) == {200: allowed, 429: 2 * LIMIT - allowed}
+    assert trickle.codes and set(trickle.codes) == {429}, trickle.codes
     assert Counter(code for code, _ in after) == {429: LIMIT // 2}
     replicas = {replica for _, replica in before + during if replica}
     assert len(replicas) == 2, replicas  # the allowed hits were counted on both replicas
-    print(f"scale-up {up_s:.1f}s, scale-down {down_s:.1f}s, load {dict(load.codes)}")
+    print(
+        f"scale-up {up_s:.1f}s, scale-down {down_s:.1f}s, load {dict(load.codes)}, "
+        f"probe while scaling down {dict(trickle.codes)}"
+    )
