@@ -2,8 +2,8 @@
 
 The session's stateful actors (risk, execution, portfolio, market data) store what a
 call changed before they answer; while PostgreSQL is away those calls raise
-:class:`~sigmax.storage.postgres.DatabaseUnavailableError` and nothing of them was
-stored. :class:`OutageGuard` wraps one step of :func:`~actors.system.run_paper`:
+:class:`~sigmax.storage.postgres.DatabaseUnavailableError` (or, for a server that
+stops answering without refusing, ``PoolTimeoutError``) and nothing of them was stored. :class:`OutageGuard` wraps one step of :func:`~actors.system.run_paper`:
 
 1. The risk actor pauses trading with cause ``database_unavailable`` (in memory: the
    database that would store it is the one missing) and a ``risk`` event says so.
@@ -48,7 +48,7 @@ from sigmax.errors import UnavailableError
 from sigmax.events.model import TOPIC_OF_KIND, make_event, risk_state_data
 from sigmax.model import BarSeries
 from sigmax.risk.state import DATABASE_UNAVAILABLE
-from sigmax.storage.postgres import DatabaseUnavailableError
+from sigmax.storage.postgres import DatabaseUnavailableError, PoolTimeoutError
 from sigmax.trading.session import BarReport, TradingSession
 
 if TYPE_CHECKING:
@@ -64,14 +64,16 @@ class DatabaseOutageError(UnavailableError):
     after the last step it stored (started again with its id, it continues there)."""
 
 
-def database_error(exc: BaseException) -> DatabaseUnavailableError | None:
+def database_error(exc: BaseException) -> DatabaseUnavailableError | PoolTimeoutError | None:
     """The :class:`DatabaseUnavailableError` behind ``exc`` (an actor's, as Ray raises
-    it, or chained), else None."""
+    it, or chained), else None. A :class:`PoolTimeoutError` counts too: a server that
+    stops answering without refusing (a network partition) shows as connections that
+    never open in time."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, DatabaseUnavailableError):
+        if isinstance(current, DatabaseUnavailableError | PoolTimeoutError):
             return current
         cause = getattr(current, "cause", None)  # a RayTaskError's original error
         if isinstance(cause, BaseException) and id(cause) not in seen:
@@ -191,7 +193,7 @@ class OutageGuard:
             return result
 
     def _wait_for_database(
-        self, started: float, since: datetime, error: DatabaseUnavailableError
+        self, started: float, since: datetime, error: DatabaseUnavailableError | PoolTimeoutError
     ) -> None:
         """Pause, wait for PostgreSQL with backoff, restart the stateful actors and lift
         the pause; raises :class:`DatabaseOutageError` past the limit."""
