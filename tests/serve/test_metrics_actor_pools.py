@@ -60,6 +60,7 @@ def test_metrics_show_the_pool_of_an_actor_process(
         text = _scrape(http, key)
     lines = [line for line in text.splitlines() if f'actor="{portfolio_actor}"' in line]
     assert lines, f"no pool series of {portfolio_actor} in:\n{text[-3000:]}"
+    print("\n".join(lines))
     values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines}
     assert values[wanted] >= 1  # the actor's pool holds at least one connection
     for family in ("in_use", "waiting", "held_too_long"):
