@@ -5,6 +5,7 @@ Prometheus text with the actor's name as the ``actor`` label."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -70,3 +71,16 @@ def test_metrics_show_the_pool_of_an_actor_process(
     # The seed's check: `curl .../api/v1/metrics | grep database` names the pool metrics.
     said = [line for line in text.splitlines() if "database" in line]
     assert any(line.startswith("# HELP sigmax_pool_size") for line in said), said
+
+
+def test_a_process_that_stopped_publishing_is_left_out_and_deleted(ray_cluster: Any) -> None:
+    from ray.experimental import internal_kv
+
+    from actors.ray_metrics import POOL_STATS_MAX_AGE_S, POOL_STATS_NAMESPACE, read_pool_stats
+
+    key = f"gone-node:{uuid.uuid4().hex[:8]}"
+    sample = ["sigmax_pool_size", "sigmax_pool_size", {"store": "postgres"}, 1.0]
+    doc = {"actor": key, "at": time.time() - POOL_STATS_MAX_AGE_S - 1, "samples": [sample]}
+    internal_kv._internal_kv_put(key, json.dumps(doc), namespace=POOL_STATS_NAMESPACE)
+    assert key not in {d["actor"] for d in read_pool_stats()}
+    assert internal_kv._internal_kv_get(key, namespace=POOL_STATS_NAMESPACE) is None
