@@ -111,6 +111,20 @@ class StatusOut(BaseModel):
     uptime_s: float
 
 
+class VenueOut(BaseModel):
+    """Where a session's orders go: ``paper``, ``dry-run`` (nothing sent) or
+    ``ccxt:EXCHANGE``; ``live`` is true only when they move real money."""
+
+    kind: str = Field(examples=["paper", "dry-run", "ccxt:binance"])
+    testnet: bool = False
+    live: bool = Field(False, description="real money: a ccxt venue off testnet, confirmed")
+    dry_run: bool = False
+    exchange: str | None = Field(None, description="the ccxt exchange id of a ccxt venue")
+    reconciliation: dict[str, Any] | None = Field(
+        None, description="a ccxt venue's reconciliation of the account with the books at start"
+    )
+
+
 # ---- trading ---------------------------------------------------------------------------
 
 

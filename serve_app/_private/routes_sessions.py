@@ -3,7 +3,12 @@ POST /api/v1/sessions/{id}/stop: the paper sessions whose loops run in their det
 actors (``session:<id>``).
 
 Reading needs the ``read`` scope; starting and stopping ``trade``. A started session is
-what ``sigmax paper`` starts: one symbol or a portfolio, any strategy. Over the API its
+what ``sigmax paper`` starts: one symbol or a portfolio, any strategy, on the venue the
+body names (``venue``, ``testnet``, ``live``, ``adopt_venue_state``; default: the
+server's ``SIGMAX_VENUE__*``, paper unless configured). Real money needs a ccxt venue
+off testnet and ``"live": true`` in the body itself, whatever the server's settings say;
+a venue that cannot be built (no credentials, a key that may withdraw) is refused with
+422 before anything starts. Every session's view shows its venue. Over the API its
 data and a user's strategy file must be bundled or lie under the job data directory
 (``SIGMAX_API_JOB_DATA_DIR``), as for jobs. A stopped session's orders, fills and
 progress stay in PostgreSQL: starting the same session id again resumes it.
@@ -17,13 +22,16 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from serve_app._private.backend import Backend
 from serve_app._private.deps import BackendDep, ReadKey, TradeKey
 from serve_app._private.job_inputs import allowed_data
 from serve_app.exceptions import Conflict, NoSession, Unprocessable
-from serve_app.schema import _Model
+from serve_app.schema import VenueOut, _Model
+from sigmax.config import Settings
+from sigmax.errors import InvalidInputError
+from sigmax.execution.config import VenueConfig
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -39,6 +47,7 @@ class SessionStatusOut(BaseModel):
     equity: float | None
     weights: dict[str, float] = {}
     weights_source: str | None = None
+    venue: VenueOut | None = Field(None, description="where its orders go; null before it starts")
     error: str | None
 
 
@@ -60,6 +69,35 @@ class SessionStartIn(_Model):
     strategy: str = Field("sigmax", min_length=1, max_length=300)
     params: dict[str, str] = Field(default_factory=dict, max_length=32)
     reoptimise_every: int | None = Field(None, ge=1)
+    venue: str | None = Field(
+        None,
+        description="paper | dry-run | ccxt:EXCHANGE; null: the server's SIGMAX_VENUE__KIND",
+        examples=["paper", "dry-run", "ccxt:binance"],
+    )
+    testnet: bool | None = Field(
+        None, description="the exchange's testnet (no real money); null: the server's setting"
+    )
+    live: bool = Field(
+        False, description="the explicit switch for real money: a ccxt venue off testnet needs it"
+    )
+    adopt_venue_state: bool = Field(
+        False,
+        description="when the exchange account differs from the stored books at the start, "
+        "take the venue's state (audited) instead of refusing to start",
+    )
+
+    @field_validator("venue")
+    @classmethod
+    def _venue_kind(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                VenueConfig(kind=value)
+            except ValidationError:
+                raise ValueError(
+                    f"{value!r} is not a venue: expected paper, dry-run or ccxt:EXCHANGE (a "
+                    "ccxt exchange id in lower case, e.g. ccxt:binance)"
+                ) from None
+        return value
 
 
 def _status(session_id: str) -> dict[str, Any]:
@@ -95,10 +133,44 @@ def _stop(session_id: str) -> dict[str, Any]:
     return end_session(find(options.SESSION, session_id))
 
 
-def _request(body: SessionStartIn, backend: Backend) -> Any:
-    """The session's request, every input checked before anything starts: data the API
-    may read at this timeframe, symbols once each, a strategy it may load."""
-    from actors.system import PaperRequest
+def _venue(body: SessionStartIn, server: VenueConfig) -> VenueConfig:
+    """The server's venue settings with the body's venue fields over them; ``live`` is
+    the body's alone: real money is never started by a default."""
+    update: dict[str, Any] = {"live": body.live}
+    if body.venue is not None:
+        update["kind"] = body.venue
+    if body.testnet is not None:
+        update["testnet"] = body.testnet
+    config = VenueConfig.model_validate(server.model_dump() | update)
+    if config.live and not config.is_ccxt:
+        raise Unprocessable(
+            f"live: real money needs a ccxt venue (venue: ccxt:EXCHANGE); the venue is "
+            f"{config.kind}"
+        )
+    if config.real_money and not config.live:
+        raise Unprocessable(
+            f'live: venue {config.kind} off testnet trades real money: send "live": true to '
+            'confirm, or "testnet": true for the exchange\'s testnet'
+        )
+    return config
+
+
+def venue_view(config: VenueConfig) -> dict[str, Any]:
+    """What a session's view says of ``config`` before its actors describe the venue."""
+    return {
+        "kind": config.kind,
+        "testnet": config.testnet,
+        "live": config.real_money and config.live,
+        "dry_run": config.kind == "dry-run",
+        "exchange": config.ccxt_exchange_id if config.is_ccxt else None,
+    }
+
+
+def _request(body: SessionStartIn, backend: Backend) -> tuple[Any, Settings]:
+    """The session's request and the settings it runs with, every input checked before
+    anything starts: data the API may read at this timeframe, symbols once each, a
+    strategy it may load, a venue that can be built."""
+    from actors.system import PaperRequest, check_venue_settings
     from sigmax.data import load_bars
     from sigmax.strategies import make_strategy
 
@@ -115,8 +187,9 @@ def _request(body: SessionStartIn, backend: Backend) -> Any:
         make_strategy(strategy, body.params)
     except (ValueError, LookupError) as exc:  # DataError and StrategyError among them
         raise Unprocessable(str(exc)) from None
+    settings = backend.settings.model_copy(update={"venue": _venue(body, backend.settings.venue)})
     try:
-        return PaperRequest(
+        request = PaperRequest(
             data=legs[0][0],
             symbol=legs[0][1],
             legs=legs if len(legs) > 1 else (),
@@ -129,9 +202,15 @@ def _request(body: SessionStartIn, backend: Backend) -> Any:
             strategy=strategy,
             params=dict(body.params),
             reoptimise_every=body.reoptimise_every,
+            adopt_venue_state=body.adopt_venue_state,
         )
     except ValueError as exc:  # InvalidInputError: e.g. --reoptimise-every on one symbol
         raise Unprocessable(str(exc)) from None
+    try:  # VenueRefusedError: no credentials, a key that may withdraw, live with testnet
+        check_venue_settings(settings, request)
+    except InvalidInputError as exc:
+        raise Unprocessable(f"venue: {exc}") from None
+    return request, settings
 
 
 def _allowed_strategy(spec: str, data_dir: Any) -> str:
@@ -148,7 +227,7 @@ def _allowed_strategy(spec: str, data_dir: Any) -> str:
     return f"{allowed_data(path, data_dir)}:{name}"
 
 
-def _start(request: Any, settings: Any) -> dict[str, Any]:
+def _start(request: Any, settings: Settings) -> dict[str, Any]:
     import ray
 
     from actors import options
@@ -172,6 +251,7 @@ def _start(request: Any, settings: Any) -> dict[str, Any]:
         "remaining": None,
         "last_bar": None,
         "equity": None,
+        "venue": venue_view(settings.venue),
         "error": None,
     }
 
@@ -200,12 +280,13 @@ async def list_sessions(backend: BackendDep, principal: ReadKey) -> list[Session
 async def start_session(
     body: SessionStartIn, backend: BackendDep, principal: TradeKey
 ) -> SessionStatusOut:
-    """Start a paper session in its detached actor (one symbol or a portfolio, any
-    strategy); 409 when that session id is running, 422 naming a bad input."""
+    """Start a session in its detached actor (one symbol or a portfolio, any strategy,
+    on the paper exchange unless the body names another venue); 409 when that session id
+    is running, 422 naming a bad input or a venue that cannot be built."""
     if not backend.ray_ready():
         raise NoSession(body.session_id)
-    request = await backend.in_thread(_request, body, backend)
-    started = await backend.in_thread(_start, request, backend.settings)
+    request, settings = await backend.in_thread(_request, body, backend)
+    started = await backend.in_thread(_start, request, settings)
     return SessionStatusOut(**started)
 
 

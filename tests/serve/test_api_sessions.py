@@ -106,6 +106,7 @@ def test_a_portfolio_session_is_started_over_the_api(
         assert status["bars"] == 80  # 40 steps of two symbols
         assert status["weights"] == {"ETH/USD": 0.5, "LTC/USD": 0.5}  # equal shares
         assert status["error"] is None
+        assert status["venue"]["kind"] == "paper" and not status["venue"]["live"]  # default
     finally:
         http.post(f"/api/v1/sessions/{sid}/stop", headers=trader)
 
