@@ -26,12 +26,10 @@ from actors.system import (
     postgres_for_actors,
     run_paper,
     start_system,
-    venue_env,
 )
 from sigmax.config import Settings
 from sigmax.model import BarSeries
 from sigmax.storage.postgres_config import PostgresConfig
-from sigmax.tracing import propagated_env
 from sigmax.trading.session import BarReport
 
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
@@ -129,15 +127,9 @@ def start_session(settings: Settings, request: PaperRequest) -> Any:
     if request.persist:
         postgres = PostgresConfig.model_validate_json(postgres_for_actors(settings))
         settings = settings.model_copy(update={"postgres": postgres})
-    env = venue_env(settings)  # the exchange credentials' variables, for a live venue
-    if not env:
-        return spawn(
-            SessionActor, options.SESSION, request.session_id, settings, request, detached=True
-        )
-    extra = {"lifetime": "detached", "runtime_env": {"env_vars": propagated_env() | env}}
-    actor_class: Any = SessionActor
-    opts = options.SESSION.options(request.session_id, **extra)
-    return actor_class.options(**opts).remote(settings, request)
+    return spawn(
+        SessionActor, options.SESSION, request.session_id, settings, request, detached=True
+    )
 
 
 def session_ids() -> list[str]:

@@ -26,7 +26,6 @@ request adopts the venue's state (audited through the risk actor's control recor
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,7 +60,7 @@ from sigmax.config import Settings
 from sigmax.errors import InvalidInputError
 from sigmax.events import EventPublisher, build_publisher
 from sigmax.events.model import make_event, status_data
-from sigmax.execution import EnvCredentialsProvider, build_venue
+from sigmax.execution import build_venue
 from sigmax.execution.errors import VenueMismatchError
 from sigmax.execution.venue_check import VenueBooks
 from sigmax.graph import DecisionGraph
@@ -80,7 +79,6 @@ from sigmax.risk.state import STOPPED
 from sigmax.secrets import SecretsManager
 from sigmax.strategies import Strategy, StrategyError, make_strategy
 from sigmax.strategies.agent_graph import AgentGraphStrategy
-from sigmax.tracing import propagated_env
 from sigmax.trading.adapters import StrategyDecider
 from sigmax.trading.session import BarReport, SessionConfig, TradingSession
 
@@ -316,25 +314,14 @@ def check_venue_settings(settings: Settings, request: PaperRequest) -> None:
             raise InvalidInputError(f"venue {config.kind}: name every symbol the session trades")
 
 
-def venue_env(settings: Settings) -> dict[str, str]:
-    """The exchange credentials' environment variables of the venue's exchange
-    (``SIGMAX_EXCHANGE_<ID>_*``) set in this process: the actors that build the venue
-    get them through their runtime_env (Ray workers do not inherit the driver's
-    environment). Empty for paper, or when the credentials come from Vault."""
-    if settings.venue.kind == "paper":
-        return {}
-    prefix = EnvCredentialsProvider.variable_prefix(settings.venue.ccxt_exchange_id)
-    return {k: v for k, v in os.environ.items() if k.startswith(prefix)}
-
-
 def _spawn_live_execution(
     settings: Settings, sid: str, account: str, pg: str | None, risk: Any
 ) -> Any:
-    env = propagated_env() | venue_env(settings)
-    extra: dict[str, Any] = {"runtime_env": {"env_vars": env}} if env else {}
-    args = (settings.paper.model_dump_json(), account, pg, settings.venue.model_dump_json(), risk)
-    actor_class: Any = ExecutionActor
-    return actor_class.options(**options.EXECUTION.options(sid, **extra)).remote(*args)
+    """The execution actor of a dry-run or ccxt venue. No secret goes into a runtime_env
+    (Ray writes it to its logs): the actor reads the keys where it runs, from Vault or
+    the environment of its Ray node."""
+    paper, venue = settings.paper.model_dump_json(), settings.venue.model_dump_json()
+    return spawn(ExecutionActor, options.EXECUTION, sid, paper, account, pg, venue, risk)
 
 
 VENUE_BOOKS = "venue-books"  # the control record of a change to the books' starting cash

@@ -17,6 +17,13 @@ def ray_cluster() -> Iterator[Any]:
     default); tests that need Ray take this fixture, the rest never start Ray.
     """
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    # The exchange simulator double's (fake) keys, under their own credentials name, in
+    # the environment the cluster's workers inherit: as an operator sets real keys on a
+    # Ray node before `sigmax up`, since no secret travels in a runtime_env.
+    from tests.doubles.binance_spot_simulator import API_KEY, CREDENTIALS_NAME, SECRET
+
+    os.environ.setdefault(f"SIGMAX_EXCHANGE_{CREDENTIALS_NAME.upper()}_API_KEY", API_KEY)
+    os.environ.setdefault(f"SIGMAX_EXCHANGE_{CREDENTIALS_NAME.upper()}_SECRET", SECRET)
     import ray
 
     if not ray.is_initialized():

@@ -164,6 +164,17 @@ class VenueConfig(BaseModel):
         pattern=r"^[a-z0-9_]+$",
         description="The exchange a dry run reads its markets and balances from.",
     )
+    credentials: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=40,
+        pattern=r"^[a-z0-9_]+$",
+        description=(
+            "Whose API keys: Vault exchanges/<name>, or the environment's "
+            "SIGMAX_EXCHANGE_<NAME>_API_KEY / _SECRET (two accounts on one exchange get "
+            "two names). None: the exchange id."
+        ),
+    )
     testnet: bool = Field(
         default=False,
         description="Use the exchange's testnet (ccxt set_sandbox_mode): no real money.",
@@ -195,6 +206,11 @@ class VenueConfig(BaseModel):
     def ccxt_exchange_id(self) -> str:
         """The exchange of a ccxt or dry-run venue."""
         return self.kind.removeprefix("ccxt:") if self.is_ccxt else self.exchange_id
+
+    @property
+    def credentials_name(self) -> str:
+        """The name the venue's API keys are stored under."""
+        return self.credentials or self.ccxt_exchange_id
 
     @property
     def real_money(self) -> bool:

@@ -59,10 +59,10 @@ def build_venue(
     """
     if config.kind == "paper":
         return PaperExchange(paper)
-    exchange_id = config.ccxt_exchange_id
+    exchange_id, name = config.ccxt_exchange_id, config.credentials_name
     what = f"venue {config.kind}" + (f" ({exchange_id})" if config.kind == "dry-run" else "")
     if config.kind == "dry-run":
-        creds = _credentials(credentials, exchange_id)
+        creds = _credentials(credentials, name)
         provider = _Fixed(exchange_id, creds) if creds is not None else None
         if creds is None:
             log.warning("%s: no exchange credentials, balances cannot be read", what)
@@ -82,11 +82,11 @@ def build_venue(
     if credentials is None:
         raise VenueRefusedError(
             f"{what} needs exchange credentials and none are configured: store them with "
-            f"`sigmax credentials add`, or set SIGMAX_EXCHANGE_{exchange_id.upper()}_API_KEY "
-            f"and SIGMAX_EXCHANGE_{exchange_id.upper()}_SECRET"
+            f"`sigmax credentials add`, or set SIGMAX_EXCHANGE_{name.upper()}_API_KEY "
+            f"and SIGMAX_EXCHANGE_{name.upper()}_SECRET"
         )
     try:
-        creds = credentials.get_exchange_credentials(exchange_id)
+        creds = credentials.get_exchange_credentials(name)
     except CredentialsError as exc:
         raise VenueRefusedError(f"{what} needs exchange credentials: {exc}") from None
     venue = CcxtVenue(

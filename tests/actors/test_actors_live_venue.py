@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,12 @@ from sigmax.model import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from sigmax.storage.postgres import close_pools, get_pool
 from sigmax.storage.repos.orders import FillRepository, OrderRepository
 from sigmax.trading.controls import panic
-from tests.doubles.binance_spot_simulator import API_KEY, SECRET, BinanceSpotSimulatorDouble
+from tests.doubles.binance_spot_simulator import (
+    API_KEY,
+    CREDENTIALS_NAME,
+    SECRET,
+    BinanceSpotSimulatorDouble,
+)
 from tests.execution.conftest import SIM_OPTIONS
 
 D = Decimal
@@ -53,15 +59,17 @@ def sim() -> Iterator[BinanceSpotSimulatorDouble]:
 
 @pytest.fixture
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the driver's environment; start_system hands them to the execution actor
-    monkeypatch.setenv("SIGMAX_EXCHANGE_BINANCE_API_KEY", API_KEY)
-    monkeypatch.setenv("SIGMAX_EXCHANGE_BINANCE_SECRET", SECRET)
+    # the driver's and (set before the test cluster started, see tests/conftest.py) the
+    # workers' environment: nothing hands them to the actors
+    monkeypatch.setenv(f"SIGMAX_EXCHANGE_{CREDENTIALS_NAME.upper()}_API_KEY", API_KEY)
+    monkeypatch.setenv(f"SIGMAX_EXCHANGE_{CREDENTIALS_NAME.upper()}_SECRET", SECRET)
 
 
 def venue(sim: BinanceSpotSimulatorDouble, kind: str = "ccxt:binance") -> VenueConfig:
     live = {"live": True} if kind.startswith("ccxt:") else {}
     return VenueConfig(
         kind=kind,
+        credentials=CREDENTIALS_NAME,
         base_url=sim.base_url,
         options=SIM_OPTIONS,
         timeout_ms=10_000,
@@ -261,6 +269,11 @@ def test_a_portfolio_session_on_the_simulator_restarts_reconciles_and_panics(
         assert_books_match_venue(ray, system, sim)
     finally:
         system.shutdown()
+
+    # the keys reached the actors through their node's environment, not in any Ray log
+    logs = Path(ray._private.worker._global_node.get_logs_dir_path())
+    leaked = [str(p) for p in logs.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert not leaked, f"the exchange secret is in Ray's logs: {leaked}"
 
 
 @pytest.mark.slow

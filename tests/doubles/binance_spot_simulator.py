@@ -46,6 +46,8 @@ from sigmax.data.loader import load_bars
 D = Decimal
 API_KEY = "simulator-key-0123456789abcdef0123456789abcdef"
 SECRET = "simulator-secret-fedcba9876543210fedcba9876543210"
+# VenueConfig.credentials for these keys: SIGMAX_EXCHANGE_SIMULATOR_API_KEY / _SECRET
+CREDENTIALS_NAME = "simulator"
 FEE_RATE = D("0.001")
 TICK_SIZE = D("0.01")
 STEP_SIZE = D("0.00001")

@@ -158,3 +158,24 @@ def test_venue_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
         Settings()
     with pytest.raises(ValidationError, match="base_url"):
         VenueConfig(kind="ccxt:binance", base_url="ftp://x/y")
+
+
+def test_the_keys_are_looked_up_under_the_credentials_name(
+    sim: BinanceSpotSimulatorDouble,
+) -> None:
+    config = venue_config(sim, "ccxt:binance", live=True).model_copy(
+        update={"credentials": "desk_two"}
+    )
+    binance_keys = {
+        "SIGMAX_EXCHANGE_BINANCE_API_KEY": API_KEY,
+        "SIGMAX_EXCHANGE_BINANCE_SECRET": SECRET,
+    }
+    with pytest.raises(VenueRefusedError, match="SIGMAX_EXCHANGE_DESK_TWO_API_KEY"):
+        build_venue(config, credentials=EnvCredentialsProvider(binance_keys))
+    desk_two = {
+        "SIGMAX_EXCHANGE_DESK_TWO_API_KEY": API_KEY,
+        "SIGMAX_EXCHANGE_DESK_TWO_SECRET": SECRET,
+    }
+    venue = build_venue(config, credentials=EnvCredentialsProvider(desk_two))
+    order = venue.submit(OrderRequest("desk-1", "BTC/USDT", Side.BUY, D("0.01")), T0)
+    assert order.status is OrderStatus.FILLED
