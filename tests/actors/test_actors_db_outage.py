@@ -237,18 +237,17 @@ def test_outage_past_the_limit_ends_the_session(ray_cluster, schema: str, tmp_pa
     proxy = PostgresProxy()
     request = _request(bars=12)
     system = start_system(_settings(proxy, schema, tmp_path, 3.0), request)
-    cut: list[bool] = []
+    cut: list[float] = []
 
     def outage(report: BarReport, remaining: int | None) -> None:
         if not cut:
             proxy.cut()  # and never restored
-            cut.append(True)
+            cut.append(time.monotonic())
 
-    started = time.monotonic()
     try:
         with pytest.raises(DatabaseOutageError) as raised:
             run_paper(system, request, outage)
-        elapsed = time.monotonic() - started
+        waited = time.monotonic() - cut[0]
         status = ray.get(system.risk.status.remote())
     finally:
         system.shutdown()
@@ -256,7 +255,8 @@ def test_outage_past_the_limit_ends_the_session(ray_cluster, schema: str, tmp_pa
     message = str(raised.value)
     assert "PostgreSQL unavailable" in message and "database_outage_s=3s" in message
     assert request.session_id in message
-    assert elapsed < 30
+    # waited the limit, not the default 300 s (loose: a loaded machine is slow)
+    assert 3.0 <= waited < 120, waited
     assert status["state"] == "paused" and status["cause"] == "database_unavailable"
 
 
