@@ -3,7 +3,8 @@
 The session's stateful actors (risk, execution, portfolio, market data) store what a
 call changed before they answer; while PostgreSQL is away those calls raise
 :class:`~sigmax.storage.postgres.DatabaseUnavailableError` (or, for a server that
-stops answering without refusing, ``PoolTimeoutError``) and nothing of them was stored. :class:`OutageGuard` wraps one step of :func:`~actors.system.run_paper`:
+stops answering without refusing, ``PoolTimeoutError``) and nothing of them was
+stored. :class:`OutageGuard` wraps one step of :func:`~actors.system.run_paper`:
 
 1. The risk actor pauses trading with cause ``database_unavailable`` (in memory: the
    database that would store it is the one missing) and a ``risk`` event says so.
