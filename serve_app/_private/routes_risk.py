@@ -19,8 +19,10 @@ from serve_app._private.deps import (
     TradeKey,
     operator_of,
 )
+from serve_app._private.session_views import market_view
 from serve_app.exceptions import Unprocessable
 from serve_app.schema import LimitsIn, ReasonIn, ResumeIn, RiskEventOut, RiskStateOut
+from sigmax.trading.controls import cancel_after_kill
 
 router = APIRouter(prefix="/risk", tags=["risk"])
 
@@ -64,8 +66,18 @@ async def resume(backend: BackendDep, principal: TradeKey, body: ResumeIn) -> Ri
 
 @router.post("/kill", response_model=RiskStateOut)
 async def kill(backend: BackendDep, principal: TradeKey, body: ReasonIn) -> RiskStateOut:
-    """Engage the kill switch: every order is rejected from now on."""
-    return await _risk_action(backend, "kill", body.reason, operator_of(principal))
+    """Engage the kill switch: every order is rejected from now on, and every open order
+    is cancelled at the venue (audited as control ``kill``); positions are kept."""
+    from actors.ports import ExecutionPort
+
+    operator = operator_of(principal)
+    state = await _risk_action(backend, "kill", body.reason, operator)
+    session = await backend.session()
+    market = await market_view(backend, session)
+    result = await backend.in_thread(cancel_after_kill, ExecutionPort(session.execution), market.ts)
+    details = {"reason": body.reason, **result.audit_details()}
+    await backend.call(session.risk, "record_control", "kill", operator, details)
+    return state
 
 
 @router.post("/kill/release", response_model=RiskStateOut)

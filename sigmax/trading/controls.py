@@ -1,4 +1,4 @@
-"""Operator controls that act on the whole book: stop a session, and panic.
+"""Operator controls that act on the whole book: stop a session, kill, and panic.
 
 Both run through small ports, like :mod:`sigmax.trading.manual`: in-process the ports
 are the domain objects, on Ray the actor-backed ports of ``actors.ports``, so the
@@ -6,6 +6,7 @@ orders pass the same single-writer risk actor as every other order.
 
 * stop: pause with cause ``stopped`` (the session makes no decisions until resumed),
   then cancel every open order; positions are kept.
+* kill (after the risk engine's kill switch): cancel every open order; positions kept.
 * panic: pause with cause ``panic`` first (so nothing new opens while it works; a
   killed engine stays killed), cancel every open order, then close every position
   with a reduce-only market order that passes the risk engine's emergency path.
@@ -83,6 +84,15 @@ def stop_trading(
     positions kept. A killed engine stays killed; the orders are cancelled anyway."""
     result = ControlResult("stop")
     _pause(risk, result, f"session stopped by {operator}: {reason}", operator, STOPPED)
+    _cancel_all(venue, ts, result)
+    return result
+
+
+def cancel_after_kill(venue: ControlVenuePort, ts: datetime) -> ControlResult:
+    """What follows the kill switch (which already rejects every new order): every open
+    order is cancelled at the venue, so none can still fill; positions are kept (panic
+    closes them)."""
+    result = ControlResult("kill")
     _cancel_all(venue, ts, result)
     return result
 

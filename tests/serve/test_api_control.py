@@ -204,9 +204,17 @@ def test_cli_drives_the_controls_through_the_api(
 
 
 def test_kill_makes_the_session_not_ready_and_panic_keeps_it_killed(
-    trader: SigmaxClient, admin: SigmaxClient
+    trader: SigmaxClient, admin: SigmaxClient, session: Session
 ) -> None:
+    trader.control("start")  # after the panic drill
+    limit = (price(trader) * Decimal("0.97")).quantize(Decimal("0.01"))
+    assert trader.submit_order("ctl-kill-rest", SYMBOL, "buy", "0.001", "limit", limit)["approved"]
     trader.kill("incident")
+    # the kill switch cancels what rests at the venue: nothing can fill after it
+    assert trader.order("op-ctl-kill-rest")["status"] == "cancelled"
+    assert trader.orders(status="open") == []
+    killed = audit(session, "control")[-1]["payload"]
+    assert killed["action"] == "kill" and killed["details"]["cancelled"] == ["op-ctl-kill-rest"]
     time.sleep(READY_CACHE_S)  # a readiness answer is reused for up to this long
     ready = trader.ready()
     assert trader.last_response is not None and trader.last_response.status_code == 503
