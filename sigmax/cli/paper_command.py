@@ -439,7 +439,7 @@ def _follow_with_progress(session: Any, request: Any, stop: threading.Event) -> 
     from actors.session import DONE
 
     columns = (
-        TextColumn("paper session"),
+        TextColumn("session"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("equity {task.fields[equity]}"),
@@ -458,8 +458,9 @@ def _follow_with_progress(session: Any, request: Any, stop: threading.Event) -> 
             if status["state"] in DONE:
                 break
             stop.wait(FOLLOW_POLL_S)
-    if status["state"] == "failed":
-        raise RuntimeError(f"session {request.session_id} failed: {status['error']}")
+    if status["state"] == "failed":  # e.g. a venue account that differs from the books
+        typer.echo(f"error: session {request.session_id} failed: {status['error']}", err=True)
+        raise typer.Exit(code=1)
     if stop.is_set():
         console.print(f"[yellow]stopped after {len(reports)} bars; state is persisted[/]")
     return reports
@@ -503,7 +504,7 @@ def _summarise(
     counts = session_counts(reports)
     symbols = list(dict.fromkeys(r.symbol for r in reports))
     timeframe = next(iter(histories.values())).timeframe
-    table = Table(title=f"paper session on {', '.join(symbols)} {timeframe}")
+    table = Table(title=f"session on {', '.join(symbols)} {timeframe}")
     table.add_column("what")
     table.add_column("value", justify="right")
     for key, value in counts.items():

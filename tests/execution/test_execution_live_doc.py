@@ -1,17 +1,47 @@
-"""docs/LIVE.md's example runs as written against the Binance spot simulator (a test
-double); its placeholders (BASE_URL, ENVIRONMENT, PRICE, NOW) are given here."""
+"""docs/LIVE.md run as written against the Binance spot simulator (a test double).
+
+- The Python example runs in-process; its placeholders (BASE_URL, ENVIRONMENT, PRICE,
+  NOW) are given here.
+- Every shell command of the page runs top to bottom in its own process, as an operator
+  types it: ``export`` lines set the environment of the commands after them (the key
+  placeholders become the simulator's key), each ``sigmax`` command runs against a
+  fresh simulator behind ``SIGMAX_VENUE__BASE_URL``, on the shared PostgreSQL in a
+  schema of its own, and starts its own Ray. A ``console`` block's output lines are
+  what the command prints (each shown line starts a line of its output) and an
+  ``error:`` answer exits with code 2; a ``bash`` block's sessions must finish (exit 0),
+  the ccxt ones having sent their orders to the simulator, the dry run none.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
 import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
-from tests.doubles.binance_spot_simulator import API_KEY, SECRET, BinanceSpotSimulatorDouble
+import pytest
 
-LIVE = Path(__file__).resolve().parents[2] / "docs" / "LIVE.md"
+from tests.doubles.binance_spot_simulator import API_KEY, SECRET, BinanceSpotSimulatorDouble
+from tests.execution.conftest import SIM_OPTIONS
+from tests.ops.test_ops_docs_commands import blocks, commands_in
+from tests.storage.pg.pg_fixtures import ADMIN_DSN, drop_schema, new_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+LIVE = ROOT / "docs" / "LIVE.md"
+PLACEHOLDERS = {
+    "your-testnet-key": API_KEY,
+    "your-testnet-secret": SECRET,
+    "your-live-key": API_KEY,
+    "your-live-secret": SECRET,
+}
 
 
 def test_the_live_page_example_runs(sim: BinanceSpotSimulatorDouble) -> None:
@@ -32,3 +62,93 @@ def test_the_live_page_example_runs(sim: BinanceSpotSimulatorDouble) -> None:
     expected = [line.split("# ")[1] for line in block.splitlines() if "print(" in line]
     assert printed == expected
     assert len(sim.orders_with_client_id("doc-1")) == 1
+
+
+@dataclass(frozen=True)
+class Step:
+    line: int
+    command: str
+    shown: tuple[str, ...]  # a console block's output lines; () for a bash block
+
+
+def page_steps() -> list[Step]:
+    """The page's shell commands in order, with the output a console block shows."""
+    steps: list[Step] = []
+    for first, language, body in blocks(LIVE.read_text(encoding="utf-8")):
+        lines = body.splitlines()
+        for line, command in commands_in(body, language, first):
+            shown: list[str] = []
+            if language == "console":
+                for out in lines[line - first + 1 :]:
+                    if out.startswith("$ "):
+                        break
+                    shown.append(out)
+            steps.append(Step(line, command, tuple(shown)))
+    return steps
+
+
+def test_the_page_lists_the_way_live() -> None:
+    commands = [s.command for s in page_steps()]
+    for flags in ("--testnet", "--venue dry-run", "--live --data", "--live --testnet"):
+        assert any(flags in c for c in commands), flags
+    assert all(c.startswith((".venv/bin/sigmax paper ", "export ")) for c in commands)
+
+
+def _environment(schema: str) -> dict[str, str]:
+    """This process's environment without venue, exchange, risk or Ray settings."""
+    drop = ("SIGMAX_VENUE__", "SIGMAX_EXCHANGE_", "SIGMAX_RISK__", "RAY_", "SIGMAX_POSTGRES")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    return env | {
+        "RAY_AUTH_MODE": "disabled",
+        "SIGMAX_POSTGRES_DSN": ADMIN_DSN,
+        "SIGMAX_POSTGRES_SCHEMA": schema,
+        "SIGMAX_VENUE__OPTIONS": json.dumps(SIM_OPTIONS),  # the simulator is spot only
+    }
+
+
+def _run(step: Step, env: dict[str, str]) -> None:
+    argv = shlex.split(step.command)
+    argv[0] = str(Path(sys.executable).parent / "sigmax")
+    if "--bars" in argv:  # a session: two CPUs for its Ray, no dashboard
+        argv += ["--num-cpus", "2", "--no-dashboard"]
+    with BinanceSpotSimulatorDouble(
+        "bundled:ETH-USD-30m", quote="USD", start_bar=2_000, bars=50,
+        balances={"USD": Decimal(10_000)},
+    ) as sim:  # fmt: skip
+        env = env | {"SIGMAX_VENUE__BASE_URL": sim.base_url}
+        done = subprocess.run(
+            argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        )
+        output = done.stdout + done.stderr
+        where = f"docs/LIVE.md:{step.line}: {step.command}\n{output[-3000:]}"
+        if step.shown:
+            printed = [line.strip() for line in output.splitlines()]
+            for line in step.shown:
+                assert any(p.startswith(line) for p in printed), f"{line!r} not printed: {where}"
+            expected = 2 if step.shown[-1].startswith("error:") else 0
+            assert done.returncode == expected, where
+            assert not sim.orders, where  # refused before anything started
+            return
+        assert done.returncode == 0, where
+        assert "6/6" in done.stdout, where  # every bar traded
+        if "--venue dry-run" in step.command:
+            assert "venue dry-run (nothing sent)" in done.stdout, where
+            assert not sim.orders, where
+        else:
+            assert sim.orders, where  # the orders reached the exchange
+            assert "--testnet" in step.command or "(REAL MONEY)" in done.stdout, where
+
+
+@pytest.mark.slow
+def test_every_command_of_the_page_runs_as_written() -> None:
+    schema = new_schema()
+    env = _environment(schema)
+    try:
+        for step in page_steps():
+            if step.command.startswith("export "):
+                name, _, value = step.command.removeprefix("export ").partition("=")
+                env[name] = PLACEHOLDERS.get(value, value)
+                continue
+            _run(step, env)
+    finally:
+        drop_schema(schema)

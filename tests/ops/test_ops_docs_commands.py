@@ -83,6 +83,12 @@ COVERED: tuple[Runs, ...] = (
     # the checkout of an earlier commit that bench/api_load.py --before-tree compares with
     Runs(r"locust -f tests/load/locustfile\.py ", "tests/serve/test_load_locust.py", "locustfile"),
     Runs(r"git worktree add ", "bench/api_load.py", "--before-tree", validated=True),
+    # docs/LIVE.md (before README's paper row): run top to bottom against the simulator
+    Runs(
+        r"(\.venv/bin/sigmax paper --venue |export SIGMAX_(EXCHANGE_BINANCE|RISK)__?)",
+        "tests/execution/test_execution_live_doc.py",
+        "test_every_command_of_the_page_runs_as_written",
+    ),
     # README.md
     Runs(r"make test$", ".ci/run", "make test"),
     Runs(r"make lint$", ".ci/run", "make lint"),
