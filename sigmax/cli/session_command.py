@@ -43,7 +43,7 @@ def list_sessions(address: Address = "auto") -> None:
     from actors.session import session_ids
 
     table = Table(title="sessions")
-    for column in ("session", "state", "bars", "last bar", "equity"):
+    for column in ("session", "state", "venue", "bars", "last bar", "equity"):
         table.add_column(column)
     for session_id in session_ids():
         status = ray.get(_session(session_id).status.remote(), timeout=options.CALL_TIMEOUT_S)
@@ -51,6 +51,7 @@ def list_sessions(address: Address = "auto") -> None:
         table.add_row(
             session_id,
             status["state"],
+            venue_label(status.get("venue")),
             str(status["bars"]),
             status["last_bar"] or "-",
             "-" if equity is None else f"{equity:,.2f}",
@@ -58,9 +59,20 @@ def list_sessions(address: Address = "auto") -> None:
     console.print(table)
 
 
+def venue_label(venue: dict[str, Any] | None) -> str:
+    """``paper``, ``dry-run``, ``ccxt:binance (testnet)``, ``ccxt:binance (LIVE)``; ``-``
+    before the session's actors describe their venue."""
+    if not venue:
+        return "-"
+    kind = str(venue.get("kind", "?"))
+    if venue.get("live"):
+        return f"{kind} (LIVE)"
+    return f"{kind} (testnet)" if venue.get("testnet") else kind
+
+
 @app.command("status")
 def status(session_id: SessionId, address: Address = "auto") -> None:
-    """The session's state, bars traded, last bar and equity (JSON)."""
+    """The session's state, venue, bars traded, last bar and equity (JSON)."""
     ray = _init_ray(address, None, None)
     from actors import options
 

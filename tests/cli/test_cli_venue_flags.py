@@ -135,3 +135,19 @@ def test_the_paper_job_takes_the_same_flags(
     assert paper_job.main(["--venue", "dry-run", "--adopt-venue-state", *FAST]) == 0
     [(settings, request)] = started
     assert settings.venue.kind == "dry-run" and request.adopt_venue_state
+
+
+@pytest.mark.parametrize(
+    ("venue", "label"),
+    [
+        (None, "-"),
+        ({"kind": "paper", "testnet": False, "live": False}, "paper"),
+        ({"kind": "dry-run", "testnet": False, "live": False, "dry_run": True}, "dry-run"),
+        ({"kind": "ccxt:binance", "testnet": True, "live": False}, "ccxt:binance (testnet)"),
+        ({"kind": "ccxt:binance", "testnet": False, "live": True}, "ccxt:binance (LIVE)"),
+    ],
+)
+def test_session_list_labels_the_venue(venue: dict[str, Any] | None, label: str) -> None:
+    from sigmax.cli.session_command import venue_label
+
+    assert venue_label(venue) == label
