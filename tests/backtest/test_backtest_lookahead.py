@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from sigmax.backtest.risk_profile import backtest_risk_config
-from sigmax.backtest.runner import BacktestRequest, run_backtest
+from sigmax.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest
 from sigmax.model import BarSeries
 
 
@@ -30,7 +30,7 @@ def distort_after(bars: BarSeries, cut: int) -> BarSeries:
     return BarSeries(bars.symbol, bars.timeframe, bars.ts.copy(), o, h, low, c, v)
 
 
-def _run(bars: BarSeries, strategy: str, params: dict[str, str]):
+def _run(bars: BarSeries, strategy: str, params: dict[str, str]) -> BacktestOutcome:
     request = BacktestRequest(
         data="in-memory",
         strategy=strategy,
@@ -60,7 +60,9 @@ HOUR_NS = 3_600_000_000_000
         ("sigmax", {}, 2102),
     ],
 )
-def test_future_bars_do_not_change_the_past(btc_1h_small, strategy, params, cut) -> None:
+def test_future_bars_do_not_change_the_past(
+    btc_1h_small: BarSeries, strategy: str, params: dict[str, str], cut: int
+) -> None:
     if strategy == "sigmax" and not params:
         closes_window = (int(btc_1h_small.ts[cut]) + HOUR_NS) % (4 * HOUR_NS) == 0
         assert closes_window == (cut == 2100), "the cuts sit where the cases say"
