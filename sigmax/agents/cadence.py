@@ -1,7 +1,7 @@
 """Decision cadence: the graph may decide on coarser bars than the data's.
 
-With ``GraphConfig.cadence`` set (``4h``, ``1d``), the data's bars are grouped into
-UTC-aligned windows of that length. A window is *closed* by the bar whose close time
+With ``GraphConfig.cadence`` set (``4h``, the default, or ``1d``), the data's bars are
+grouped into UTC-aligned windows of that length. A window is *closed* by the bar whose close time
 (open + bar length) reaches the window's end; at that bar the graph decides on the
 coarse bars of all windows closed so far (open of the window's first bar, highest high,
 lowest low, the closing bar's close, summed volume). Between closes the target stays as
