@@ -8,8 +8,11 @@
   fresh simulator behind ``SIGMAX_VENUE__BASE_URL``, on the shared PostgreSQL in a
   schema of its own, and starts its own Ray. A ``console`` block's output lines are
   what the command prints (each shown line starts a line of its output) and an
-  ``error:`` answer exits with code 2; a ``bash`` block's sessions must finish (exit 0),
-  the ccxt ones having sent their orders to the simulator, the dry run none.
+  ``error:`` answer exits with code 2 (1 for a session that failed once started); a
+  ``bash`` block's sessions must finish (exit 0), the ccxt ones having sent their orders
+  to the simulator, the dry run none.
+- Under "## Reconciliation" the account holds an open order placed by hand (the
+  simulator's ``place_by_hand``), which the session must refuse, or adopt when told.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from tests.storage.pg.pg_fixtures import ADMIN_DSN, drop_schema, new_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = ROOT / "docs" / "LIVE.md"
+HEADING = re.compile(r"^## (.+)$", re.M)
+BY_HAND = "by-hand-1"
 PLACEHOLDERS = {
     "your-testnet-key": API_KEY,
     "your-testnet-secret": SECRET,
@@ -69,12 +74,16 @@ class Step:
     line: int
     command: str
     shown: tuple[str, ...]  # a console block's output lines; () for a bash block
+    section: str  # the "## " heading it stands under
 
 
 def page_steps() -> list[Step]:
     """The page's shell commands in order, with the output a console block shows."""
     steps: list[Step] = []
-    for first, language, body in blocks(LIVE.read_text(encoding="utf-8")):
+    text = LIVE.read_text(encoding="utf-8")
+    headings = [(text.count("\n", 0, m.start()), m.group(1)) for m in HEADING.finditer(text)]
+    for first, language, body in blocks(text):
+        section = [title for at, title in headings if at < first][-1]
         lines = body.splitlines()
         for line, command in commands_in(body, language, first):
             shown: list[str] = []
@@ -83,13 +92,14 @@ def page_steps() -> list[Step]:
                     if out.startswith("$ "):
                         break
                     shown.append(out)
-            steps.append(Step(line, command, tuple(shown)))
+            steps.append(Step(line, command, tuple(shown), section))
     return steps
 
 
 def test_the_page_lists_the_way_live() -> None:
     commands = [s.command for s in page_steps()]
-    for flags in ("--testnet", "--venue dry-run", "--live --data", "--live --testnet"):
+    flags_shown = ("--testnet", "--venue dry-run", "--live --data", "--live --testnet")
+    for flags in (*flags_shown, "--adopt-venue-state"):
         assert any(flags in c for c in commands), flags
     assert all(c.startswith((".venv/bin/sigmax paper ", "export ")) for c in commands)
 
@@ -115,6 +125,9 @@ def _run(step: Step, env: dict[str, str]) -> None:
         "bundled:ETH-USD-30m", quote="USD", start_bar=2_000, bars=50,
         balances={"USD": Decimal(10_000)},
     ) as sim:  # fmt: skip
+        if step.section == "Reconciliation":
+            price = (sim.price_of("ETH/USD") * Decimal("0.9")).quantize(Decimal("0.01"))
+            sim.place_by_hand("BUY", Decimal("0.5"), price, BY_HAND, "ETHUSD")
         env = env | {"SIGMAX_VENUE__BASE_URL": sim.base_url}
         done = subprocess.run(
             argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
@@ -125,9 +138,10 @@ def _run(step: Step, env: dict[str, str]) -> None:
             printed = [line.strip() for line in output.splitlines()]
             for line in step.shown:
                 assert any(p.startswith(line) for p in printed), f"{line!r} not printed: {where}"
-            expected = 2 if step.shown[-1].startswith("error:") else 0
-            assert done.returncode == expected, where
-            assert not sim.orders, where  # refused before anything started
+            started = " failed: " in step.shown[0]  # refused by the session's actors
+            assert done.returncode == (1 if started else 2), where
+            sent = [o for o in sim.orders.values() if o.client_order_id != BY_HAND]
+            assert not sent, where  # refused before any order
             return
         assert done.returncode == 0, where
         assert "6/6" in done.stdout, where  # every bar traded
@@ -135,7 +149,8 @@ def _run(step: Step, env: dict[str, str]) -> None:
             assert "venue dry-run (nothing sent)" in done.stdout, where
             assert not sim.orders, where
         else:
-            assert sim.orders, where  # the orders reached the exchange
+            sent = [o for o in sim.orders.values() if o.client_order_id != BY_HAND]
+            assert sent, where  # the orders reached the exchange
             assert "--testnet" in step.command or "(REAL MONEY)" in done.stdout, where
 
 
