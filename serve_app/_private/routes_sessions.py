@@ -147,6 +147,11 @@ def _venue(body: SessionStartIn, server: VenueConfig) -> VenueConfig:
             f"live: real money needs a ccxt venue (venue: ccxt:EXCHANGE); the venue is "
             f"{config.kind}"
         )
+    if body.testnet and config.kind == "paper":
+        raise Unprocessable(
+            "testnet: applies to an exchange (venue: ccxt:EXCHANGE or dry-run), not to the "
+            "paper venue"
+        )
     if config.real_money and not config.live:
         raise Unprocessable(
             f'live: venue {config.kind} off testnet trades real money: send "live": true to '

@@ -85,6 +85,7 @@ def _body(session_id: str, **changes: Any) -> dict[str, Any]:
         ({"live": "yes please"}, "live", "boolean"),
         ({"live": True}, "live", "the venue is paper"),
         ({"venue": "dry-run", "live": True}, "live", "the venue is dry-run"),
+        ({"testnet": True}, "testnet", "not to the paper venue"),
         ({"venue": "ccxt:binance"}, "live", "trades real money"),
         ({"venue": "ccxt:binance", "testnet": False}, "live", '"live": true'),
         (
