@@ -5,8 +5,9 @@ Each bar, in this order:
 1. the paper exchange fills working orders against the bar (an order decided at
    the previous bar's close fills at this bar's open at the earliest);
 2. fills are booked in the :class:`~sigmax.ledger.Ledger` and shown to the risk
-   engine (slippage monitor), judged against the open of the bar they fill in
-   (:func:`judged_at_open`), not the close they were decided at;
+   engine (slippage monitor), judged against the price the exchange expected them at
+   (``Fill.expected_price``: the open of the bar a market order fills in), not the
+   close they were decided at;
 3. equity is marked at the close and given to the risk engine (drawdown and daily
    loss breakers);
 4. the strategy's wanted position for this bar is compared with the book; a
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -37,7 +38,6 @@ from sigmax.ledger import Ledger, LedgerEntry
 from sigmax.model import (
     BarSeries,
     Decision,
-    Fill,
     Order,
     OrderRequest,
     RiskVerdict,
@@ -116,13 +116,6 @@ class LazyDecisions(Sequence[Decision]):
         return list(self) == (list(other) if isinstance(other, Sequence) else other)
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def judged_at_open(fill: Fill, bar_open: float) -> Fill:
-    """``fill`` as the slippage monitor sees it in a backtest: against the open of the
-    bar it filled in, the price a cost-free market order gets there. The gap from the
-    close the order was decided at to that open is the market's move, not slippage."""
-    return replace(fill, reference_price=to_decimal(bar_open))
 
 
 class BacktestEngine:
@@ -247,7 +240,7 @@ class _Run:
         bar = self.bars.bar(i)
         for fill in self.engine.exchange.on_bar(bar):
             self.result.entries.append(self.ledger.apply(fill))
-            self.engine.risk.on_fill(judged_at_open(fill, bar.open))
+            self.engine.risk.on_fill(fill)
         self.cash = float(self.ledger.cash)
         self.qty = float(self.ledger.position(self.symbol).qty)
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 import numpy as np
 
 from sigmax.backtest.config import BacktestConfig
-from sigmax.backtest.engine import QUIET_RUN_MIN, BacktestResult, Rejection, judged_at_open
+from sigmax.backtest.engine import QUIET_RUN_MIN, BacktestResult, Rejection
 from sigmax.execution import PaperExchange
 from sigmax.ledger import Ledger
 from sigmax.model import BarSeries, Decision, Order, OrderRequest, to_decimal, ts_from_ns
@@ -234,7 +234,7 @@ class _PortfolioRun:
             entry = self.ledger.apply(fill)
             self.result.entries.append(entry)
             leg.result.entries.append(entry)
-            self.engine.risk.on_fill(judged_at_open(fill, bar.open))
+            self.engine.risk.on_fill(fill)
         self.cash = float(self.ledger.cash)
         leg.qty = float(self.ledger.position(leg.symbol).qty)
 
