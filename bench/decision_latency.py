@@ -44,7 +44,8 @@ def in_process(bars: int) -> tuple[list[float], list[bool]]:
 
     settings = Settings()
     graph = DecisionGraph(settings.graph)
-    series = load_bars("bundled:BTC-USD-1h")[START - graph.warmup : START + bars]
+    warmup = graph.data_warmup("1h")  # in the data's bars, whatever the decision cadence
+    series = load_bars("bundled:BTC-USD-1h")[START - warmup : START + bars]
     session = TradingSession(
         SessionConfig(symbol=series.symbol),
         GraphDecider(graph),
@@ -53,7 +54,7 @@ def in_process(bars: int) -> tuple[list[float], list[bool]]:
         Ledger(Decimal(10_000)),
     )
     times, ordered = [], []
-    for i in range(graph.warmup, len(series)):
+    for i in range(warmup, len(series)):
         started = time.perf_counter()
         report = session.on_bar(series[: i + 1])
         times.append(time.perf_counter() - started)

@@ -217,7 +217,7 @@ class TimedDecider:
 
 
 def graph_warmup(settings: Settings) -> int:
-    return DecisionGraph(settings.graph).warmup
+    return DecisionGraph(settings.graph).data_warmup(TIMEFRAME)  # data bars, any cadence
 
 
 def run_in_process(
