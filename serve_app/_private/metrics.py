@@ -57,9 +57,15 @@ RISK_STATES = ("running", "paused", "killed")
 
 
 POOL_HELP_SUFFIX = (
-    " (store: postgres is the database pool, redis, clickhouse;"
-    " actor: the process holding the pool, an actor's name or pid:N)"
+    " (store: postgres, clickhouse or redis; kind: database for postgres and clickhouse,"
+    " cache for redis; actor: the process holding the pool, an actor's name or pid:N)"
 )
+POOL_KIND = {"postgres": "database", "clickhouse": "database", "redis": "cache"}
+
+
+def _pool_labels(labels: dict[str, str], actor: str) -> dict[str, str]:
+    """A pool sample's labels as /metrics shows them: what kind of store, and where."""
+    return {**labels, "kind": POOL_KIND.get(labels.get("store", ""), "other"), "actor": actor}
 
 
 class ScrapeView:
@@ -80,11 +86,12 @@ class ScrapeView:
                 continue
             merged = Metric(family.name, family.documentation + POOL_HELP_SUFFIX, family.type)
             for sample in family.samples:
-                merged.add_sample(sample.name, {**sample.labels, "actor": self.own}, sample.value)
+                labels = _pool_labels(sample.labels, self.own)
+                merged.add_sample(sample.name, labels, sample.value)
             for doc in self.others:
                 for name, sample_name, labels, value in doc["samples"]:
                     if name == family.name:
-                        merged.add_sample(sample_name, {**labels, "actor": doc["actor"]}, value)
+                        merged.add_sample(sample_name, _pool_labels(labels, doc["actor"]), value)
             yield merged
 
 

@@ -53,7 +53,7 @@ def test_metrics_show_the_pool_of_an_actor_process(
     http: TestClient, make_key: KeyMaker, portfolio_actor: str
 ) -> None:
     key = make_key(["read"], "pool-scraper")
-    wanted = f'sigmax_pool_size{{actor="{portfolio_actor}",store="postgres"}}'
+    wanted = f'sigmax_pool_size{{actor="{portfolio_actor}",kind="database",store="postgres"}}'
     deadline = time.monotonic() + 5 * POOL_STATS_INTERVAL_S
     text = _scrape(http, key)
     while wanted not in text and time.monotonic() < deadline:
@@ -64,13 +64,16 @@ def test_metrics_show_the_pool_of_an_actor_process(
     print("\n".join(lines))
     values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines}
     assert values[wanted] >= 1  # the actor's pool holds at least one connection
+    labels = f'{{actor="{portfolio_actor}",kind="database",store="postgres"}}'
     for family in ("in_use", "waiting", "held_too_long"):
-        assert f'sigmax_pool_{family}{{actor="{portfolio_actor}",store="postgres"}}' in values
-    count = f'sigmax_pool_acquire_seconds_count{{actor="{portfolio_actor}",store="postgres"}}'
-    assert values[count] >= 1  # it took a connection to read the fills
-    # The seed's check: `curl .../api/v1/metrics | grep database` names the pool metrics.
+        assert f"sigmax_pool_{family}{labels}" in values
+    assert values[f"sigmax_pool_acquire_seconds_count{labels}"] >= 1  # it read the fills
+    # The seed's check: `curl .../api/v1/metrics | grep database` shows the database
+    # pools' values, this actor's among them
     said = [line for line in text.splitlines() if "database" in line]
-    assert any(line.startswith("# HELP sigmax_pool_size") for line in said), said
+    assert any(line.startswith("sigmax_pool_size{") and portfolio_actor in line for line in said), (
+        said
+    )
 
 
 def test_a_process_that_stopped_publishing_is_left_out_and_deleted(ray_cluster: Any) -> None:
