@@ -53,6 +53,7 @@ from sigmax.execution.errors import (
     VenueError,
     VenueNetworkError,
     VenueRateLimitError,
+    VenueRefusedError,
 )
 from sigmax.execution.orders import OrderEvent, OrderManager, check_transition
 from sigmax.execution.reconcile import VenueOrder, VenueSnapshot, VenueTrade, fill_id_of
@@ -209,6 +210,11 @@ class CcxtVenue:
         exchange = cls(params)
         exchange.logger = _RedactingLogger(logging.getLogger(f"{__name__}.http"), self._redact)
         if config.sandbox:
+            if not (exchange.urls or {}).get("test"):  # ccxt fails obscurely without one
+                raise VenueRefusedError(
+                    f"exchange {config.exchange_id} has no testnet in ccxt: drop --testnet "
+                    "(SIGMAX_VENUE__TESTNET), or choose an exchange that has one"
+                )
             exchange.set_sandbox_mode(True)
         if config.base_url is not None:
             exchange.urls["api"] = _rebase(exchange.urls["api"], config.base_url)

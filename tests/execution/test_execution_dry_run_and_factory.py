@@ -179,3 +179,9 @@ def test_the_keys_are_looked_up_under_the_credentials_name(
     venue = build_venue(config, credentials=EnvCredentialsProvider(desk_two))
     order = venue.submit(OrderRequest("desk-1", "BTC/USDT", Side.BUY, D("0.01")), T0)
     assert order.status is OrderStatus.FILLED
+
+
+def test_testnet_on_an_exchange_without_one_is_refused_by_name() -> None:
+    config = VenueConfig(kind="dry-run", exchange_id="kraken", testnet=True)
+    with pytest.raises(VenueRefusedError, match="exchange kraken has no testnet in ccxt"):
+        build_venue(config, paper=PaperExchangeConfig())
