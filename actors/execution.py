@@ -11,8 +11,9 @@ The venue is the paper exchange unless a :class:`~sigmax.execution.config.VenueC
 sent, fills paper-style on the bars) or ``ccxt:EXCHANGE`` (a
 :class:`~sigmax.execution.ccxt_venue.CcxtVenue`), built by
 :func:`~sigmax.execution.venue_factory.build_venue` with the credentials of
-:class:`~sigmax.secrets.SecretsManager` (Vault KV ``exchanges/<id>``, else
-``SIGMAX_EXCHANGE_<ID>_API_KEY`` / ``_SECRET``). On a ccxt venue:
+:class:`~sigmax.credentials.venue.VenueCredentials` (the stored credential of
+``VenueConfig.credentials``, else Vault KV ``exchanges/<name>``, else
+``SIGMAX_EXCHANGE_<NAME>_API_KEY`` / ``_SECRET``). On a ccxt venue:
 
 - a new order is stored NEW before it is sent (write-ahead); a call retried after a
   restart finds it NEW and looks it up by its client order id before sending: one
@@ -38,13 +39,14 @@ import ray
 
 from actors.persistence import actor_pool
 from actors.session_metrics import record_activity
+from sigmax.credentials.venue import VenueCredentials
 from sigmax.execution import PaperExchange, PaperExchangeConfig, VenueConfig, build_venue
 from sigmax.execution.ccxt_venue import CcxtVenue, OrderCheck
 from sigmax.execution.errors import ExecutionError
 from sigmax.execution.orders import OrderEvent
 from sigmax.execution.venue_check import VenueBooks, check_venue
 from sigmax.model import Bar, Fill, Order, OrderRequest
-from sigmax.secrets import SecretsManager
+from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.repos.runtime import ExecutionStateRepository
 from sigmax.tracing import traced_actor
 
@@ -86,7 +88,10 @@ class ExecutionActor:
             self.exchange = build_venue(
                 self.venue_config,
                 paper=self._paper_config,
-                credentials=SecretsManager(),
+                credentials=VenueCredentials(
+                    self.venue_config.ccxt_exchange_id,
+                    PostgresConfig.model_validate_json(self.postgres) if self.postgres else None,
+                ),
                 on_error=self._errors.append,
             )
             self._persisted_logs = [len(log) for log in _event_logs(self.exchange)]

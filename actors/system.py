@@ -57,6 +57,7 @@ from actors.proposals import ProposalActor, ProposalActorPort
 from actors.risk import RiskActor
 from actors.timeseries_store import TimeSeriesStoreActor
 from sigmax.config import Settings
+from sigmax.credentials.venue import VenueCredentials
 from sigmax.errors import InvalidInputError
 from sigmax.events import EventPublisher, build_publisher
 from sigmax.events.model import make_event, status_data
@@ -76,7 +77,7 @@ from sigmax.portfolio.reoptimise import (
 )
 from sigmax.risk.context import datetime_to_ns
 from sigmax.risk.state import STOPPED
-from sigmax.secrets import SecretsManager
+from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.strategies import Strategy, StrategyError, make_strategy
 from sigmax.strategies.agent_graph import AgentGraphStrategy
 from sigmax.trading.adapters import StrategyDecider
@@ -303,7 +304,11 @@ def check_venue_settings(settings: Settings, request: PaperRequest) -> None:
     config = settings.venue
     if config.kind == "paper":
         return
-    build_venue(config, paper=settings.paper, credentials=SecretsManager(settings.vault))
+    postgres = None
+    if request.persist:  # where a stored credential would be (the embedded server too)
+        postgres = PostgresConfig.model_validate_json(postgres_for_actors(settings))
+    credentials = VenueCredentials(config.ccxt_exchange_id, postgres, settings.vault)
+    build_venue(config, paper=settings.paper, credentials=credentials)
     if config.is_ccxt:
         if not request.persist:
             raise InvalidInputError(

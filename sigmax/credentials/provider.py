@@ -47,7 +47,7 @@ class StoredCredentialsProvider:
 
     def get_exchange_credentials(self, exchange_id: str) -> ExchangeCredentials:
         try:
-            return _run(self._load(exchange_id))
+            return run_blocking(self._load(exchange_id))
         except (CredentialError, CipherError) as exc:
             raise CredentialsError(f"stored credential {self.name!r}: {exc}") from None
         except asyncpg.UndefinedTableError:
@@ -63,7 +63,8 @@ class StoredCredentialsProvider:
             return await manager.load(self.name, exchange_id)
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    # a thread of its own, so this works from plain code and from inside an event loop
+def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end in a thread of its own, so this works from plain code and
+    from inside an event loop (an async actor's method)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()

@@ -166,11 +166,10 @@ class VenueConfig(BaseModel):
     )
     credentials: str | None = Field(
         default=None,
-        min_length=2,
-        max_length=40,
-        pattern=r"^[a-z0-9_]+$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
         description=(
-            "Whose API keys: Vault exchanges/<name>, or the environment's "
+            "Whose API keys: the stored credential of that name (sigmax credentials add), "
+            "else Vault exchanges/<name>, else the environment's "
             "SIGMAX_EXCHANGE_<NAME>_API_KEY / _SECRET (two accounts on one exchange get "
             "two names). None: the exchange id."
         ),

@@ -400,3 +400,35 @@ def test_log_fields_named_like_secrets_are_redacted(
     assert '"exchange": "binance"' in text and '"api_key": "***"' in text
     assert '"Secret": "***"' in text and '"password": null' in text
     assert_no_secret(text)
+
+
+def test_a_venue_takes_the_stored_credential_of_its_name_before_the_environment(
+    client: TestClient,
+    admin: dict[str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sigmax.credentials.venue import VenueCredentials
+
+    env_key, env_secret = "env-key-0123456789", "env-secret-0123456789"
+    created = create(client, admin)
+    name = created["name"]
+    env_name = name.upper().replace("-", "_").replace(".", "_")
+    for part, value in (("API_KEY", env_key), ("SECRET", env_secret)):
+        monkeypatch.setenv(f"SIGMAX_EXCHANGE_{env_name}_{part}", value)
+        monkeypatch.setenv(f"SIGMAX_EXCHANGE_ELSEWHERE_{part}", value)
+    venue = VenueCredentials("binance", settings.postgres, settings.vault)
+    # stored but untested: refused, never replaced by the environment's keys
+    with pytest.raises(CredentialsError, match="untested"):
+        venue.get_exchange_credentials(name)
+    expect(NO_WITHDRAW)
+    tested = client.post(f"/api/v1/credentials/{created['id']}/test", json={}, headers=admin)
+    assert tested.json()["status"] == "ok"
+    stored = venue.get_exchange_credentials(name)
+    assert (stored.api_key, stored.secret) == (API_KEY, SECRET)
+    # no stored credential of that name: the secrets backend's (here the environment)
+    other = VenueCredentials("binance", settings.postgres, SecretsConfig())  # no Vault
+    fallback = other.get_exchange_credentials("elsewhere")
+    assert (fallback.api_key, fallback.secret) == (env_key, env_secret)
+    with pytest.raises(CredentialsError, match="is for binance, not kraken"):
+        VenueCredentials("kraken", settings.postgres, settings.vault).get_exchange_credentials(name)
