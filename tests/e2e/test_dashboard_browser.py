@@ -79,6 +79,9 @@ def paper_session(
         update={
             "clickhouse": ClickHouseConfig(data_dir=tmp_path / "clickhouse"),
             "events": EventsConfig(),
+            # deciding every bar: each decision shows every agent, fills come while the
+            # browser watches (the 4h default would decide every fourth bar)
+            "graph": api_settings.graph.model_copy(update={"cadence": None}),
         }
     )
     session = PaperSession(f"web-{uuid.uuid4().hex[:8]}", threading.Event())

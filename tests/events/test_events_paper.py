@@ -36,7 +36,11 @@ async def test_paper_session_events_reach_a_redis_subscriber(
     replica = RedisEventBus(events_config, redis_config)
     sub = await replica.subscribe(TOPICS)
     publisher = RedisEventBus(events_config, redis_config)
-    system = start_system(Settings(), request, publisher=publisher)
+    settings = Settings()  # deciding every bar: each bar's decision carries every signal
+    settings = settings.model_copy(
+        update={"graph": settings.graph.model_copy(update={"cadence": None})}
+    )
+    system = start_system(settings, request, publisher=publisher)
 
     def trade() -> list:
         try:

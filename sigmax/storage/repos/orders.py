@@ -77,19 +77,20 @@ _FILL_COLS = (
     "ts",
     "liquidity",
     "reference_price",
+    "expected_price",
 )
 # SQL from module constants only (column lists); values are $n parameters.
 _INSERT_FILL = f"""
 INSERT INTO fills ({", ".join(_FILL_COLS)})
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (account, fill_id) DO NOTHING
 """  # nosec B608
 # Spelled out (not joined from _FILL_COLS) so the statement is one constant string.
 _COPY_FROM_STAGE = (
     "INSERT INTO fills (account, fill_id, client_order_id, run_id, symbol, side, qty,"
-    " price, fee, ts, liquidity, reference_price)"
+    " price, fee, ts, liquidity, reference_price, expected_price)"
     " SELECT account, fill_id, client_order_id, run_id, symbol, side, qty,"
-    " price, fee, ts, liquidity, reference_price"
+    " price, fee, ts, liquidity, reference_price, expected_price"
     " FROM sigmax_fill_stage ON CONFLICT (account, fill_id) DO NOTHING"
 )
 
@@ -146,6 +147,7 @@ def fill_args(fill: Fill, account: str, run_id: str | None) -> tuple[Any, ...]:
         fill.ts,
         fill.liquidity.value,
         fill.reference_price,
+        fill.expected_price,
     )
 
 
@@ -186,6 +188,7 @@ def fill_from_row(row: Any) -> Fill:
         ts=row["ts"],
         liquidity=Liquidity(row["liquidity"]),
         reference_price=row["reference_price"],
+        expected_price=row["expected_price"],
     )
 
 
