@@ -58,7 +58,10 @@ def _postgres_of(home: Path) -> list[int]:
 
 def _postmasters(home: Path) -> list[int]:
     pids = _postgres_of(home)
-    return [pid for pid in pids if _parent(pid) not in pids]
+    parents = {pid: _parent(pid) for pid in pids}
+    # parent 0: the process ended between the two reads (a short-lived backend), not a
+    # second server
+    return [pid for pid, parent in parents.items() if parent and parent not in pids]
 
 
 def _parent(pid: int) -> int:
