@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import time
 import traceback
+import weakref
 from dataclasses import dataclass
 
 import structlog
@@ -51,14 +52,17 @@ class _Metrics:
         )
 
 
-_metrics_by_registry: dict[int, _Metrics] = {}
+# Keyed by the registry itself, held weakly: an id() key could be reused by a new
+# registry after an old one is collected, which then got the old one's families.
+_metrics_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, _Metrics] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _metrics(registry: CollectorRegistry) -> _Metrics:
-    key = id(registry)
-    if key not in _metrics_by_registry:
-        _metrics_by_registry[key] = _Metrics(registry)
-    return _metrics_by_registry[key]
+    if registry not in _metrics_by_registry:
+        _metrics_by_registry[registry] = _Metrics(registry)
+    return _metrics_by_registry[registry]
 
 
 class PoolInstruments:
