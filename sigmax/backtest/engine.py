@@ -21,12 +21,11 @@ cheap; the strategy's wants are computed once, vectorised, before the loop.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import overload
 
 import numpy as np
 from rich.progress import Progress
@@ -34,6 +33,7 @@ from rich.progress import Progress
 from sigmax.backtest.config import BacktestConfig
 from sigmax.execution import PaperExchange
 from sigmax.execution.orders import OrderEvent
+from sigmax.lazy import LazySequence
 from sigmax.ledger import Ledger, LedgerEntry
 from sigmax.model import (
     BarSeries,
@@ -88,34 +88,6 @@ class BacktestResult:
     # A portfolio run's own view of each symbol (see sigmax.backtest.portfolio);
     # empty for a single-symbol run.
     legs: dict[str, BacktestResult] = field(default_factory=dict)
-
-
-class LazyDecisions(Sequence[Decision]):
-    """The decisions at some bars of a strategy's run, built when first read."""
-
-    def __init__(self, maker: Callable[[int], Decision], bars: list[int]) -> None:
-        self._maker, self._bars = maker, bars
-        self._built: list[Decision] | None = None
-
-    def _all(self) -> list[Decision]:
-        if self._built is None:
-            self._built = [self._maker(i) for i in self._bars]
-        return self._built
-
-    def __len__(self) -> int:
-        return len(self._bars)
-
-    @overload
-    def __getitem__(self, index: int) -> Decision: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Decision]: ...
-    def __getitem__(self, index: int | slice) -> Decision | list[Decision]:
-        return self._all()[index]
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == (list(other) if isinstance(other, Sequence) else other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class BacktestEngine:
@@ -303,7 +275,8 @@ class _Run:
         result.events = list(self.engine.exchange.events)
         result.audit = self.engine.risk.audit.view()
         if self.decision_maker is not None:
-            result.decisions = LazyDecisions(self.decision_maker, self.decided)
+            maker, bars = self.decision_maker, self.decided
+            result.decisions = LazySequence(lambda: [maker(i) for i in bars], len(bars))
         result.risk_state = str(self.engine.risk.state.value)
         result.risk_state_reason = self.engine.risk.state_reason
         return result

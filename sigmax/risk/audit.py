@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, overload
+from typing import Any
 
 from sigmax.errors import InvalidInputError
+from sigmax.lazy import LazySequence
 from sigmax.model import utc_now
 from sigmax.risk.audit_record import GENESIS_HASH, AuditRecord, record_hash
 from sigmax.risk.audit_sinks import AuditSink, InMemoryAuditSink
@@ -113,9 +114,10 @@ class AuditTrail:
         self._flush()
         return [r for r in self.sink.records() if kind is None or r.kind == kind]
 
-    def view(self) -> AuditView:
+    def view(self) -> LazySequence[AuditRecord]:
         """The records so far, read (and, on a deferred trail, hashed) on first use."""
-        return AuditView(self, len(self))
+        count = len(self)
+        return LazySequence(lambda: self.records()[:count], count)
 
     def verify(self) -> int:
         """Check the whole chain in the sink; returns the record count or raises
@@ -126,34 +128,6 @@ class AuditTrail:
     def close(self) -> None:
         self._flush()
         self.sink.close()
-
-
-class AuditView(Sequence[AuditRecord]):
-    """The first ``count`` records of a trail, taken from it when first indexed."""
-
-    def __init__(self, trail: AuditTrail, count: int) -> None:
-        self._trail, self._count = trail, count
-        self._records: list[AuditRecord] | None = None
-
-    def _all(self) -> list[AuditRecord]:
-        if self._records is None:
-            self._records = self._trail.records()[: self._count]
-        return self._records
-
-    def __len__(self) -> int:
-        return self._count
-
-    @overload
-    def __getitem__(self, index: int) -> AuditRecord: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[AuditRecord]: ...
-    def __getitem__(self, index: int | slice) -> AuditRecord | list[AuditRecord]:
-        return self._all()[index]
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == (list(other) if isinstance(other, Sequence) else other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def verify_chain(records: Iterable[AuditRecord]) -> int:
