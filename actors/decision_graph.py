@@ -57,7 +57,8 @@ class DecisionGraphActor:
         self._sent_ts: dict[tuple[str, str], int] = {}  # (agent, symbol) -> last bar sent
         # (agent, symbol) -> (bar ns, its signal or why there is none), for this call
         self._fetched: dict[tuple[str, str], tuple[int, Signal | None | str]] = {}
-        nodes = GraphNodes(analyse_bar=self._fetched_signal)
+        # the signals were fetched under their own deadline: a lookup, run inline
+        nodes = GraphNodes(analyse_bar=self._fetched_signal, inline=_always)
         if allocation_weight is not None:  # the portfolio optimiser caps this symbol
             nodes = replace(nodes, optimise=allocated_optimiser(allocation_weight))
         self.graph = DecisionGraph(self.config, nodes)
@@ -202,3 +203,7 @@ def _lost_symbols(
     if not isinstance(cause, LiveStateGap):
         return []
     return [s for s in cause.symbols if s in histories and s not in sent]
+
+
+def _always(agent: Agent) -> bool:
+    return True

@@ -3,8 +3,11 @@ control -> risk gate -> decision, as a LangGraph ``StateGraph`` with injected no
 implementations.
 
 One graph serves both paths. The backtest invokes it once over a whole series (every
-node works on arrays with one column per bar); the live path invokes it per bar (one
-column, analysts called bar by bar under a deadline). The debate, arbitrator, optimiser,
+node works on arrays with one column per bar); the live path runs it per bar (one
+column, analysts called bar by bar under one deadline) through ``StraightRun``, which
+steps the same built graph's nodes in the calling thread without LangGraph's
+per-invocation machinery (``GraphConfig.live_runner="langgraph"`` invokes LangGraph
+per bar instead; both decide the same). The debate, arbitrator, optimiser,
 turnover control, risk gate and decision code is the same for both, so
 ``run_bar(bars[: i + 1], series.memory_at(i - 1))`` equals ``run_series(bars).decision_at(i)``.
 """
@@ -13,8 +16,9 @@ from __future__ import annotations
 
 import contextvars
 import operator
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, TypedDict
@@ -40,6 +44,7 @@ from sigmax.agents.sizing import Sizing, vol_target
 from sigmax.agents.turnover import TurnoverOutcome, TurnoverState, control_turnover
 from sigmax.data.timeframes import timeframe_ns
 from sigmax.graph_agents import graph_agents
+from sigmax.graph_runner import StraightRun
 from sigmax.model import BarSeries, Decision, Signal, ts_from_ns
 
 log = structlog.get_logger(__name__)
@@ -55,12 +60,19 @@ def _analyse_bar(agent: Agent, history: BarSeries) -> Signal | None:
     return agent.follow(history)  # one bar through the agent's live state when in step
 
 
+def _runs_inline(agent: Agent) -> bool:
+    return agent.inline
+
+
 @dataclass(frozen=True)
 class GraphNodes:
     """The node implementations; swap any of them (e.g. for a call to a Ray actor)."""
 
     analyse_series: Callable[[Agent, BarSeries], SignalSeries] = _analyse_series
     analyse_bar: Callable[[Agent, BarSeries], Signal | None] = _analyse_bar
+    #: Whether ``analyse_bar`` of an agent runs in the calling thread (quick, in-process
+    #: work) rather than in a pool thread under ``GraphConfig.agent_timeout_s``.
+    inline: Callable[[Agent], bool] = _runs_inline
     debate: Callable[[SignalMatrix, DebateConfig, ArbitratorConfig], DebateResult] = run_debate
     arbitrate: Callable[[DebateResult, ArbitratorConfig], Arbitration] = arbitrate
     optimise: Callable[
@@ -96,6 +108,8 @@ class GraphState(TypedDict, total=False):
     rows: np.ndarray  # indices of the bars decided on: all of them, or the last one
     previous: float  # sized target before rows[0], for the hysteresis
     memory: TurnoverState  # the turnover control's state before rows[0]
+    pending: dict[str, Future[Signal | None]]  # bar mode: pooled analysts' work under way
+    deadline: float  # bar mode: time.monotonic() by which the analysts must answer
     signals: Annotated[dict[str, SignalSeries], operator.or_]
     missing: Annotated[dict[str, str], operator.or_]  # agent -> why it gave no signal
     debate: DebateResult
@@ -281,6 +295,7 @@ class DecisionGraph:
             max_workers=2 * len(self.agents), thread_name_prefix="agent"
         )
         self._graph = self._build()
+        self._straight = StraightRun(self._graph.builder, GraphState)
 
     def run_series(self, bars: BarSeries) -> DecisionSeries:
         """Decisions for every bar of ``bars`` in one invocation of the graph."""
@@ -368,15 +383,18 @@ class DecisionGraph:
 
     def _run_bar(self, history: BarSeries, memory: GraphMemory) -> Decision:
         rows = np.array([len(history) - 1])
-        state = self._graph.invoke(
-            {
-                "mode": "bar",
-                "bars": history,
-                "rows": rows,
-                "previous": memory.sized,
-                "memory": memory.turnover,
-            }
-        )
+        start = {
+            "mode": "bar",
+            "bars": history,
+            "rows": rows,
+            "previous": memory.sized,
+            "memory": memory.turnover,
+            **self._dispatch_analysts(history),
+        }
+        if self.config.live_runner == "langgraph":
+            state = self._graph.invoke(start)
+        else:
+            state = self._straight.invoke(start)
         result: DecisionSeries = state["result"]
         self._memory = result.memory_at(0)
         return result.decision_at(0)
@@ -431,9 +449,40 @@ class DecisionGraph:
         def node(state: GraphState) -> dict[str, Any]:
             if state["mode"] == "series":
                 return self._series_signals(agent, state["bars"])
-            return self._bar_signal(agent, state["bars"])
+            future = state["pending"].get(agent.name)
+            if future is None:
+                return self._inline_signal(agent, state["bars"])
+            return self._bar_signal(agent, future, state["deadline"])
 
         return node
+
+    def _dispatch_analysts(self, history: BarSeries) -> dict[str, Any]:
+        """The pooled analysts' work on the last bar, all started at once, and the one
+        deadline they share; each analyst node then waits for its own (an inline analyst
+        runs in its node)."""
+        # The caller's context (trace span, request id) goes with the work: pool threads
+        # do not inherit context variables.
+        analyse = self.nodes.analyse_bar
+        pending = {
+            agent.name: self._pool.submit(contextvars.copy_context().run, analyse, agent, history)
+            for agent in self.agents
+            if not self.nodes.inline(agent)
+        }
+        return {"pending": pending, "deadline": time.monotonic() + self.config.agent_timeout_s}
+
+    def _inline_signal(self, agent: Agent, history: BarSeries) -> dict[str, Any]:
+        try:
+            signal = self.nodes.analyse_bar(agent, history)
+        except Exception as exc:  # an analyst's failure must not stop the graph
+            return self._missing_signal(agent, f"failed: {type(exc).__name__}: {exc}")
+        return {"signals": {agent.name: SignalSeries.from_signals(agent.name, [signal])}}
+
+    def _missing_signal(self, agent: Agent, reason: str) -> dict[str, Any]:
+        log.warning("analyst missing", agent=agent.name, reason=reason)
+        return {
+            "signals": {agent.name: SignalSeries.missing(agent.name, 1)},
+            "missing": {agent.name: reason},
+        }
 
     def _series_signals(self, agent: Agent, bars: BarSeries) -> dict[str, Any]:
         if not agent.vectorised:
@@ -441,27 +490,16 @@ class DecisionGraph:
             return {"signals": {agent.name: series}, "missing": {agent.name: "per-bar only"}}
         return {"signals": {agent.name: self.nodes.analyse_series(agent, bars)}}
 
-    def _bar_signal(self, agent: Agent, history: BarSeries) -> dict[str, Any]:
-        timeout = self.config.agent_timeout_s
-        # The caller's context (trace span, request id) goes with the work: pool threads
-        # do not inherit context variables.
-        run_in_context = contextvars.copy_context().run
-        future = self._pool.submit(run_in_context, self.nodes.analyse_bar, agent, history)
-        reason = None
-        signal: Signal | None = None
+    def _bar_signal(
+        self, agent: Agent, future: Future[Signal | None], deadline: float
+    ) -> dict[str, Any]:
         try:
-            signal = future.result(timeout=timeout)
+            signal = future.result(timeout=max(deadline - time.monotonic(), 0.0))
         except FutureTimeout:
             future.cancel()
-            reason = f"timed out after {timeout:g} s"
+            return self._missing_signal(agent, f"timed out after {self.config.agent_timeout_s:g} s")
         except Exception as exc:  # an analyst's failure must not stop the graph
-            reason = f"failed: {type(exc).__name__}: {exc}"
-        if reason is not None:
-            log.warning("analyst missing", agent=agent.name, reason=reason)
-            return {
-                "signals": {agent.name: SignalSeries.missing(agent.name, 1)},
-                "missing": {agent.name: reason},
-            }
+            return self._missing_signal(agent, f"failed: {type(exc).__name__}: {exc}")
         return {"signals": {agent.name: SignalSeries.from_signals(agent.name, [signal])}}
 
     def _debate(self, state: GraphState) -> dict[str, Any]:

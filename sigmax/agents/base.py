@@ -35,6 +35,9 @@ class SignalSeries:
     confidence: np.ndarray
     evidence: dict[str, np.ndarray]
     describe: Describe = field(compare=False)
+    #: The Signal objects the arrays were packed from (``from_signals``), handed back
+    #: as they are by ``signal_at`` instead of being rebuilt.
+    kept: tuple[Signal | None, ...] | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return int(self.score.shape[0])
@@ -44,6 +47,8 @@ class SignalSeries:
 
     def signal_at(self, i: int) -> Signal | None:
         """The Signal at bar ``i`` (None where there is none): the same as ``analyze``."""
+        if self.kept is not None:
+            return self.kept[i]
         if not self.has_signal(i):
             return None
         evidence = {k: float(v[i]) for k, v in self.evidence.items()}
@@ -73,9 +78,8 @@ class SignalSeries:
             k: np.array([np.nan if s is None else s.evidence.get(k, np.nan) for s in signals])
             for k in keys
         }
-        rationales = [None if s is None else s.rationale for s in signals]
-        text = next((r for r in rationales if r is not None), "")
-        return cls(agent, score, conf, evidence, lambda _e: text)
+        text = first.rationale if first is not None else ""
+        return cls(agent, score, conf, evidence, lambda _e: text, tuple(signals))
 
 
 def validate_bars(bars: BarSeries, who: str) -> None:
@@ -160,6 +164,9 @@ class Agent(ABC):
     vectorised: bool = True
     #: True for agents with a live state (``_open_state``/``_compute_live``).
     incremental: bool = False
+    #: True when a live bar's work is in-process arithmetic (no I/O, no model): the live
+    #: graph runs it in the calling thread instead of a pool thread under a deadline.
+    inline: bool = False
 
     def update(self, bar: Bar) -> Signal | None:
         """Signal for ``bar``, the bar after the last one this agent saw for its symbol
@@ -322,7 +329,11 @@ def _check_finite(
     evidence: Mapping[str, np.ndarray],
 ) -> None:
     """A NaN after warm-up is a bug in the agent (warm-up too short): say where."""
-    for name, arr in {"score": score, "confidence": confidence, **evidence}.items():
+    arrays = {"score": score, "confidence": confidence, **evidence}
+    start = max(first, 0)
+    if np.isfinite(np.concatenate([arr[start:] for arr in arrays.values()])).all():
+        return  # one check for the whole lot (the live path checks one bar per call)
+    for name, arr in arrays.items():
         tail = arr[max(first, 0) :]
         if tail.size and not np.isfinite(tail).all():
             i = int(np.argmax(~np.isfinite(tail))) + max(first, 0)

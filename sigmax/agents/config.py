@@ -430,6 +430,14 @@ class GraphConfig(BaseModel):
         le=600.0,
         description="Per-bar deadline of each analyst node (seconds).",
     )
+    live_runner: Literal["straight", "langgraph"] = Field(
+        default="straight",
+        description=(
+            "How a live bar runs the graph: 'straight' steps the built graph's nodes in "
+            "the calling thread (well under a millisecond of overhead); 'langgraph' "
+            "invokes LangGraph per bar (about 7 ms more). Both decide the same."
+        ),
+    )
     cadence: str | None = Field(
         default=DEFAULT_CADENCE,
         description=(

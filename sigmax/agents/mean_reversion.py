@@ -27,6 +27,7 @@ class MeanReversionAgent(Agent):
     """
 
     incremental = True
+    inline = True
 
     def __init__(self, config: MeanReversionConfig | None = None, name: str = "mean_reversion"):
         self.config = config or MeanReversionConfig()

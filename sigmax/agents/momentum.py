@@ -23,6 +23,7 @@ class MomentumAgent(Agent):
     """
 
     incremental = True
+    inline = True
 
     def __init__(self, config: MomentumConfig | None = None, name: str = "momentum") -> None:
         self.config = config or MomentumConfig()

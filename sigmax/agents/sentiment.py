@@ -40,6 +40,7 @@ class SentimentAgent(Agent):
     """
 
     incremental = True
+    inline = True
 
     def __init__(self, config: SentimentConfig | None = None, name: str = "sentiment") -> None:
         self.config = config or SentimentConfig()

@@ -24,6 +24,7 @@ class TrendAgent(Agent):
     """
 
     incremental = True
+    inline = True
 
     def __init__(self, config: TrendConfig | None = None, name: str = "trend") -> None:
         self.config = config or TrendConfig()

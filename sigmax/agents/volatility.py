@@ -45,6 +45,7 @@ class VolatilityAgent(Agent):
     """
 
     incremental = True
+    inline = True
 
     def __init__(self, config: VolatilityConfig | None = None, name: str = "volatility") -> None:
         self.config = config or VolatilityConfig()
