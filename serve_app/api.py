@@ -31,6 +31,7 @@ from serve_app._private.routes_jobs import router as jobs_router
 from serve_app._private.routes_keys import router as keys_router
 from serve_app._private.routes_meta import legacy_router, versions_router
 from serve_app._private.routes_meta import router as meta_router
+from serve_app._private.routes_operator import router as operator_router
 from serve_app._private.routes_proposals import router as proposals_router
 from serve_app._private.routes_quantum import router as quantum_router
 from serve_app._private.routes_risk import router as risk_router
@@ -75,6 +76,7 @@ VERSIONED_ROUTERS = (
     dashboard_router,
     proposals_router,
     sessions_router,
+    operator_router,
 )
 
 DESCRIPTION = """

@@ -14,6 +14,7 @@ hits it allows are still counted after Redis is back.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from serve_app._private import metrics
@@ -22,6 +23,7 @@ from sigmax.storage.rate_limit import InProcessRateLimiter, RateLimiter, RateLim
 
 CLASSES = ("general", "analysis", "trading")
 STATE_KEY = "rate_limit"
+MAX_TRACKED = 10_000  # callers whose use is reported (addresses guessing keys are many)
 
 
 class FailSafeLimiter:
@@ -37,6 +39,8 @@ class FailSafeLimiter:
         self.limiter = limiter
         self.replicas = max(1, replicas)
         self._own_hits = InProcessRateLimiter()
+        self._limits: dict[str, tuple[int, float]] = {}
+        self._refused: dict[str, int] = {}
 
     @property
     def degraded_reason(self) -> str | None:
@@ -49,6 +53,14 @@ class FailSafeLimiter:
         )
 
     async def hit(self, key: str, limit: int, window_s: float) -> RateLimitResult:
+        result = await self._hit(key, limit, window_s)
+        if key in self._limits or len(self._limits) < MAX_TRACKED:
+            self._limits[key] = (limit, window_s)
+        if not result.allowed and key in self._limits:
+            self._refused[key] = self._refused.get(key, 0) + 1
+        return result
+
+    async def _hit(self, key: str, limit: int, window_s: float) -> RateLimitResult:
         shared = await self.limiter.hit(key, limit, window_s)
         if shared.backend == "memory":  # Redis unreachable: this replica's share only
             return self._own_hits.hit(key, max(1, limit // self.replicas), window_s)
@@ -56,6 +68,28 @@ class FailSafeLimiter:
             return shared
         own = self._own_hits.hit(key, limit, window_s)  # hits allowed while Redis was away
         return shared if own.allowed else own
+
+    def usage(self) -> list[Usage]:
+        """What this replica let through per counted key (``who:class``) in its window
+        now, its limit, and how many it refused (429) since it started."""
+        out = []
+        for key, (limit, window_s) in sorted(self._limits.items()):
+            who, _, endpoint_class = key.rpartition(":")
+            used = self._own_hits.counted(key, window_s)
+            out.append(Usage(who, endpoint_class, used, limit, window_s, self._refused.get(key, 0)))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One caller's use of one endpoint class, as this replica counted it."""
+
+    who: str
+    endpoint_class: str
+    used: int
+    limit: int
+    window_s: float
+    refused: int
 
 
 def headers(result: RateLimitResult) -> dict[str, str]:

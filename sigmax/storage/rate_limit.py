@@ -109,6 +109,20 @@ class InProcessRateLimiter:
                 allowed, limit, limit - len(hits), 0.0 if allowed else reset, reset, "memory"
             )
 
+    def counted(self, key: str, window_s: float) -> int:
+        """How many hits of ``key`` lie in the last ``window_s`` seconds (none counted)."""
+        with self._lock:
+            hits = self._hits.get(key)
+            if not hits:
+                return 0
+            cutoff = self._clock() - window_s
+            return sum(1 for t in hits if t > cutoff)
+
+    def keys(self) -> list[str]:
+        """The keys with a hit log (idle ones are swept away now and then)."""
+        with self._lock:
+            return list(self._hits)
+
     def _sweep(self, now: float, window_s: float) -> None:
         """Forget keys with nothing in the window, so idle keys do not pile up."""
         for key in [k for k, h in self._hits.items() if not h or h[-1] <= now - window_s]:

@@ -77,6 +77,14 @@ class AuditRepository(Repository):
             for r in rows
         ]
 
+    async def streams(self) -> dict[str, int]:
+        """Every stream with its record count, by name."""
+        async with self._conn(None) as c:
+            rows = await c.fetch(
+                "SELECT stream, count(*) AS n FROM audit_log GROUP BY stream ORDER BY stream"
+            )
+        return {r["stream"]: int(r["n"]) for r in rows}
+
     async def verify(self, stream: str = "risk") -> int:
         """Re-hash the stream's chain; returns its length or raises AuditIntegrityError."""
         return verify_chain(await self.records(stream))

@@ -1,0 +1,145 @@
+"""Operator reads for the dashboard (admin scope): the hash-chained audit log with its
+chain verified, and the rate limiter's use per caller and endpoint class.
+
+The audit log is read from PostgreSQL (``sigmax.storage.repos.audit``); verifying is the
+library's ``verify_chain`` over the whole stream, so a page is shown with the verdict of
+the chain it belongs to. Rate-limit use is what this API replica counted: with several
+replicas each reports its own share (the limit itself is enforced across them in Redis).
+"""
+
+# No `from __future__ import annotations`: Serve pickles nested dependency functions by
+# value, and FastAPI must find real annotation objects on them, not strings.
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from serve_app._private.deps import AdminKey, BackendDep
+from serve_app.exceptions import NotFound
+from sigmax.risk.audit import AuditIntegrityError, verify_chain
+from sigmax.storage.repos.audit import AuditRepository
+
+router = APIRouter(tags=["operator"])
+
+Stream = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="the stream to read; default: the served session's account",
+    ),
+]
+
+
+class AuditStreamOut(BaseModel):
+    stream: str
+    records: int
+
+
+class AuditRecordOut(BaseModel):
+    seq: int
+    ts: str
+    kind: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPageOut(BaseModel):
+    stream: str
+    total: int = Field(description="records in the stream")
+    matched: int = Field(description="records matching the search")
+    offset: int
+    verified: bool = Field(description="the whole stream's chain re-hashed and linked")
+    verify_error: str | None = Field(None, description="the first broken record, when not")
+    head_hash: str | None = Field(None, description="the last record's hash")
+    records: list[AuditRecordOut] = Field(description="newest first")
+
+
+class RateUseOut(BaseModel):
+    who: str = Field(description="key:ID, or ip:ADDRESS for callers without a valid key")
+    key_id: int | None
+    endpoint_class: str
+    used: int = Field(description="requests counted in the current window")
+    limit: int
+    window_s: float
+    refused: int = Field(description="429 answers since this replica started")
+
+
+@router.get("/audit/streams", response_model=list[AuditStreamOut])
+async def audit_streams(backend: BackendDep, _: AdminKey) -> list[AuditStreamOut]:
+    """Every audit stream (an account's risk chain, ``credentials``...) and its size."""
+    found = await AuditRepository(await backend.pool()).streams()
+    return [AuditStreamOut(stream=s, records=n) for s, n in found.items()]
+
+
+@router.get("/audit", response_model=AuditPageOut)
+async def audit_page(
+    backend: BackendDep,
+    _: AdminKey,
+    stream: Stream = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text in the kind or the payload")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, description="matching records to skip, newest first")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AuditPageOut:
+    """One page of an audit stream, newest first, with the whole chain verified."""
+    name = stream or backend.account
+    records = await AuditRepository(await backend.pool()).records(name)
+    if not records and stream is not None:
+        raise NotFound(f"audit stream {stream!r} has no records")
+    error = None
+    try:
+        verify_chain(records)
+    except AuditIntegrityError as exc:
+        error = str(exc)
+    needle = (q or "").lower()
+    matching = [
+        r
+        for r in reversed(records)
+        if not needle or needle in r.kind.lower() or needle in json.dumps(r.payload).lower()
+    ]
+    page = matching[offset : offset + limit]
+    return AuditPageOut(
+        stream=name,
+        total=len(records),
+        matched=len(matching),
+        offset=offset,
+        verified=error is None,
+        verify_error=error,
+        head_hash=records[-1].hash if records else None,
+        records=[
+            AuditRecordOut(
+                seq=r.seq,
+                ts=r.ts,
+                kind=r.kind,
+                payload=dict(r.payload),
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+            )
+            for r in page
+        ],
+    )
+
+
+@router.get("/ratelimits", response_model=list[RateUseOut])
+async def rate_limits(backend: BackendDep, _: AdminKey) -> list[RateUseOut]:
+    """Per caller and endpoint class: requests in the current window, the limit, 429s."""
+    out = []
+    for u in backend.limiter.usage():
+        key_id = int(u.who[4:]) if u.who.startswith("key:") and u.who[4:].isdigit() else None
+        out.append(
+            RateUseOut(
+                who=u.who,
+                key_id=key_id,
+                endpoint_class=u.endpoint_class,
+                used=u.used,
+                limit=u.limit,
+                window_s=u.window_s,
+                refused=u.refused,
+            )
+        )
+    return out
