@@ -1,5 +1,6 @@
-"""Operator reads for the dashboard (admin scope): the hash-chained audit log with its
-chain verified, and the rate limiter's use per caller and endpoint class.
+"""Reads for the dashboard: the served session's bars per symbol (read scope), and for
+operators (admin scope) the hash-chained audit log with its chain verified and the rate
+limiter's use per caller and endpoint class.
 
 The audit log is read from PostgreSQL (``sigmax.storage.repos.audit``); verifying is the
 library's ``verify_chain`` over the whole stream, so a page is shown with the verdict of
@@ -16,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from serve_app._private.deps import AdminKey, BackendDep
+from serve_app._private.deps import AdminKey, BackendDep, ReadKey
 from serve_app.exceptions import NotFound
 from sigmax.risk.audit import AuditIntegrityError, verify_chain
 from sigmax.storage.repos.audit import AuditRepository
@@ -58,6 +59,21 @@ class AuditPageOut(BaseModel):
     records: list[AuditRecordOut] = Field(description="newest first")
 
 
+class BarOut(BaseModel):
+    ts: int = Field(description="bar open time, ms since the epoch (UTC)")
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class BarsOut(BaseModel):
+    symbol: str
+    timeframe: str
+    bars: list[BarOut] = Field(description="oldest first")
+
+
 class RateUseOut(BaseModel):
     who: str = Field(description="key:ID, or ip:ADDRESS for callers without a valid key")
     key_id: int | None
@@ -66,6 +82,38 @@ class RateUseOut(BaseModel):
     limit: int
     window_s: float
     refused: int = Field(description="429 answers since this replica started")
+
+
+@router.get("/bars", response_model=BarsOut, tags=["trading"])
+async def bars(
+    backend: BackendDep,
+    _: ReadKey,
+    symbol: Annotated[str, Query(min_length=1, max_length=32, examples=["ETH/USD"])],
+    limit: Annotated[int, Query(ge=1, le=2000, description="the newest bars")] = 200,
+) -> BarsOut:
+    """The served session's bars of ``symbol`` handed out so far (the replay is not
+    advanced); 404 for a symbol the session does not trade."""
+    histories = await backend.histories(await backend.session())
+    series = histories.get(symbol.replace("-", "/"))
+    if series is None:
+        raise NotFound(f"the session trades {', '.join(histories)}, not {symbol!r}")
+    tail = series[-limit:]
+    rows = zip(
+        (tail.ts // 1_000_000).tolist(),
+        tail.open.tolist(),
+        tail.high.tolist(),
+        tail.low.tolist(),
+        tail.close.tolist(),
+        tail.volume.tolist(),
+        strict=True,
+    )
+    return BarsOut(
+        symbol=series.symbol,
+        timeframe=series.timeframe,
+        bars=[
+            BarOut(ts=t, open=o, high=h, low=lo, close=c, volume=v) for t, o, h, lo, c, v in rows
+        ],
+    )
 
 
 @router.get("/audit/streams", response_model=list[AuditStreamOut])
