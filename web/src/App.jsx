@@ -7,21 +7,35 @@ import { useHashScreen } from './useHashScreen.js';
 import { useLiveFeed } from './useLiveFeed.js';
 import { usePoll } from './usePoll.js';
 import { Agents } from './screens/Agents.jsx';
+import { Approvals } from './screens/Approvals.jsx';
+import { Audit } from './screens/Audit.jsx';
 import { Backtests } from './screens/Backtests.jsx';
 import { Decisions } from './screens/Decisions.jsx';
+import { Keys } from './screens/Keys.jsx';
 import { Orders } from './screens/Orders.jsx';
 import { Overview } from './screens/Overview.jsx';
+import { Portfolio } from './screens/Portfolio.jsx';
 import { Quantum } from './screens/Quantum.jsx';
+import { RateLimits } from './screens/RateLimits.jsx';
 import { Risk } from './screens/Risk.jsx';
+import { Sessions } from './screens/Sessions.jsx';
+import { SymbolScreen } from './screens/Symbol.jsx';
 
 const SCREENS = {
   overview: ['Overview', Overview],
+  portfolio: ['Portfolio', Portfolio],
+  symbol: ['Symbol chart', SymbolScreen],
+  sessions: ['Sessions', Sessions],
+  approvals: ['Approvals', Approvals],
   decisions: ['Decisions', Decisions],
   agents: ['Agents', Agents],
   orders: ['Orders & fills', Orders],
   risk: ['Risk events', Risk],
   backtests: ['Backtests', Backtests],
   quantum: ['Quantum', Quantum],
+  keys: ['Keys & credentials', Keys],
+  audit: ['Audit trail', Audit],
+  limits: ['Rate limits', RateLimits],
 };
 
 export function App() {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { liveSocketUrl } from './api.js';
 
-const TOPICS = ['decisions', 'orders', 'fills', 'risk', 'status'];
+const TOPICS = ['decisions', 'orders', 'fills', 'risk', 'status', 'proposals'];
 const KEEP = 200; // events kept per topic
 const MAX_BACKOFF_MS = 30000;
 

@@ -17,6 +17,17 @@ export function Table({ columns, rows, rowKey, empty = 'Nothing yet.', testId, o
             <tr
               key={k}
               onClick={onRowClick ? () => onRowClick(row, k) : undefined}
+              tabIndex={onRowClick ? 0 : undefined}
+              onKeyDown={
+                onRowClick
+                  ? (e) => {
+                      if (e.target === e.currentTarget && (e.key === 'Enter' || e.key === ' ')) {
+                        e.preventDefault();
+                        onRowClick(row, k);
+                      }
+                    }
+                  : undefined
+              }
               className={`${onRowClick ? 'clickable' : ''} ${k === selectedKey ? 'selected' : ''}`}
             >
               {columns.map((c) => (
