@@ -29,7 +29,7 @@ from langgraph.graph import END, START, StateGraph
 
 from sigmax.agents.arbitrator import Arbitration, arbitrate
 from sigmax.agents.base import Agent, SignalSeries, validate_bars
-from sigmax.agents.cadence import cadence_ns, coarse_bars, last_window
+from sigmax.agents.cadence import cadence_ns, closes_window, coarse_bars, last_window
 from sigmax.agents.config import (
     ArbitratorConfig,
     DebateConfig,
@@ -42,7 +42,7 @@ from sigmax.agents.debate import DebateResult, SignalMatrix, run_debate
 from sigmax.agents.risk_gate import RiskOutcome, cap_leverage
 from sigmax.agents.sizing import Sizing, vol_target
 from sigmax.agents.turnover import TurnoverOutcome, TurnoverState, control_turnover
-from sigmax.data.timeframes import timeframe_ns
+from sigmax.data.timeframes import timeframe_name, timeframe_ns
 from sigmax.graph_agents import graph_agents
 from sigmax.graph_runner import StraightRun
 from sigmax.model import BarSeries, Decision, Signal, ts_from_ns
@@ -374,11 +374,11 @@ class DecisionGraph:
         if size is None:
             return self._run_bar(history, memory)
         ts = ts_from_ns(int(history.ts[-1]))
-        coarse = coarse_bars(history, size)
-        cadence = coarse.bars.timeframe
-        if not coarse.close_rows.size or coarse.close_rows[-1] != len(history) - 1:
+        cadence = timeframe_name(size)
+        if not closes_window(history, size):  # checked on the last bar: O(1), not O(history)
             self._memory = memory
             return holding(history.symbol, ts, cadence, memory)
+        coarse = coarse_bars(history, size)
         return decided_here(self._run_bar(coarse.bars, memory), ts, cadence)
 
     def _run_bar(self, history: BarSeries, memory: GraphMemory) -> Decision:

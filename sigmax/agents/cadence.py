@@ -78,6 +78,12 @@ def coarse_bars(bars: BarSeries, size_ns: int) -> CoarseBars:
     return CoarseBars(coarse, closes)
 
 
+def closes_window(bars: BarSeries, size_ns: int) -> bool:
+    """Whether the last bar of ``bars`` closes a window (``coarse_bars(bars, size_ns)``
+    has its last close at the last row), from that bar alone."""
+    return len(bars) > 0 and (int(bars.ts[-1]) + bar_ns(bars)) % size_ns == 0
+
+
 def _windows(ufunc: np.ufunc, values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     if bounds.size == 0:
         return np.zeros(0, dtype=np.float64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -14,6 +15,7 @@ DAY_NS = _UNIT_NS["d"]
 YEAR_NS = 365.25 * DAY_NS  # an average calendar year: crypto trades every day
 
 
+@lru_cache(maxsize=64)  # parsed on every live bar; the answer never changes
 def timeframe_ns(timeframe: str) -> int:
     """Length of one bar of ``timeframe`` in nanoseconds; DataError if malformed."""
     match = _PATTERN.match(timeframe.strip())

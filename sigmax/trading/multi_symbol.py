@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sigmax.agents.cadence import cadence_ns, coarse_bars
+from sigmax.agents.cadence import cadence_ns, closes_window, coarse_bars
 from sigmax.agents.config import GraphConfig
 from sigmax.graph import DecisionGraph, GraphMemory
 from sigmax.model import BarSeries, Decision
@@ -43,10 +43,9 @@ def analyst_history(config: GraphConfig, history: BarSeries) -> BarSeries | None
     size = cadence_ns(config.cadence, history)
     if size is None:
         return history
-    coarse = coarse_bars(history, size)
-    if not coarse.close_rows.size or coarse.close_rows[-1] != len(history) - 1:
+    if not closes_window(history, size):
         return None
-    return coarse.bars
+    return coarse_bars(history, size).bars
 
 
 class SymbolMemories:
