@@ -1,16 +1,20 @@
-// Drives the web dashboard in Debian's Chromium (headless) against a running paper
-// session: a wrong key is refused, the right one opens the overview, live fills arrive,
-// a cut WebSocket is reconnected, trading is paused and resumed, every screen is
-// visited and saved as a screenshot (plus the paused overview). Exit 0 when every
-// step passed.
+// Drives the web dashboard in Debian's Chromium (headless, 1280 px wide) against the API:
+// a wrong key is refused, the right one opens the overview; a paper portfolio session of
+// three symbols is started from the Sessions screen (the server trades in approval mode),
+// a proposal is approved and its fill arrives live, a cut WebSocket is reconnected,
+// trading is paused, resumed, killed and released, a key is created and revoked and then
+// refused at the login, the audit trail shows its chain verified, every screen is
+// visited and saved as a screenshot, and the session is stopped. Exit 0 when every step
+// passed.
 //
-// env: DASHBOARD_URL, API_KEY, ARTEFACTS (screenshot dir), CHROMIUM (default
-// /usr/bin/chromium), WEB_DIR (where node_modules/playwright-core is).
+// env: DASHBOARD_URL, API_KEY, SESSION_ID (the id to start the session under: the API
+// serves it), ARTEFACTS (screenshot dir), CHROMIUM (default /usr/bin/chromium), WEB_DIR
+// (where node_modules/playwright-core is).
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-const { DASHBOARD_URL, API_KEY, ARTEFACTS, WEB_DIR } = process.env;
+const { DASHBOARD_URL, API_KEY, SESSION_ID, ARTEFACTS, WEB_DIR } = process.env;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const { chromium } = createRequire(join(WEB_DIR, 'package.json'))('playwright-core');
 const MINUTE = 60_000;
@@ -43,20 +47,121 @@ async function logIn(page) {
   await page.getByTestId('api-key-input').fill(API_KEY);
   await page.getByTestId('api-key-submit').click();
   await page.getByTestId('screen-overview').waitFor();
-  await tradingState(page, 'running');
-  log('overview loaded, trading state running');
+  log('overview loaded');
 }
 
-async function liveFills(page) {
-  await page.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-testid=fills-count]')?.textContent));
-  const before = await number(page, 'fills-count');
-  await page.getByTestId('live-fills').locator('tbody tr').first().waitFor({ timeout: 2 * MINUTE });
+async function startSession(page) {
+  await open(page, 'sessions');
+  await page.getByTestId('session-id').fill(SESSION_ID);
+  await page.getByTestId('session-start').fill('3000');
+  await page.getByTestId('session-bars').fill('3000');
+  await page.getByTestId('session-speed').fill('2');
+  await page.getByTestId('session-venue').fill('paper');
+  const legs = await page.getByTestId('session-legs').inputValue();
+  if (legs.trim().split('\n').length !== 3) throw new Error(`expected three legs, got ${legs}`);
+  await page.getByTestId('start-session').click();
+  await page.getByTestId('session-started').waitFor();
   await page.waitForFunction(
-    (n) => Number(document.querySelector('[data-testid=fills-count]').textContent) > n,
-    before,
-    { timeout: 2 * MINUTE },
+    (id) => document.querySelector(`[data-testid="session-state-${id}"]`)?.textContent === 'running',
+    SESSION_ID,
+    { timeout: 4 * MINUTE },
   );
-  log(`fills grew from ${before} to ${await number(page, 'fills-count')}, live fills streamed`);
+  log(`session ${SESSION_ID} started from the Sessions screen (ETH/USD, LTC/USD, XRP/USD, paper)`);
+  await open(page, 'overview');
+  await tradingState(page, 'running');
+  log('overview: trading state running');
+}
+
+async function approveProposal(page) {
+  await open(page, 'approvals');
+  const rows = page.getByTestId('proposals').locator('tbody tr');
+  for (let attempt = 1; attempt <= 6; attempt += 1) {
+    await rows.first().waitFor({ timeout: 4 * MINUTE });
+    await rows.first().click();
+    await page.getByTestId('proposal-detail').waitFor();
+    await page.getByTestId('proposal-reason').fill(`e2e approval ${attempt}`);
+    await shot(page, 'approvals');
+    await page.getByTestId('approve').click();
+    const outcome = page.locator('.notice').filter({ hasText: /: (executed|failed|approved)|409|refused/ }).first();
+    await outcome.waitFor({ timeout: 2 * MINUTE });
+    const text = await outcome.innerText();
+    log(`approval ${attempt}: ${text}`);
+    if (/: executed/.test(text)) {
+      log('proposal approved and executed');
+      return;
+    }
+  }
+  throw new Error('no proposal could be approved and executed in 6 attempts');
+}
+
+async function liveFillAfterApproval(page) {
+  await open(page, 'overview');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=fills-count]')?.textContent) > 0);
+  await page.getByTestId('live-fills').locator('tbody tr').first().waitFor({ timeout: 2 * MINUTE });
+  log(`fills ${await number(page, 'fills-count')}, the approved order's fill streamed live`);
+}
+
+async function keys(page, browser) {
+  await open(page, 'keys');
+  await page.getByTestId('key-name').fill('e2e-temporary');
+  await page.getByTestId('create-key').click();
+  const value = (await page.getByTestId('new-key-value').innerText()).trim();
+  const heading = await page.getByTestId('new-key').locator('h3').innerText();
+  const id = Number(/\(id (\d+)\)/.exec(heading)[1]);
+  log(`key ${id} created, shown once`);
+  await shot(page, 'keys');
+  await page.getByTestId('new-key').getByRole('button').click();
+  await page.getByTestId(`revoke-key-${id}`).click();
+  await page.getByTestId(`key-state-${id}`).getByText('revoked').waitFor();
+  log(`key ${id} revoked`);
+  const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await other.goto(DASHBOARD_URL);
+    await other.getByTestId('api-key-input').fill(value);
+    await other.getByTestId('api-key-submit').click();
+    const alert = other.getByRole('alert');
+    await alert.getByText('The API says: 401 invalid or missing API key').waitFor();
+    log(`revoked key refused: ${await alert.innerText()}`);
+  } finally {
+    await other.close();
+  }
+}
+
+async function audit(page) {
+  await open(page, 'audit');
+  await page.getByTestId('chain-state').getByText('chain verified').waitFor();
+  log(`audit chain verified: ${await page.getByTestId('chain-state').innerText()}`);
+  await page.getByTestId('audit-search').fill('state_change');
+  await page.getByTestId('audit-search-submit').click();
+  await page.getByTestId('audit-range').getByText('matching').waitFor();
+  await page.getByTestId('audit-records').locator('tbody tr').first().click();
+  await shot(page, 'audit');
+}
+
+async function operatorScreens(page) {
+  await open(page, 'limits');
+  await page.getByTestId('rate-limits').locator('tbody tr').first().waitFor();
+  await shot(page, 'limits');
+
+  await open(page, 'portfolio');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=pf-symbols] tbody tr').length === 3);
+  await shot(page, 'portfolio');
+
+  await open(page, 'symbol');
+  await page.locator('[data-testid=candles] .candle').nth(5).waitFor();
+  await page.locator('[data-testid=candles] .candle').last().hover();
+  await page.getByTestId('bar-decision').waitFor();
+  await shot(page, 'symbol');
+}
+
+async function stopSession(page) {
+  await open(page, 'sessions');
+  await page.getByTestId('sessions').locator('tbody tr', { hasText: SESSION_ID }).click();
+  await page.getByTestId('session-follow').waitFor();
+  await shot(page, 'sessions');
+  await page.getByTestId(`stop-${SESSION_ID}`).click();
+  await page.getByTestId(`session-state-${SESSION_ID}`).waitFor({ state: 'detached', timeout: 2 * MINUTE });
+  log('session stopped from the Sessions screen');
 }
 
 // Every WebSocket the page opens to the API, passed through to the real server, so a
@@ -159,7 +264,7 @@ async function main() {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-background-networking', '--enable-unsafe-swiftshader'],
   });
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(MINUTE);
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -168,11 +273,17 @@ async function main() {
   try {
     await watched.ready;
     await logIn(page);
-    await liveFills(page);
+    await startSession(page);
+    await approveProposal(page);
+    await liveFillAfterApproval(page);
     await reconnects(page, watched);
     await pauseAndResume(page);
     await killAndRelease(page);
+    await keys(page, browser);
+    await audit(page);
+    await operatorScreens(page);
     await visitScreens(page);
+    await stopSession(page);
     if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join(' | ')}`);
     log('all steps passed');
   } catch (err) {

@@ -1,19 +1,19 @@
 """The web dashboard end to end: Debian's Chromium, driven by Playwright (Node), against
-the API on a real port serving a paper session that trades through the actors while the
-browser watches. The script (dashboard.mjs) logs in with a real key, sees live fills
-arrive, pauses and resumes trading, visits every screen and saves a screenshot of each to
-reports/e2e/."""
+the API on a real port. The script (dashboard.mjs) logs in with a real key, starts a paper
+portfolio session of three symbols in approval mode from the Sessions screen (its loop runs
+in its detached session actor, as ``POST /api/v1/sessions`` starts it), approves a
+proposal and sees its fill arrive live, pauses and resumes trading, creates a key, revokes
+it and sees it refused, reads the audit trail with its chain verified, visits every screen
+and saves a screenshot of each to reports/e2e/."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,16 @@ import pytest
 import ray
 from fastapi.testclient import TestClient
 
+from actors import options
 from actors.options import NAMESPACE
-from actors.system import PaperRequest, TradingSystem, run_paper, start_system
+from actors.registry import SessionNotRunning, find
+from actors.session import end_session
 from serve_app._private import events as api_events
 from serve_app._private.static import web_dist
 from serve_app.api import create_app
 from sigmax.config import Settings
 from sigmax.events import EventsConfig
+from sigmax.proposals import ApprovalConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from tests.e2e.live_api import serving
 from tests.serve.conftest import KeyMaker, unique_config
@@ -40,7 +43,22 @@ WEB = ROOT / "web"
 SCRIPT = Path(__file__).with_name("dashboard.mjs")
 CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = ROOT / "reports" / "e2e"
-SCREENS = ("overview", "decisions", "agents", "orders", "risk", "backtests", "quantum")
+SCREENS = (
+    "overview",
+    "portfolio",
+    "symbol",
+    "sessions",
+    "approvals",
+    "decisions",
+    "agents",
+    "orders",
+    "risk",
+    "backtests",
+    "quantum",
+    "keys",
+    "audit",
+    "limits",
+)
 SETUP_HINT = "run `make setup` (it builds web/ and installs Debian's chromium)"
 
 
@@ -57,58 +75,37 @@ def _require_tools() -> None:
         pytest.fail(f"the browser test needs {', '.join(missing)}: {SETUP_HINT}")
 
 
-@dataclass
-class PaperSession:
-    session_id: str
-    go: threading.Event  # set: the replay starts (the actors are up before)
-
-
 @pytest.fixture
-def paper_session(
+def session_settings(
     ray_cluster: Any, api_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[PaperSession]:
-    """A paper session's actors, replaying 6 bars/s once ``go`` is set (so fills happen
-    while the browser watches), its events on this test's own Redis channels and its
-    curve in its own embedded time-series store; stopped when the test ends."""
+) -> Iterator[tuple[str, Settings]]:
+    """The id the browser starts its session under and the settings the API (and so the
+    session it starts) runs with: approval mode, every bar decided by every analyst with
+    no hold time (its targets change often enough to propose while the browser watches),
+    events on this test's own Redis channels, its curve in its own time-series store.
+    The session's actors are ended when the test ends."""
     monkeypatch.setenv("SIGMAX_REDIS_URL", str(api_settings.redis.url))
     monkeypatch.setenv("SIGMAX_EVENTS_REDIS_CHANNEL_PREFIX", f"sigmax:test:{uuid.uuid4().hex}")
     monkeypatch.setattr(api_events, "_bus", None)
-    # the events section read now, with this test's channel prefix: the session
-    # publishes where the API (which reads the environment) subscribes
+    graph = api_settings.graph
+    free = graph.turnover.model_copy(update={"min_hold_hours": 0.0, "max_per_year": None})
+    voting = graph.arbitrator.model_copy(update={"roles": {}})
     settings = api_settings.model_copy(
         update={
             "clickhouse": ClickHouseConfig(data_dir=tmp_path / "clickhouse"),
-            "events": EventsConfig(),
-            # deciding every bar: each decision shows every agent, fills come while the
-            # browser watches (the 4h default would decide every fourth bar)
-            "graph": api_settings.graph.model_copy(update={"cadence": None}),
+            "events": EventsConfig(),  # read now, with this test's channel prefix
+            "graph": graph.model_copy(
+                update={"turnover": free, "arbitrator": voting, "cadence": None}
+            ),
+            "trading": ApprovalConfig(mode="approval", proposal_ttl_s=3600),
         }
     )
-    session = PaperSession(f"web-{uuid.uuid4().hex[:8]}", threading.Event())
-    request = PaperRequest(
-        start=16_100, bars=900, session_id=session.session_id, persist=True, speed=6.0
-    )
-    system = start_system(settings, request)
-    stop = threading.Event()
-    failures: list[BaseException] = []
-
-    def trade(trading: TradingSystem) -> None:
-        try:
-            if session.go.wait(timeout=600) and not stop.is_set():
-                run_paper(trading, request, should_stop=stop.is_set)
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            failures.append(exc)
-
-    replay = threading.Thread(target=trade, args=(system,), name="e2e-paper")
-    replay.start()
+    session_id = f"web-{uuid.uuid4().hex[:8]}"
     try:
-        yield session
+        yield session_id, settings
     finally:
-        stop.set()
-        session.go.set()
-        replay.join(timeout=120)
-        system.shutdown()
-    assert not failures, f"the paper session failed: {failures[0]!r}"
+        with contextlib.suppress(SessionNotRunning):  # stopped from the browser already
+            end_session(find(options.SESSION, session_id))
 
 
 @pytest.fixture
@@ -135,69 +132,68 @@ def quantum_result(ray_cluster: Any, api_settings: Settings, make_key: KeyMaker)
             ray.kill(ray.get_actor("optimiser", namespace=NAMESPACE))
 
 
-def _drive_browser(env: dict[str, str], session: PaperSession) -> tuple[int, str]:
-    """Run dashboard.mjs; start the replay when it reports the overview loaded. Returns
-    its exit status and output."""
-    browser = subprocess.Popen(
-        ["node", str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    lines: list[str] = []
-
-    def pump() -> None:
-        assert browser.stdout is not None
-        for line in browser.stdout:
-            lines.append(line)
-            if "overview loaded" in line:
-                session.go.set()
-
-    reader = threading.Thread(target=pump, name="e2e-browser-output")
-    reader.start()
+def _drive_browser(env: dict[str, str]) -> tuple[int, str]:
+    """Run dashboard.mjs; its exit status and output."""
     try:
-        code = browser.wait(timeout=540)
-    except subprocess.TimeoutExpired:
-        browser.kill()
-        code = browser.wait()
-    reader.join(timeout=10)
-    return code, "".join(lines)
+        done = subprocess.run(
+            ["node", str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, timeout=540, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode()
+        return 124, out
+    return done.returncode, done.stdout
 
 
-def test_dashboard_shows_a_live_paper_session(
-    quantum_result: None, paper_session: PaperSession, api_settings: Settings, make_key: KeyMaker
+def test_dashboard_drives_a_paper_portfolio_session(
+    quantum_result: None,
+    session_settings: tuple[str, Settings],
+    make_key: KeyMaker,
 ) -> None:
     _require_tools()
+    session_id, settings = session_settings
     for old in ARTEFACTS.glob("*.png"):
         old.unlink()
     key = make_key(["admin"], "dashboard-e2e")
     # The browser polls several routes per screen (the default 100/min could throttle
     # it), and on 2 busy cores a first actor call (the job board) can take over 10 s.
     config = unique_config(
-        session_id=paper_session.session_id,
+        session_id=session_id,
         rate_general=1000,
         rate_trading=100,
         actor_timeout_s=60,
+        session_cache_s=1.0,
     )
-    with serving(create_app(api_settings, config)) as base:
+    with serving(create_app(settings, config)) as base:
         assert "SIGMAX" in httpx.get(base, timeout=30).text
         env = {
             **os.environ,
             "DASHBOARD_URL": f"{base}/",
             "API_KEY": key,
+            "SESSION_ID": session_id,
             "ARTEFACTS": str(ARTEFACTS),
             "CHROMIUM": str(CHROMIUM),
             "WEB_DIR": str(WEB),
         }
-        code, output = _drive_browser(env, paper_session)
+        code, output = _drive_browser(env)
         print(output)  # the script's step log, shown with -s or on failure
         headers = {"Authorization": f"Bearer {key}"}
-        curve = httpx.get(f"{base}/api/v1/dashboard/equity", headers=headers, timeout=60).json()
+        proposals = httpx.get(f"{base}/api/v1/proposals", headers=headers, timeout=60).json()
+        audit = httpx.get(f"{base}/api/v1/audit", headers=headers, timeout=60).json()
     assert code == 0, f"browser script failed:\n{output[-6000:]}"
-    assert "kill switch released, resumed" in output
+    for step in (
+        "started from the Sessions screen",
+        "proposal approved and executed",
+        "revoked key refused",
+        "kill switch released, resumed",
+        "audit chain verified",
+    ):
+        assert step in output, f"missing step {step!r}:\n{output[-3000:]}"
     for screen in SCREENS:
         picture = ARTEFACTS / f"{screen}.png"
         assert picture.is_file(), f"no screenshot of {screen}:\n{output[-3000:]}"
         data = picture.read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 30_000, f"{picture} looks empty"
-    # The store gets the curve in batches of 250 bars; the last point is the live mark.
-    assert curve["points"][-1]["equity"] == curve["last"] > 0, curve
-    assert curve["drawdown"] == pytest.approx(curve["last"] / curve["peak"] - 1), curve
+    assert {p["symbol"] for p in proposals} <= {"ETH/USD", "LTC/USD", "XRP/USD"}
+    assert any(p["status"] == "executed" and p["decided_by"] for p in proposals), proposals
+    assert audit["verified"] is True and audit["total"] > 0, audit

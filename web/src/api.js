@@ -24,7 +24,8 @@ function detailText(body) {
 export function explain(status, body, retryAfterS) {
   const detail = detailText(body);
   if (status === 401) {
-    return 'The API key was refused (missing, unknown, revoked or expired). Enter a valid key.';
+    const why = detail ? ` The API says: ${status} ${detail}.` : '';
+    return `The API key was refused (missing, unknown, revoked or expired). Enter a valid key.${why}`;
   }
   if (status === 403) return `This key is not allowed to do that: ${detail || 'missing scope'}.`;
   if (status === 429) {

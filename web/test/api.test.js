@@ -4,6 +4,7 @@ import { explain } from '../src/api.js';
 
 test('401 says the key was refused', () => {
   assert.match(explain(401, { detail: 'x' }, null), /API key was refused/);
+  assert.match(explain(401, { detail: 'invalid or missing API key' }, null), /The API says: 401 invalid or missing API key\./);
 });
 
 test('403 names what the key lacks', () => {

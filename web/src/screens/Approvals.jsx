@@ -56,6 +56,7 @@ export function Approvals({ me, live }) {
   async function decide(action) {
     if (!chosen) return;
     setError(null);
+    setResult(null);
     try {
       const body = reason.trim() ? { reason: reason.trim() } : undefined;
       const answer = await api(`/proposals/${encodeURIComponent(chosen.id)}/${action}`, { method: 'POST', body });
