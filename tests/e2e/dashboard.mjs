@@ -109,11 +109,12 @@ async function keys(page, browser) {
   const heading = await page.getByTestId('new-key').locator('h3').innerText();
   const id = Number(/\(id (\d+)\)/.exec(heading)[1]);
   log(`key ${id} created, shown once`);
-  await shot(page, 'keys');
+  await shot(page, 'keys-new');
   await page.getByTestId('new-key').getByRole('button').click();
   await page.getByTestId(`revoke-key-${id}`).click();
   await page.getByTestId(`key-state-${id}`).getByText('revoked').waitFor();
   log(`key ${id} revoked`);
+  await shot(page, 'keys');
   const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   try {
     await other.goto(DASHBOARD_URL);
@@ -145,6 +146,7 @@ async function operatorScreens(page) {
 
   await open(page, 'portfolio');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=pf-symbols] tbody tr').length === 3);
+  await page.getByTestId('pf-weights').getByText('in force at the last bar').waitFor();
   await shot(page, 'portfolio');
 
   await open(page, 'symbol');

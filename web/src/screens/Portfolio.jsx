@@ -79,8 +79,18 @@ export function Portfolio({ live }) {
           ]}
         />
         <p className="muted" data-testid="pf-weights">
-          optimiser weights {s?.weights_source ? `set by ${s.weights_source}` : 'not set (equal split)'}
-          {s?.last_bar ? ` · in force at the last bar ${time(s.last_bar)}` : ''}
+          {s ? (
+            <>
+              weights{' '}
+              {Object.entries(s.weights || {})
+                .map(([sym, w]) => `${sym} ${pct(w, 1)}`)
+                .join(', ') || '–'}{' '}
+              · {s.weights_source ? `last set by ${s.weights_source}` : 'the session\'s starting split (the optimiser has not changed them)'}
+              {s.last_bar ? ` · in force at the last bar ${time(s.last_bar)}` : ''}
+            </>
+          ) : (
+            'weights: waiting for the session status…'
+          )}
         </p>
       </div>
       <div className="card">
