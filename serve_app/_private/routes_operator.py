@@ -1,4 +1,5 @@
-"""Reads for the dashboard: the served session's bars per symbol (read scope), and for
+"""Reads for the dashboard: the served session's bars per symbol and a finished
+backtest's bars (read scope), and for
 operators (admin scope) the hash-chained audit log with its chain verified and the rate
 limiter's use per caller and endpoint class.
 
@@ -12,13 +13,16 @@ replicas each reports its own share (the limit itself is enforced across them in
 # value, and FastAPI must find real annotation objects on them, not strings.
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from serve_app._private.deps import AdminKey, BackendDep, ReadKey
+from serve_app._private.routes_jobs import JobId, _job_part
 from serve_app.exceptions import NotFound
+from sigmax.model import BarSeries
 from sigmax.risk.audit import AuditIntegrityError, verify_chain
 from sigmax.storage.repos.audit import AuditRepository
 
@@ -97,7 +101,48 @@ async def bars(
     series = histories.get(symbol.replace("-", "/"))
     if series is None:
         raise NotFound(f"the session trades {', '.join(histories)}, not {symbol!r}")
-    tail = series[-limit:]
+    return _bars_out(series[-limit:])
+
+
+@router.get("/backtests/{job_id}/bars", response_model=BarsOut, tags=["jobs"])
+async def backtest_bars(
+    backend: BackendDep,
+    _: ReadKey,
+    job_id: JobId,
+    symbol: Annotated[
+        str | None, Query(max_length=32, description="a portfolio's leg; default: the first")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=2000, description="the last bars it traded")] = 300,
+) -> BarsOut:
+    """The bars a finished backtest traded (its data, reloaded), so its fills and
+    decisions can be drawn on them; 404 for a symbol it did not trade."""
+    document: dict[str, Any] = await _job_part(backend, job_id, "document")
+    meta = document["meta"]
+    legs = meta.get("legs") or [{"data": meta["data"], "symbol": meta["symbol"]}]
+    wanted = symbol.replace("-", "/") if symbol else legs[0]["symbol"]
+    leg = next((x for x in legs if x["symbol"] == wanted), None)
+    if leg is None:
+        traded = ", ".join(x["symbol"] for x in legs)
+        raise NotFound(f"backtest {job_id} traded {traded}, not {symbol!r}")
+    series = await backend.in_thread(_load, leg["data"], wanted, meta)
+    return _bars_out(series[-limit:])
+
+
+def _load(data: str, symbol: str, meta: dict[str, Any]) -> BarSeries:
+    from sigmax.data import load_bars
+
+    bars = load_bars(data, symbol, meta["timeframe"])
+    first, last = (_ns(meta["first_bar"]), _ns(meta["last_bar"]))
+    keep = (bars.ts >= first) & (bars.ts <= last)
+    start = int(keep.argmax()) if keep.any() else 0
+    return bars[start : start + int(keep.sum())]
+
+
+def _ns(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp()) * 1_000_000_000
+
+
+def _bars_out(tail: BarSeries) -> BarsOut:
     rows = zip(
         (tail.ts // 1_000_000).tolist(),
         tail.open.tolist(),
@@ -108,8 +153,8 @@ async def bars(
         strict=True,
     )
     return BarsOut(
-        symbol=series.symbol,
-        timeframe=series.timeframe,
+        symbol=tail.symbol,
+        timeframe=tail.timeframe,
         bars=[
             BarOut(ts=t, open=o, high=h, low=lo, close=c, volume=v) for t, o, h, lo, c, v in rows
         ],

@@ -245,6 +245,8 @@ async function visitScreens(page) {
   await done.waitFor({ timeout: 4 * MINUTE });
   await done.click();
   await page.getByTestId('backtest-report').waitFor();
+  await page.locator('[data-testid=backtest-candles] .candle').last().hover();
+  await page.getByTestId('candle-info').waitFor();
   await page.waitForTimeout(1500);
   await shot(page, 'backtests');
 

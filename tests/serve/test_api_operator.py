@@ -87,3 +87,15 @@ def test_rate_limit_use_and_refusals_are_reported_per_key_and_class(
     assert row["window_s"] == 60
     others = [r for r in table if r["key_id"] not in (None, busy_id)]
     assert [(r["used"], r["refused"]) for r in others] == [(1, 0)]
+
+
+def test_bars_need_a_running_session(api_settings: Settings, make_key: KeyMaker) -> None:
+    """With no session served the chart's bars are a 503 naming it (the browser test
+    reads them from a running portfolio session)."""
+    reader = _auth(make_key(["read"], "chart-reader"))
+    config = unique_config()
+    with TestClient(create_app(api_settings, config)) as http:
+        answer = http.get("/api/v1/bars", params={"symbol": "ETH/USD"}, headers=reader)
+        assert answer.status_code == 503, answer.text
+        assert config.session_id in answer.json()["detail"]
+        assert http.get("/api/v1/bars", headers=reader).status_code == 422  # symbol required

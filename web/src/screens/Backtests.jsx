@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
+import { CandleChart } from '../components/CandleChart.jsx';
 import { Notice } from '../components/Notice.jsx';
 import { Table } from '../components/Table.jsx';
 import { time } from '../format.js';
@@ -49,6 +50,36 @@ function LaunchForm({ onLaunched }) {
       <button type="submit" data-testid="launch-backtest">Launch backtest</button>
       <Notice error={error} />
     </form>
+  );
+}
+
+// The symbol view of a finished backtest: its bars as candles with its trades and the
+// decision in force at each bar (the same chart as a session's symbol).
+function BacktestChart({ jobId }) {
+  const [doc, setDoc] = useState(null);
+  const [bars, setBars] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    setDoc(null);
+    setBars(null);
+    setError(null);
+    api(`/jobs/${jobId}/result`).then(setDoc, setError);
+    api(`/backtests/${jobId}/bars?limit=150`).then(setBars, setError);
+  }, [jobId]);
+  if (error) return <Notice error={error} />;
+  if (!doc || !bars) return <p className="muted">Loading its bars…</p>;
+  const symbol = bars.symbol;
+  const fills = (doc.trades || [])
+    .filter((t) => t.symbol === symbol)
+    .map((t, i) => ({ ...t, fill_id: `${t.client_order_id}-${i}` }));
+  const decisions = (doc.decisions || []).filter((d) => !d.symbol || d.symbol === symbol);
+  return (
+    <>
+      <h4>
+        {symbol} · {bars.timeframe} · last {bars.bars.length} bars · {fills.length} trades
+      </h4>
+      <CandleChart bars={bars.bars} fills={fills} decisions={decisions} testId="backtest-candles" />
+    </>
   );
 }
 
@@ -103,7 +134,8 @@ export function Backtests({ me }) {
       </div>
       {open && (
         <div className="card">
-          <h3>Report of {open.slice(0, 8)}</h3>
+          <h3>Backtest {open.slice(0, 8)}</h3>
+          <BacktestChart jobId={open} />
           <Report jobId={open} />
         </div>
       )}
