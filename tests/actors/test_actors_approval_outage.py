@@ -1,6 +1,7 @@
-"""An approval-mode session through a PostgreSQL outage: the proposal desk actor comes
-back with the others, its proposals are stored once, and one approved after the outage
-is executed exactly once.
+"""An approval-mode session through a PostgreSQL outage: the session pauses and resumes,
+its proposals are stored once, and the proposal desk actor (not restarted by the outage
+guard: it keeps no state, every proposal is in PostgreSQL) executes one approved after
+the outage exactly once.
 
 The session reaches the shared PostgreSQL through a TCP proxy (tests/actors/tcp_proxy.py)
 that the test cuts: every connection closed, new ones refused, the server untouched.
