@@ -114,6 +114,7 @@ async function keys(page, browser) {
   await page.getByTestId(`revoke-key-${id}`).click();
   await page.getByTestId(`key-state-${id}`).getByText('revoked').waitFor();
   log(`key ${id} revoked`);
+  await credentials(page);
   await shot(page, 'keys');
   const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   try {
@@ -126,6 +127,27 @@ async function keys(page, browser) {
   } finally {
     await other.close();
   }
+}
+
+async function credentials(page) {
+  const secret = 'e2e-secret-never-shown-9f3a';
+  await page.getByTestId('credential-name').fill('e2e-binance');
+  await page.getByTestId('credential-exchange').fill('binance');
+  await page.getByTestId('credential-key').fill('e2e-api-key-7781');
+  await page.getByTestId('credential-secret').fill(secret);
+  await page.getByTestId('add-credential').click();
+  const row = page.getByTestId('credentials').locator('tbody tr', { hasText: 'e2e-binance' });
+  await row.getByText('7781').waitFor();
+  const shown = await page.evaluate(() => [
+    document.body.innerText,
+    ...[...document.querySelectorAll('input')].map((i) => i.value),
+  ].join('\n'));
+  if (shown.includes(secret) || shown.includes('e2e-api-key-7781')) throw new Error('a credential secret is shown back');
+  log(`credential listed as ${await row.locator('code').innerText()}, its secrets nowhere on the page`);
+  await shot(page, 'credentials');
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await row.waitFor({ state: 'detached' });
+  log('credential added, secrets not shown, removed');
 }
 
 async function audit(page) {

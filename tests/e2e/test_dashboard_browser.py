@@ -32,6 +32,7 @@ from serve_app.api import create_app
 from sigmax.config import Settings
 from sigmax.events import EventsConfig
 from sigmax.proposals import ApprovalConfig
+from sigmax.secrets_config import SecretsConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from tests.e2e.live_api import serving
 from tests.serve.conftest import KeyMaker, unique_config
@@ -98,6 +99,8 @@ def session_settings(
                 update={"turnover": free, "arbitrator": voting, "cadence": None}
             ),
             "trading": ApprovalConfig(mode="approval", proposal_ttl_s=3600),
+            # exchange credentials the browser adds are encrypted with this test's key
+            "vault": SecretsConfig(local_key_file=tmp_path / "credentials.key"),
         }
     )
     session_id = f"web-{uuid.uuid4().hex[:8]}"
@@ -185,6 +188,7 @@ def test_dashboard_drives_a_paper_portfolio_session(
         "started from the Sessions screen",
         "proposal approved and executed",
         "revoked key refused",
+        "credential added, secrets not shown, removed",
         "kill switch released, resumed",
         "audit chain verified",
     ):
