@@ -27,9 +27,11 @@ export function RateLimits() {
             {
               label: 'Use in window',
               value: (r) => (
-                <span className="bar-row">
+                <span className="bar-row meter-row">
                   <span>{r.used}/{r.limit}</span>
-                  <span className="bar" style={{ width: `${Math.min(100, (100 * r.used) / r.limit)}%`, background: r.used >= r.limit ? 'var(--down)' : undefined }} />
+                  <span className="meter" role="meter" aria-valuemin={0} aria-valuemax={r.limit} aria-valuenow={r.used} aria-label={`${r.endpoint_class} use`}>
+                    <span style={{ width: `${Math.min(100, (100 * r.used) / r.limit)}%`, background: r.used >= r.limit ? 'var(--down)' : undefined }} />
+                  </span>
                   <span className="muted">{r.window_s} s</span>
                 </span>
               ),
