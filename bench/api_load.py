@@ -7,9 +7,13 @@ Scenarios, in one run (each bounded by a request count and a time limit):
                       earlier commit) under uvicorn: before/after in one run
 * ``uvicorn-noauth``  the same, auth and rate limiting replaced by a fixed principal
                       (FastAPI dependency override): their cost is the difference
-* ``serve``           the same app through Ray Serve (1 replica, default proxy)
-* ``serve-ha``        Serve's high-throughput mode (RAY_SERVE_ENABLE_HA_PROXY=1,
-                      RAY_SERVE_THROUGHPUT_OPTIMIZED=1), in a child process
+* ``serve``           the same app through Ray Serve (1 replica) as SIGMAX sets it up by
+                      default: ``sigmax.serve_proxy.serve_env()`` (HAProxy mode through
+                      ``sigmax-haproxy``, which adds X-Forwarded-For)
+* ``serve-proxy``     Serve's own default proxy (no RAY_SERVE_* flags; the default
+                      before HAProxy mode)
+* ``serve-ha``        Serve's HAProxy mode with Ray's own HAProxy config
+                      (RAY_SERVE_ENABLE_HA_PROXY=1, RAY_SERVE_THROUGHPUT_OPTIMIZED=1)
 * ``serve-tuned``     RAY_SERVE_THROUGHPUT_OPTIMIZED=1 with RAY_SERVE_ENABLE_DIRECT_INGRESS=0:
                       user code on the replica's own loop, proxy-to-replica over gRPC,
                       buffered request logs, the default proxy kept (the default in
@@ -44,6 +48,8 @@ from fastapi import Request  # at module level: the override's annotation must r
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sigmax.serve_proxy import SERVE_ENV, wrapper_path  # noqa: E402 - after the path
 
 PG = os.environ.get("SIGMAX_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("SIGMAX_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -273,7 +279,8 @@ def run_serve(settings_json: str, config_json: str, args: argparse.Namespace, ke
 
 
 SERVE_MODES: dict[str, dict[str, str]] = {
-    "serve": {},
+    "serve": {**SERVE_ENV, "RAY_SERVE_HAPROXY_BINARY_PATH": wrapper_path()},
+    "serve-proxy": {},
     "serve-ha": {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
     "serve-throughput": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
     # the throughput settings with the default proxy kept (what cluster/ sets)

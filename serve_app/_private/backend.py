@@ -17,7 +17,7 @@ import structlog
 
 from actors.registry import SessionHandles
 from serve_app._private.auth import Principal
-from serve_app._private.client_address import client_address, networks
+from serve_app._private.client_address import client_address, networks, serve_haproxy_addresses
 from serve_app._private.keycache import REVOCATION_MARK_SQL, KeyCache
 from serve_app._private.ratelimit import FailSafeLimiter
 from serve_app._private.read_cache import SUBSCRIBED, TOPICS, SessionReads
@@ -48,7 +48,7 @@ class Backend:
         self.started = time.monotonic()
         shared = RateLimiter(self.settings.redis, prefix=self.config.rate_limit_prefix)
         self.limiter = FailSafeLimiter(shared, self.config.max_replicas)
-        self.trusted_proxies = networks(self.config.trusted_proxies)
+        self.trusted_proxies = networks(self.config.trusted_proxies + serve_haproxy_addresses())
         self._migrated: set[int] = set()
         self._session: Session | None = None
         self._session_at = 0.0

@@ -6,11 +6,18 @@ A server in front of the app may already have put a forwarded address in the pee
 place: uvicorn (which Serve's HTTP proxy runs) does so for requests from loopback.
 The peer is then gone; with no proxy configured those requests count as one caller
 (as they would under the proxy's own address), so a forged header buys nothing.
+
+Under Serve's HAProxy mode (the default, ``sigmax/serve_proxy.py``) HAProxy appends the
+peer it saw to ``X-Forwarded-For`` and connects to the replica from its Ray node's
+address; ``serve_haproxy_addresses`` names those addresses, which the replica trusts
+besides ``trusted_proxies``. A node that joins after the replica started is not
+trusted: its callers count as that node's address (coarser, never forgeable).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +28,19 @@ VIA_UNTRUSTED_PROXY = "via-untrusted-proxy"
 def networks(proxies: Iterable[str]) -> tuple[Network, ...]:
     """Parse addresses and CIDR ranges (``10.0.0.0/8``, ``::1``); ValueError if invalid."""
     return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def serve_haproxy_addresses() -> tuple[str, ...]:
+    """The Ray nodes' addresses when this process is a replica under Serve's HAProxy
+    mode (HAProxy reaches a replica from the node it runs on); () otherwise."""
+    if os.environ.get("RAY_SERVE_ENABLE_HA_PROXY") != "1":
+        return ()
+    import ray
+
+    if not ray.is_initialized():
+        return ()
+    nodes = ray.nodes()  # type: ignore[no-untyped-call]
+    return tuple(sorted({str(node["NodeManagerAddress"]) for node in nodes if node["Alive"]}))
 
 
 def client_address(scope: Mapping[str, Any], trusted: tuple[Network, ...]) -> str:

@@ -39,6 +39,7 @@ def _init_ray(address: str | None, num_cpus: int | None, dashboard_port: int | N
     import ray
 
     from actors.ray_metrics import SETUP_HOOK
+    from sigmax.serve_proxy import apply_serve_env
 
     if ray.is_initialized():
         return ray
@@ -52,6 +53,9 @@ def _init_ray(address: str | None, num_cpus: int | None, dashboard_port: int | N
         return ray
     if dashboard_port is not None:
         _require_free_port(dashboard_port)
+    # The API's default Serve setup (HAProxy, the caller's address kept): Ray reads
+    # these flags when it starts, so before ray.init (SIGMAX_SERVE_PROXY=default: off).
+    apply_serve_env()
     ray.init(
         num_cpus=num_cpus,
         namespace="sigmax",
