@@ -78,6 +78,14 @@ class BarsOut(BaseModel):
     bars: list[BarOut] = Field(description="oldest first")
 
 
+class WeightsChangeOut(BaseModel):
+    seq: int = Field(description="the audit record's sequence number")
+    ts: str = Field(description="when the session set them (UTC)")
+    weights: dict[str, float]
+    previous: dict[str, float]
+    source: str | None
+
+
 class RateUseOut(BaseModel):
     who: str = Field(description="key:ID, or ip:ADDRESS for callers without a valid key")
     key_id: int | None
@@ -159,6 +167,32 @@ def _bars_out(tail: BarSeries) -> BarsOut:
             BarOut(ts=t, open=o, high=h, low=lo, close=c, volume=v) for t, o, h, lo, c, v in rows
         ],
     )
+
+
+@router.get("/weights/changes", response_model=list[WeightsChangeOut], tags=["trading"])
+async def weights_changes(
+    backend: BackendDep,
+    _: ReadKey,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[WeightsChangeOut]:
+    """The served account's symbol weights as the optimiser reran them during the session
+    (audited as control ``reoptimise``), newest first; empty while they are the start's."""
+    found = await AuditRepository(await backend.pool()).latest(
+        backend.account, "control", "reoptimise", limit
+    )
+    out = []
+    for r in found:
+        details = r.payload.get("details", {})
+        out.append(
+            WeightsChangeOut(
+                seq=r.seq,
+                ts=r.ts,
+                weights=details.get("weights", {}),
+                previous=details.get("previous", {}),
+                source=details.get("source"),
+            )
+        )
+    return out
 
 
 @router.get("/audit/streams", response_model=list[AuditStreamOut])

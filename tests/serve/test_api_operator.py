@@ -99,3 +99,32 @@ def test_bars_need_a_running_session(api_settings: Settings, make_key: KeyMaker)
         assert answer.status_code == 503, answer.text
         assert config.session_id in answer.json()["detail"]
         assert http.get("/api/v1/bars", headers=reader).status_code == 422  # symbol required
+
+
+def test_weight_changes_are_read_from_the_accounts_audit_newest_first(
+    api_settings: Settings, make_key: KeyMaker
+) -> None:
+    """The optimiser's reruns are audited as control ``reoptimise`` in the account's
+    stream; the portfolio screen reads when and by what they changed."""
+    config = unique_config()
+    sink = PostgresAuditSink(api_settings.postgres, stream=f"paper:{config.session_id}")
+    try:
+        audit = AuditTrail(sink)
+        audit.note("control", {"action": "pause", "operator": "op", "details": {}})
+        for i, weight in enumerate((0.6, 0.7)):
+            details = {
+                "weights": {"ETH/USD": weight, "LTC/USD": 1 - weight},
+                "previous": {"ETH/USD": 0.5, "LTC/USD": 0.5},
+                "source": f"rerun {i}",
+            }
+            audit.note(
+                "control", {"action": "reoptimise", "operator": "session", "details": details}
+            )
+    finally:
+        sink.close()
+    reader = _auth(make_key(["read"], "weights-reader"))
+    with TestClient(create_app(api_settings, config)) as http:
+        changes = http.get("/api/v1/weights/changes", headers=reader).json()
+    assert [(c["seq"], c["source"]) for c in changes] == [(2, "rerun 1"), (1, "rerun 0")]
+    assert changes[0]["weights"] == {"ETH/USD": 0.7, "LTC/USD": pytest.approx(0.3)}
+    assert changes[0]["previous"] == {"ETH/USD": 0.5, "LTC/USD": 0.5}

@@ -77,6 +77,27 @@ class AuditRepository(Repository):
             for r in rows
         ]
 
+    async def latest(
+        self, stream: str, kind: str, action: str | None = None, limit: int = 20
+    ) -> list[AuditRecord]:
+        """The newest records of ``kind`` (whose payload's ``action`` is ``action``, when
+        given), newest first."""
+        async with self._conn(None) as c:
+            rows = await c.fetch(
+                "SELECT seq, ts, kind, payload, prev_hash, hash FROM audit_log"
+                " WHERE stream = $1 AND kind = $2"
+                " AND ($3::text IS NULL OR payload->>'action' = $3::text)"
+                " ORDER BY seq DESC LIMIT $4",
+                stream,
+                kind,
+                action,
+                limit,
+            )
+        return [
+            AuditRecord(r["seq"], r["ts"], r["kind"], r["payload"], r["prev_hash"], r["hash"])
+            for r in rows
+        ]
+
     async def streams(self) -> dict[str, int]:
         """Every stream with its record count, by name."""
         async with self._conn(None) as c:

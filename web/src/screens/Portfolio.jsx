@@ -37,6 +37,7 @@ export function Portfolio({ live }) {
   const positions = usePoll(() => api('/positions'), 5000);
   const sessionId = status.data?.session_id;
   const session = usePoll(() => (sessionId ? api(`/sessions/${encodeURIComponent(sessionId)}`) : Promise.resolve(null)), 5000, [sessionId]);
+  const changes = usePoll(() => api('/weights/changes?limit=5'), 15000);
   const fills = (live.events.fills || []).length;
   useThrottledRefresh(fills, book.refresh);
   useThrottledRefresh(fills, positions.refresh);
@@ -85,7 +86,11 @@ export function Portfolio({ live }) {
               {Object.entries(s.weights || {})
                 .map(([sym, w]) => `${sym} ${pct(w, 1)}`)
                 .join(', ') || '–'}{' '}
-              · {s.weights_source ? `last set by ${s.weights_source}` : 'the session\'s starting split (the optimiser has not changed them)'}
+              · {s.weights_source ? `last set by ${s.weights_source}` : 'the session\'s starting split'}
+              {' · '}
+              {changes.data?.length
+                ? `last changed ${time(changes.data[0].ts)} (${changes.data.length === 5 ? '5+' : changes.data.length} reruns)`
+                : 'not changed by the optimiser since the start'}
               {s.last_bar ? ` · in force at the last bar ${time(s.last_bar)}` : ''}
             </>
           ) : (
