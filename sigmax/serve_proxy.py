@@ -40,6 +40,10 @@ INSERT = f"    {MARK}\n    option forwardfor\n"
 SERVE_ENV = {
     "RAY_SERVE_ENABLE_HA_PROXY": "1",
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+    # HAProxy refuses a request whose headers do not fit one buffer with its own 400
+    # (Ray's default buffer: 16 KB). 128 KB lets headers over the API's cap
+    # (max_header_bytes, 16 KB) reach it and get its 431, as through Serve's proxy.
+    "RAY_SERVE_HAPROXY_TUNE_BUFSIZE": "131072",
 }
 
 

@@ -152,6 +152,12 @@ def test_versioning_headers_and_request_ids(served: str, make_key: KeyMaker) -> 
         assert fresh.status_code == 401 and fresh.headers["x-request-id"]
 
 
+def test_headers_over_the_cap_reach_the_api_and_get_its_431(served: str) -> None:
+    with _from("127.0.2.2") as http:
+        padded = http.get(f"{served}/health/live", headers={"X-Padding": "a" * 64 * 1024})
+    assert padded.status_code == 431, padded.text
+
+
 def test_websocket_through_haproxy(served: str, make_key: KeyMaker) -> None:
     from websockets.sync.client import connect
 
