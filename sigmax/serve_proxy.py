@@ -44,6 +44,10 @@ SERVE_ENV = {
     # (Ray's default buffer: 16 KB). 128 KB lets headers over the API's cap
     # (max_header_bytes, 16 KB) reach it and get its 431, as through Serve's proxy.
     "RAY_SERVE_HAPROXY_TUNE_BUFSIZE": "131072",
+    # HAProxy mode starts two proxy actors per head node (HAProxy's manager and a
+    # fallback); on a loaded 2-CPU machine their first readiness answer took over 15 s
+    # and Serve killed them after three 5 s checks (`sigmax up` then failed once).
+    "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "30",
 }
 
 
