@@ -203,16 +203,19 @@ def _measured(url: str, key: str, args: argparse.Namespace, pids: list[int]) -> 
 
 
 def _serve_pids() -> list[int]:
-    """Serve's proxy actor and the replica, among this driver's descendants."""
+    """Serve's proxy actors, HAProxy (HAProxy mode) and the replica, among this driver's
+    descendants."""
     import psutil
 
     found = []
     for proc in psutil.Process().children(recursive=True):
         try:
-            title = " ".join(proc.cmdline())
+            argv = proc.cmdline()
         except psutil.Error:
             continue
-        if title.startswith(("ray::ProxyActor", "ray::ServeReplica")):
+        title = " ".join(argv)
+        proxy = title.startswith(("ray::ProxyActor", "ray::ServeReplica", "ray::HAProxyManager"))
+        if proxy or (argv and argv[0].endswith("haproxy") and "-f" in argv):
             found.append(proc.pid)
     return found
 
@@ -291,6 +294,8 @@ SERVE_MODES: dict[str, dict[str, str]] = {
 def _serve_child(mode: str, env: dict[str, str], args: argparse.Namespace, key: str) -> Any:
     flags = {k: v for k, v in os.environ.items() if not k.startswith("RAY_SERVE_")}
     child_env = {**flags, **env, "SIGMAX_BENCH_KEY": key, **SERVE_MODES[mode]}
+    # after the measurement only: HAProxy mode's replicas drain 30 s before they stop
+    child_env.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "1")
     argv = [
         sys.executable,
         __file__,
@@ -361,7 +366,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per scenario")
     parser.add_argument(
         "--scenarios",
-        default="uvicorn,uvicorn-noauth,serve,serve-ha",
+        default="uvicorn,uvicorn-noauth,serve,serve-proxy",
         help="comma list of uvicorn, uvicorn-noauth, " + ", ".join(SERVE_MODES),
     )
     parser.add_argument(

@@ -178,6 +178,15 @@ def test_forwardfor_insertion_is_idempotent_and_refuses_an_unknown_template() ->
         add_forwardfor("frontend other\n    bind *:8000\n")
 
 
+def test_serve_env_names_the_wrapper_and_opts_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIGMAX_SERVE_PROXY", raising=False)
+    env = serve_env()
+    assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    assert os.access(env["RAY_SERVE_HAPROXY_BINARY_PATH"], os.X_OK)
+    monkeypatch.setenv("SIGMAX_SERVE_PROXY", "default")
+    assert serve_env() == {}
+
+
 def _serve_child(port: int, settings_json: str, config_json: str) -> None:
     """Ray with the inherited (default Serve setup) flags, the API on ``port``."""
     import ray
