@@ -137,6 +137,9 @@ def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
     env = unactivated_env() | {
         "SIGMAX_POSTGRES_DSN": ADMIN_DSN,
         "SIGMAX_POSTGRES_SCHEMA": schema,
+        # Ray 2.60 drains a `--block` head for up to 30 s on SIGTERM (for Serve
+        # proxies); this throwaway cluster serves nothing, so it stops at once.
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
     }
     log = tmp_path_factory.mktemp("head") / "head.log"
     with log.open("w") as sink:
