@@ -10,7 +10,10 @@
   what the command prints (each shown line starts a line of its output) and an
   ``error:`` answer exits with code 2 (1 for a session that failed once started); a
   ``bash`` block's sessions must finish (exit 0), the ccxt ones having sent their orders
-  to the simulator, the dry run none.
+  to the simulator, the dry run none. A command refused before Ray starts (an
+  ``error:`` answer other than a failed session) runs in this process, through the same
+  ``sigmax`` app with the same environment (the settings read afresh), to spare an
+  interpreter start; every session runs in its own process.
 - Under "## Reconciliation" the account holds an open order placed by hand (the
   simulator's ``place_by_hand``), which the session must refuse, or adopt when told.
 """
@@ -116,6 +119,31 @@ def _environment(schema: str) -> dict[str, str]:
     }
 
 
+def _refused_here(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``argv`` (a command refused before Ray starts) through the ``sigmax`` app in this
+    process, under ``env`` alone, from the repository root; the settings are read afresh
+    for it and again after it."""
+    from typer.testing import CliRunner
+
+    from sigmax.cli import app
+    from sigmax.config import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in os.environ.keys() - env.keys():
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.chdir(ROOT)
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(app, argv[1:])
+        finally:
+            get_settings.cache_clear()
+    crashed = "" if isinstance(result.exception, SystemExit | None) else repr(result.exception)
+    output = result.stderr + crashed
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, output)
+
+
 def _run(step: Step, env: dict[str, str]) -> None:
     argv = shlex.split(step.command)
     argv[0] = str(Path(sys.executable).parent / "sigmax")
@@ -129,9 +157,12 @@ def _run(step: Step, env: dict[str, str]) -> None:
             price = (sim.price_of("ETH/USD") * Decimal("0.9")).quantize(Decimal("0.01"))
             sim.place_by_hand("BUY", Decimal("0.5"), price, BY_HAND, "ETHUSD")
         env = env | {"SIGMAX_VENUE__BASE_URL": sim.base_url}
-        done = subprocess.run(
-            argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-        )
+        if step.shown and " failed: " not in step.shown[0]:
+            done = _refused_here(argv, env)
+        else:
+            done = subprocess.run(
+                argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+            )
         output = done.stdout + done.stderr
         where = f"docs/LIVE.md:{step.line}: {step.command}\n{output[-3000:]}"
         if step.shown:
