@@ -46,7 +46,8 @@ class Ledger:
         self._seen_fills: set[str] = set()
 
     def position(self, symbol: str) -> Position:
-        return self._positions.get(symbol, Position(symbol, ZERO, ZERO))
+        position = self._positions.get(symbol)
+        return Position(symbol, ZERO, ZERO) if position is None else position
 
     def holdings(self, symbols: Iterable[str]) -> dict[str, Decimal]:
         """The quantity held of each of ``symbols`` (zero when none): one call for a book."""
@@ -76,7 +77,9 @@ class Ledger:
     def equity(self, prices: Mapping[str, Decimal]) -> Decimal:
         """Cash plus every open position marked at ``prices`` (one per held symbol)."""
         total = self.cash
-        for symbol, pos in self.positions.items():
+        for symbol, pos in self._positions.items():
+            if pos.qty == 0:
+                continue
             if symbol not in prices:
                 raise KeyError(f"ledger: no price to mark {symbol} (position {pos.qty})")
             total += pos.qty * prices[symbol]

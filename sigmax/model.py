@@ -25,6 +25,10 @@ OHLCV = ("open", "high", "low", "close", "volume")
 
 def to_decimal(value: float | int | str | Decimal) -> Decimal:
     """Exact decimal of a price or quantity; floats go through their shortest repr."""
+    if type(value) is float:  # the common case first
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        return Decimal(repr(value))
     if isinstance(value, Decimal):
         return value
     if isinstance(value, float):
@@ -195,6 +199,8 @@ class OrderRequest:
             raise InvalidInputError(
                 f"order {self.client_order_id}: qty must be > 0, got {self.qty}"
             )
+        if self.type is OrderType.MARKET and self.limit_price is None and self.stop_price is None:
+            return  # the common case: nothing below can fail
         needs_limit = self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = self.type in (OrderType.STOP, OrderType.STOP_LIMIT)
         if needs_limit != (self.limit_price is not None):

@@ -51,7 +51,8 @@ from sigmax.strategies.validation import validated_targets
 from sigmax.trading.rebalance import Target, cancel_working, rebalance
 
 PROGRESS_STEP = 10_000
-QUIET_RUN_MIN = 128  # bars: below it, the scalar loop beats numpy's per-call overhead
+QUIET_RUN_MIN = 128  # bars: below it, a plain loop beats numpy's per-call overhead
+QUIET_LOOP_MIN = 8  # bars: below it, stepping bar by bar beats setting up that loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,21 +167,26 @@ class _Run:
             self._loop_range(0, n)
 
     def _loop_range(self, start: int, stop: int) -> None:
-        """Bars with something to do (working orders, a new target, a breaker or day
-        event) go one by one through :meth:`_steps`; a long quiet run between them is
-        marked and shown to risk in bulk, with the same floats (a short one is cheaper
-        bar by bar than numpy's fixed cost per call)."""
+        """Bars with something to do (working orders, a new target) go one by one through
+        :meth:`_steps`; a quiet run between them (no working order, one target) is marked
+        and shown to risk in one plain loop, or in bulk with numpy when it is long (the
+        same floats either way; a short one is cheaper bar by bar than either)."""
         i = start
+        exchange, symbol, next_change = self.engine.exchange, self.symbol, self.next_change
         while i < stop:
-            change = min(stop, self.next_change[i])
-            if change - i < QUIET_RUN_MIN:
-                i = self._steps(i, min(change + 1, stop))
-            elif self.engine.exchange.has_open_orders(self.symbol):
+            if exchange.has_open_orders(symbol):
                 i = self._steps(i, i + 1)  # orders to fill first
-            else:
+                continue
+            change = min(stop, next_change[i])
+            if change - i >= QUIET_RUN_MIN:
                 i += self._quiet_run(i, change)
                 if i < change:  # stopped at a bar where something happens
                     i = self._steps(i, i + 1)
+            elif change - i >= QUIET_LOOP_MIN:
+                self._quiet_loop(i, change)
+                i = change
+            else:
+                i = self._steps(i, min(change + 1, stop))
 
     def _steps(self, start: int, stop: int) -> int:
         """:meth:`_step` over bars ``start``..``stop``, inlined (the hot loop); returns stop."""
@@ -207,6 +213,15 @@ class _Run:
         self.equity[start : start + taken] = equity[:taken]
         self.position[start : start + taken] = self.qty
         return taken
+
+    def _quiet_loop(self, start: int, stop: int) -> None:
+        """Mark bars ``start``..``stop`` (no orders, one target) and show them to risk, as
+        :meth:`_steps` would, without its per-bar calls."""
+        cash, qty = self.cash, self.qty
+        equity = [cash + qty * c for c in self.close_list[start:stop]]
+        self.equity[start:stop] = equity
+        self.position[start:stop] = qty
+        self.engine.risk.on_equities(self.ts_list[start:stop], equity)
 
     def _fill(self, i: int) -> None:
         bar = self.bars.bar(i)

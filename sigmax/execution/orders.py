@@ -34,6 +34,7 @@ from sigmax.execution.errors import (
 from sigmax.model import Fill, Order, OrderRequest, OrderStatus
 
 S = OrderStatus
+_ZERO = Decimal(0)
 TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyType(
     {
         S.NEW: frozenset({S.ACCEPTED, S.REJECTED}),
@@ -117,6 +118,15 @@ class OrderManager:
         self, request: OrderRequest, ts: datetime, expire_ts: datetime | None = None
     ) -> Order:
         """Create a NEW order, or return the existing one for a repeated identical submit."""
+        return self._submit(request, ts, expire_ts).copy()
+
+    def create(
+        self, request: OrderRequest, ts: datetime, expire_ts: datetime | None = None
+    ) -> None:
+        """:meth:`submit` for a caller that does not read the order back."""
+        self._submit(request, ts, expire_ts)
+
+    def _submit(self, request: OrderRequest, ts: datetime, expire_ts: datetime | None) -> Order:
         cid = request.client_order_id
         existing = self._orders.get(cid)
         if existing is not None:
@@ -126,7 +136,7 @@ class OrderManager:
                     f"(existing {existing.request}, expiry {self._expiry[cid]}; "
                     f"new {request}, expiry {expire_ts})"
                 )
-            return existing.copy()
+            return existing
         _require_aware(ts, f"order {cid}")
         if expire_ts is not None:
             _require_aware(expire_ts, f"order {cid} expiry")
@@ -140,8 +150,8 @@ class OrderManager:
         self._open[cid] = None
         self._notional[cid] = Decimal(0)
         self._expiry[cid] = expire_ts
-        self._events.append(OrderEvent(cid, None, S.NEW, ts, Decimal(0)))
-        return order.copy()
+        self._events.append(OrderEvent(cid, None, S.NEW, ts, _ZERO))
+        return order
 
     def restore(self, order: Order, fills: Sequence[Fill] = ()) -> None:
         """Put back an order persisted earlier (after a restart), with its fills.
@@ -167,6 +177,14 @@ class OrderManager:
     def order(self, client_order_id: str) -> Order:
         """A copy of the order's current state."""
         return self._get(client_order_id).copy()
+
+    def status(self, client_order_id: str) -> OrderStatus:
+        """The order's current status (no copy of the order)."""
+        return self._get(client_order_id).status
+
+    def remaining_qty(self, client_order_id: str) -> Decimal:
+        """The order's quantity not filled yet (no copy of the order)."""
+        return self._get(client_order_id).remaining_qty
 
     def expiry(self, client_order_id: str) -> datetime | None:
         """When the order expires, if it was submitted with an expiry."""
@@ -220,6 +238,13 @@ class OrderManager:
 
     def apply_fill(self, fill: Fill) -> Order:
         """Add one fill: filled quantity, exact VWAP and fees; status follows the quantity."""
+        return self._apply_fill(fill).copy()
+
+    def record_fill(self, fill: Fill) -> None:
+        """:meth:`apply_fill` for a caller that does not read the order back."""
+        self._apply_fill(fill)
+
+    def _apply_fill(self, fill: Fill) -> Order:
         order = self._get(fill.client_order_id)
         cid = order.client_order_id
         self._validate_fill(order, fill)
@@ -237,7 +262,7 @@ class OrderManager:
         order.fees += fill.fee
         self._fill_ids.add(fill.fill_id)
         self._record(order, dst, fill.ts, None, fill.fill_id)
-        return order.copy()
+        return order
 
     def _validate_fill(self, order: Order, fill: Fill) -> None:
         cid = order.client_order_id

@@ -45,11 +45,11 @@ Fees
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from math import isfinite
 from typing import Any
 
 from sigmax.execution.config import PaperExchangeConfig
@@ -81,13 +81,34 @@ class _Working:
     fills: int = 0
 
 
-@dataclass(frozen=True, slots=True)
 class _Prices:
-    ts: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    volume: Decimal
+    """A bar's prices as Decimals; high and low (only limit and stop orders read
+    them) are converted when first read."""
+
+    __slots__ = ("ts", "open", "volume", "_high", "_low")
+
+    def __init__(self, ts: datetime, open_: Decimal, high: float, low: float, volume: Decimal):
+        self.ts, self.open, self.volume = ts, open_, volume
+        self._high: float | Decimal = high
+        self._low: float | Decimal = low
+
+    @property
+    def high(self) -> Decimal:
+        high = self._high
+        if not isinstance(high, Decimal):
+            high = self._high = to_decimal(high)
+        return high
+
+    @property
+    def low(self) -> Decimal:
+        low = self._low
+        if not isinstance(low, Decimal):
+            low = self._low = to_decimal(low)
+        return low
+
+
+def _where(bar: Bar) -> str:
+    return f"bar {bar.symbol} {bar.timeframe} at {bar.ts.isoformat()}"
 
 
 class PaperExchange:
@@ -121,7 +142,7 @@ class PaperExchange:
             return self._orders.submit(request, ts, expire_ts)
         if reference_price is not None and reference_price <= 0:
             raise ValueError(f"order {cid}: reference_price must be > 0, got {reference_price}")
-        self._orders.submit(request, ts, expire_ts)
+        self._orders.create(request, ts, expire_ts)
         problem = self._check_increments(request)
         if problem is not None:
             return self._orders.reject(cid, ts, problem)
@@ -200,7 +221,7 @@ class PaperExchange:
         return fills
 
     def _settle(self, cid: str, w: _Working, working: dict[str, _Working], ts: datetime) -> None:
-        status = self._orders.order(cid).status
+        status = self._orders.status(cid)
         if status is OrderStatus.FILLED:
             del working[cid]
         elif w.request.tif is TimeInForce.IOC:
@@ -215,27 +236,21 @@ class PaperExchange:
                 del self._working[symbol]
 
     def _accept_bar(self, bar: Bar) -> _Prices:
-        where = f"bar {bar.symbol} {bar.timeframe} at {bar.ts.isoformat()}"
-        if bar.ts.tzinfo is None:
-            raise ValueError(f"{where}: ts must be timezone-aware (UTC)")
+        ts = bar.ts
+        if ts.tzinfo is None:
+            raise ValueError(f"{_where(bar)}: ts must be timezone-aware (UTC)")
         last = self._last_bar_ts.get(bar.symbol)
-        if last is not None and bar.ts <= last:
-            raise ValueError(f"{where}: not after the previous bar at {last.isoformat()}")
-        values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError(f"{where}: non-finite price or volume {values}")
-        if not (0 < bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high):
-            raise ValueError(f"{where}: inconsistent OHLC {values}")
-        if bar.volume < 0:
-            raise ValueError(f"{where}: negative volume {bar.volume}")
-        self._last_bar_ts[bar.symbol] = bar.ts
-        return _Prices(
-            bar.ts,
-            to_decimal(bar.open),
-            to_decimal(bar.high),
-            to_decimal(bar.low),
-            to_decimal(bar.volume),
-        )
+        if last is not None and ts <= last:
+            raise ValueError(f"{_where(bar)}: not after the previous bar at {last.isoformat()}")
+        o, h, lo, c, v = bar.open, bar.high, bar.low, bar.close, bar.volume
+        if not (isfinite(o) and isfinite(h) and isfinite(lo) and isfinite(c) and isfinite(v)):
+            raise ValueError(f"{_where(bar)}: non-finite price or volume {(o, h, lo, c, v)}")
+        if not (0 < lo <= min(o, c) <= max(o, c) <= h):
+            raise ValueError(f"{_where(bar)}: inconsistent OHLC {(o, h, lo, c, v)}")
+        if v < 0:
+            raise ValueError(f"{_where(bar)}: negative volume {v}")
+        self._last_bar_ts[bar.symbol] = ts
+        return _Prices(ts, to_decimal(o), h, lo, to_decimal(v))
 
     def _check_increments(self, request: OrderRequest) -> str | None:
         step, tick = self._config.qty_step, self._config.price_tick
@@ -323,11 +338,11 @@ class PaperExchange:
             reference_price=w.reference_price,
             expected_price=expected,
         )
-        self._orders.apply_fill(fill)
+        self._orders.record_fill(fill)
         return fill
 
     def _fill_qty(self, cid: str, volume: Decimal) -> Decimal:
-        remaining = self._orders.order(cid).remaining_qty
+        remaining = self._orders.remaining_qty(cid)
         cap_share = self._config.max_participation
         if cap_share is None:
             return remaining

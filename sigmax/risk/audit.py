@@ -37,9 +37,9 @@ class AuditTrail:
         self._next_seq = 0 if last is None else last.seq + 1
         self._head = GENESIS_HASH if last is None else last.hash
         self._deferred = deferred
-        # kind, and either the stamp and the payload (or what builds it), or None and
+        # kind, and either the time and the payload (or what builds it), or None and
         # what builds both the payload and its time
-        self._pending: list[tuple[str, str | None, Any]] = []
+        self._pending: list[tuple[str, datetime | None, Any]] = []
 
     @property
     def head_hash(self) -> str:
@@ -66,7 +66,7 @@ class AuditTrail:
             return
         if not kind:
             raise ValueError("audit: kind must not be empty")
-        self._pending.append((kind, (ts if ts is not None else utc_now()).isoformat(), payload))
+        self._pending.append((kind, ts if ts is not None else utc_now(), payload))
 
     def note_later(
         self, kind: str, build: Callable[[], tuple[Mapping[str, Any], datetime]]
@@ -97,7 +97,7 @@ class AuditTrail:
                 body, ts = payload()
                 self._write(kind, ts.isoformat(), body)
             else:
-                self._write(kind, stamp, payload() if callable(payload) else payload)
+                self._write(kind, stamp.isoformat(), payload() if callable(payload) else payload)
 
     def _write(self, kind: str, stamp: str, payload: Mapping[str, Any]) -> AuditRecord:
         payload_json = canonical_json(payload, where=f"audit {kind} payload")

@@ -6,6 +6,7 @@ precomputed trip floors and int codes: the common path allocates nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,42 @@ class EquityMonitor:
         if equity < self._day_floor:
             return DAILY_LOSS
         return rolled
+
+    def scan(self, ts_ns: Sequence[int], equity: Sequence[float], start: int) -> tuple[int, int]:
+        """:meth:`update` with each observation from ``start`` on, in a plain loop, up to
+        and including the first that answers something other than OK; returns the index
+        after it and its code (``len(equity)`` and OK when none did). The common case (no
+        day roll, no trip) is inlined; anything else goes through :meth:`update` itself."""
+        n = len(equity)
+        peak, dd_keep = self.peak, self._dd_keep
+        dd_floor, day_floor = self._dd_floor, self._day_floor
+        day_start, day_end = self.day_start_ns, self._day_end_ns
+        k = start
+        while k < n:
+            t, e = ts_ns[k], equity[k]
+            k += 1
+            if day_start <= t < day_end and e == e:
+                if e > peak:
+                    peak = e
+                    if dd_keep is not None:
+                        dd_floor = e * dd_keep
+                if e >= dd_floor and e >= day_floor:
+                    continue
+                self.peak, self._dd_floor, self.last = peak, dd_floor, e
+                return k, DRAWDOWN if e < dd_floor else DAILY_LOSS
+            # a day roll (or NaN): the full update, from the state so far
+            self.peak, self._dd_floor = peak, dd_floor
+            if k > start + 1:
+                self.last = equity[k - 2]
+            code = self.update(t, e)
+            if code != OK:
+                return k, code
+            peak, dd_floor, day_floor = self.peak, self._dd_floor, self._day_floor
+            day_start, day_end = self.day_start_ns, self._day_end_ns
+        self.peak, self._dd_floor = peak, dd_floor
+        if k > start:
+            self.last = equity[k - 1]
+        return k, OK
 
     def quiet_run(self, ts_ns: np.ndarray, equity: np.ndarray, new_day_is_quiet: bool) -> int:
         """Take the leading observations that :meth:`update` would answer with OK (or

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -100,15 +100,21 @@ class RiskEngine:
     def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
         """Run every rule on ``order``; approved orders count towards the rate limit."""
         impact = order_impact(order, ctx)
+        config = self._config
         checks = [check_trading_state(self._state, self._reason, impact)]
-        checks.extend(rule(impact, self._config) for rule in PRICE_AND_SIZE_RULES)
+        for rule in PRICE_AND_SIZE_RULES:
+            checks.append(rule(impact, config))
         ts_ns = ctx.ts_ns
-        checks.append(self._rate.check(ts_ns, self._config.max_orders_per_minute))
-        verdict = RiskVerdict(all(c.passed for c in checks), tuple(checks))
-        if verdict.approved:
+        checks.append(self._rate.check(ts_ns, config.max_orders_per_minute))
+        approved = True
+        for c in checks:
+            if not c.passed:
+                approved = False
+                self._verdicts[c.rule] += 1
+        verdict = RiskVerdict(approved, tuple(checks))
+        if approved:
             self._rate.record(ts_ns)
-        outcome = ["approved"] if verdict.approved else [c.rule for c in verdict.failed]
-        self._verdicts.update(outcome)
+            self._verdicts["approved"] += 1
         book = dict(ctx.positions_notional)  # the rest of what the payload reads is frozen
         self.audit.note("risk_check", lambda: check_payload(order, ctx, verdict, book), ctx.ts)
         return verdict
@@ -162,6 +168,15 @@ class RiskEngine:
         code = self._equity.update(ts_ns, equity)
         if code != OK:
             self._on_equity_event(code, ts_ns)
+
+    def on_equities(self, ts_ns: Sequence[int], equity: Sequence[float]) -> None:
+        """:meth:`on_equity` with each of a run of bars in turn (bars where nothing else
+        happens in between: no fill, no order), in one plain loop."""
+        scan, k, n = self._equity.scan, 0, len(equity)
+        while k < n:
+            k, code = scan(ts_ns, equity, k)
+            if code != OK:
+                self._on_equity_event(code, ts_ns[k - 1])
 
     def on_equity_run(self, ts_ns: np.ndarray, equity: np.ndarray) -> int:
         """Feed a run of bars' equity at once, as :meth:`on_equity` would one by one,

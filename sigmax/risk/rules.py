@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 
 from sigmax.model import RiskCheck
 from sigmax.risk.config import RiskConfig
@@ -31,8 +32,34 @@ def pct(value: Decimal | float) -> str:
     return f"{value * 100:.2f}%"
 
 
+_pct_of = lru_cache(maxsize=256)(pct)  # for limits: the same few values on every order
+
+
 def _ok(rule: str, detail: str) -> RiskCheck:
     return RiskCheck(rule, True, detail)
+
+
+# Checks whose detail never varies, made once (a check is immutable): every order
+# asks for them, and a backtest sends thousands.
+_DISABLED = {
+    rule: RiskCheck(rule, True, "disabled")
+    for rule in (
+        "max_order_notional",
+        "max_position_notional",
+        "max_gross_exposure",
+        "max_leverage",
+        "max_open_positions",
+        "price_band",
+        "max_orders_per_minute",
+    )
+}
+_RUNNING = RiskCheck("trading_state", True, "running")
+_NOT_REDUCE_ONLY = RiskCheck("reduce_only", True, "not reduce-only")
+
+
+@lru_cache(maxsize=1024)
+def _not_restricted(symbol: str) -> RiskCheck:
+    return RiskCheck("restricted_symbol", True, f"{symbol} not restricted")
 
 
 def _fail(rule: str, detail: str) -> RiskCheck:
@@ -43,7 +70,7 @@ def check_trading_state(state: TradingState, reason: str, impact: OrderImpact) -
     """RUNNING passes; PAUSED passes reduce-only orders that shrink; KILLED passes nothing."""
     rule = "trading_state"
     if state is TradingState.RUNNING:
-        return _ok(rule, "running")
+        return _RUNNING
     if state is TradingState.KILLED:
         return _fail(rule, f"kill switch engaged: {reason}")
     if impact.order.reduce_only and impact.shrinks_position:
@@ -70,14 +97,14 @@ def check_restricted_symbol(impact: OrderImpact, config: RiskConfig) -> RiskChec
     symbol = impact.order.symbol
     if symbol in config.restricted_symbols:
         return _fail(rule, f"symbol {symbol} is on the restricted list")
-    return _ok(rule, f"{symbol} not restricted")
+    return _not_restricted(symbol)
 
 
 def check_reduce_only(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     """A reduce-only order must shrink the position without flipping it."""
     rule = "reduce_only"
     if not impact.order.reduce_only:
-        return _ok(rule, "not reduce-only")
+        return _NOT_REDUCE_ONLY
     if impact.shrinks_position:
         return _ok(rule, f"reduces position {impact.pre_qty} to {impact.post_qty}")
     return _fail(
@@ -101,7 +128,7 @@ def check_order_notional(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     limit = config.max_order_notional
     notional = impact.order_notional
     if limit is None:
-        return _ok(rule, "disabled")
+        return _DISABLED[rule]
     if notional > limit:
         return _fail(rule, f"order notional {money(notional)} > limit {money(limit)}")
     return _ok(rule, f"order notional {money(notional)} <= limit {money(limit)}")
@@ -112,7 +139,7 @@ def check_position_notional(impact: OrderImpact, config: RiskConfig) -> RiskChec
     limit = config.position_limit(impact.order.symbol)
     post = abs(impact.post_notional)
     if limit is None:
-        return _ok(rule, "disabled")
+        return _DISABLED[rule]
     if post <= limit:
         return _ok(rule, f"position notional {money(post)} <= limit {money(limit)}")
     if post <= abs(impact.pre_notional):
@@ -140,7 +167,7 @@ def _exposure_check(
     rule: str, label: str, pre: Decimal, post: Decimal, limit: Decimal | None, equity: Decimal
 ) -> RiskCheck:
     if limit is None:
-        return _ok(rule, "disabled")
+        return _DISABLED[rule]
     if post == 0:
         return _ok(rule, f"{label} 0.00")
     multiple = post / equity if equity > 0 else None
@@ -156,11 +183,23 @@ def _exposure_check(
     )
 
 
+def _alone(impact: OrderImpact) -> bool:
+    """Whether the book holds nothing but the order's symbol (then every exposure is
+    that symbol's alone: the sums below reduce to it, with the same values)."""
+    book = impact.ctx.positions_notional
+    return len(book) == 0 or (len(book) == 1 and impact.order.symbol in book)
+
+
 def check_gross_exposure(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     """Sum of |notional| over all symbols after the order, as a multiple of equity."""
-    before, after = _book_after(impact)
-    pre = sum((abs(n) for n in before), Decimal(0))
-    post = sum((abs(n) for n in after), Decimal(0))
+    if config.max_gross_exposure is None:
+        return _DISABLED["max_gross_exposure"]
+    if _alone(impact):
+        pre, post = abs(impact.pre_notional), abs(impact.post_notional)
+    else:
+        before, after = _book_after(impact)
+        pre = sum((abs(n) for n in before), Decimal(0))
+        post = sum((abs(n) for n in after), Decimal(0))
     return _exposure_check(
         "max_gross_exposure",
         "gross exposure",
@@ -173,9 +212,14 @@ def check_gross_exposure(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
 
 def check_leverage(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     """|Net signed notional| over all symbols after the order, as a multiple of equity."""
-    before, after = _book_after(impact)
-    pre = abs(sum(before, Decimal(0)))
-    post = abs(sum(after, Decimal(0)))
+    if config.max_leverage is None:
+        return _DISABLED["max_leverage"]
+    if _alone(impact):
+        pre, post = abs(impact.pre_notional), abs(impact.post_notional)
+    else:
+        before, after = _book_after(impact)
+        pre = abs(sum(before, Decimal(0)))
+        post = abs(sum(after, Decimal(0)))
     return _exposure_check(
         "max_leverage", "net exposure", pre, post, config.max_leverage, impact.ctx.equity
     )
@@ -186,7 +230,7 @@ def check_open_positions(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     rule = "max_open_positions"
     limit = config.max_open_positions
     if limit is None:
-        return _ok(rule, "disabled")
+        return _DISABLED[rule]
     symbol = impact.order.symbol
     others = [s for s, n in impact.ctx.positions_notional.items() if s != symbol and n != 0]
     count = len(others) + (impact.post_qty != 0)
@@ -204,19 +248,20 @@ def check_price_band(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     rule = "price_band"
     band = config.price_band_pct
     if band is None:
-        return _ok(rule, "disabled")
+        return _DISABLED[rule]
     order, last = impact.order, impact.ctx.last_price
-    prices = [p for p in (order.limit_price, order.stop_price) if p is not None]
-    if not prices:
-        prices = [impact.order_price]
-    worst = max(prices, key=lambda p: abs(p - last))
+    if order.limit_price is None and order.stop_price is None:
+        worst = impact.order_price
+    else:
+        prices = [p for p in (order.limit_price, order.stop_price) if p is not None]
+        worst = max(prices, key=lambda p: abs(p - last))
     deviation = abs(worst - last) / last
     if deviation > band:
         return _fail(
             rule,
             f"price {money(worst)} is {pct(deviation)} from last {money(last)} > band {pct(band)}",
         )
-    return _ok(rule, f"price {money(worst)} within {pct(band)} of last {money(last)}")
+    return _ok(rule, f"price {money(worst)} within {_pct_of(band)} of last {money(last)}")
 
 
 PRICE_AND_SIZE_RULES: tuple[Rule, ...] = (
@@ -243,7 +288,7 @@ class OrderRateLimiter:
     def check(self, ts_ns: int, limit: int | None) -> RiskCheck:
         rule = "max_orders_per_minute"
         if limit is None:
-            return _ok(rule, "disabled")
+            return _DISABLED[rule]
         self._evict(ts_ns)
         count = len(self._times)
         if count >= limit:

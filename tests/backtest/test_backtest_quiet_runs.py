@@ -64,18 +64,24 @@ def test_bulk_quiet_runs_equal_the_bar_by_bar_loop(
 ) -> None:
     series = load_bars(f"bundled:{data}")[:bars]
     monkeypatch.setattr(engine_module, "QUIET_RUN_MIN", BAR_BY_BAR)
+    monkeypatch.setattr(engine_module, "QUIET_LOOP_MIN", BAR_BY_BAR)
     scalar = _run(series, params, risk)
+    monkeypatch.setattr(engine_module, "QUIET_LOOP_MIN", IN_BULK)
+    looped = _run(series, params, risk)  # quiet runs in one plain loop
     monkeypatch.setattr(engine_module, "QUIET_RUN_MIN", IN_BULK)
-    bulk = _run(series, params, risk)
-    assert np.array_equal(bulk.equity, scalar.equity)
-    assert np.array_equal(bulk.position, scalar.position)
-    assert list(bulk.audit) == list(scalar.audit)
-    assert [o.client_order_id for o in bulk.orders] == [o.client_order_id for o in scalar.orders]
-    assert (bulk.risk_state, bulk.risk_state_reason) == (
-        scalar.risk_state,
-        scalar.risk_state_reason,
-    )
-    assert bulk.final_equity == scalar.final_equity
+    bulk = _run(series, params, risk)  # quiet runs in bulk, with numpy
+    for other in (looped, bulk):
+        assert np.array_equal(other.equity, scalar.equity)
+        assert np.array_equal(other.position, scalar.position)
+        assert list(other.audit) == list(scalar.audit)
+        assert [o.client_order_id for o in other.orders] == [
+            o.client_order_id for o in scalar.orders
+        ]
+        assert (other.risk_state, other.risk_state_reason) == (
+            scalar.risk_state,
+            scalar.risk_state_reason,
+        )
+        assert other.final_equity == scalar.final_equity
     changes = [r.payload for r in scalar.audit if r.kind == "state_change"]
     assert changes, "the case must make a breaker act, or it proves little"
 
@@ -99,6 +105,30 @@ def test_quiet_run_leaves_the_monitor_as_the_updates_do() -> None:
             assert code != 0
         i += taken + 1
     assert in_bulk.snapshot() == one_by_one.snapshot()
+
+
+def test_scan_leaves_the_monitor_as_the_updates_do() -> None:
+    rng = np.random.default_rng(5)
+    hour = 3_600_000_000_000
+    ts = (1_500_000_000_000_000_000 + np.arange(3000, dtype=np.int64) * hour).tolist()
+    equity = (10_000 * np.exp(np.cumsum(rng.normal(0, 0.004, len(ts))))).tolist()
+    one_by_one, scanned = EquityMonitor(0.05, 0.02), EquityMonitor(0.05, 0.02)
+    codes, k, events = [], 0, 0
+    while k < len(ts):
+        k, code = scanned.scan(ts, equity, k)
+        codes.append((k, code))
+        events += code != 0
+    expected = []
+    for i, (t, e) in enumerate(zip(ts, equity, strict=True)):
+        code = one_by_one.update(t, e)
+        if code != 0:
+            expected.append((i + 1, code))
+    if not expected or expected[-1][0] != len(ts):
+        expected.append((len(ts), 0))
+    assert codes == expected
+    assert scanned.snapshot() == one_by_one.snapshot()
+    assert scanned.breached() == one_by_one.breached()
+    assert events > 5, "the series must trip breakers and roll days"
 
 
 def test_a_portfolio_takes_quiet_runs_in_bulk_as_it_steps_one_by_one(
