@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import ray
 
+from actors.ports import RiskPort
 from sigmax.errors import UnavailableError
 from sigmax.events.model import TOPIC_OF_KIND, make_event, risk_state_data
 from sigmax.model import BarSeries
@@ -139,8 +140,18 @@ def trade_step(
     session: TradingSession, market: Any, step: Mapping[str, BarSeries]
 ) -> tuple[list[BarReport], int | None]:
     """One step through the session, then its progress stored by the market-data
-    actor: the reports, and the steps left in a replay (None for a live feed)."""
-    done = session.on_step(step)
+    actor: the reports, and the steps left in a replay (None for a live feed). The
+    calls the step sent the risk actor without waiting are waited for before the
+    progress is stored: one whose save failed fails the step."""
+    risk = session.risk
+    try:
+        done = session.on_step(step)
+        if isinstance(risk, RiskPort):
+            risk.settle()
+    except Exception:
+        if isinstance(risk, RiskPort):
+            risk.forget()
+        raise
     remaining: int | None = ray.get(market.ack.remote(session.progress()))
     return done, remaining
 

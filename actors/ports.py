@@ -86,30 +86,56 @@ class DecisionGraphPort(_Port):
 
 
 class RiskPort(_Port):
+    """The risk actor. Equity marks, decisions and market-data notes are sent without
+    waiting (a step does not pay a round trip for each); :meth:`settle` waits for them
+    and raises a failed one's error, so a save that failed inside one (PostgreSQL
+    away) fails the step instead of going unnoticed."""
+
     role = options.RISK
+
+    def __init__(self, handle: Any, timeout_s: float | None = options.CALL_TIMEOUT_S) -> None:
+        super().__init__(handle, timeout_s)
+        self._unsettled: list[Any] = []  # ObjectRefs of the calls sent without waiting
+
+    def _send(self, method: str, *args: Any) -> None:
+        self._unsettled.append(getattr(self.handle, method).remote(*args))
+
+    def settle(self) -> None:
+        """Wait for every call sent without waiting since the last settle; a failed
+        one's error is raised (as ``ray.get`` raises it)."""
+        pending, self._unsettled = self._unsettled, []
+        try:
+            ray.get(pending, timeout=self.timeout_s)
+        except GetTimeoutError:
+            raise ActorCallTimeout(self.role.name, "settle", self.timeout_s or 0.0) from None
+
+    def forget(self) -> None:
+        """Stop tracking the calls sent without waiting (a step that failed is run again
+        after its actors restart: what those calls did is not what counts)."""
+        self._unsettled = []
 
     def check(self, order: OrderRequest, ctx: RiskContext) -> RiskVerdict:
         result: RiskVerdict = self._call("check", order, ctx)
         return result
 
     def on_equity(self, ts_ns: int, equity: float) -> None:
-        self.handle.on_equity.remote(ts_ns, equity)  # ordered after earlier calls; no wait
+        self._send("on_equity", ts_ns, equity)  # ordered after earlier calls; no wait
 
     def on_fill(self, fill: Fill) -> bool:
         new: bool = self._call("on_fill", fill)
         return new
 
     def record_decision(self, decision: Decision) -> None:
-        self.handle.record_decision.remote(decision)
+        self._send("record_decision", decision)
 
     def record_decisions(self, decisions: list[Decision]) -> None:
-        self.handle.record_decisions.remote(decisions)  # one call a step; no wait
+        self._send("record_decisions", decisions)  # one call a step; no wait
 
     def on_venue_error(self, ts: datetime, error: str) -> None:
         self._call("on_venue_error", ts, error)
 
     def on_market_data(self, received: datetime, bar_ts_ns: int, interval_ns: int) -> None:
-        self.handle.on_market_data.remote(received, bar_ts_ns, interval_ns)  # no wait
+        self._send("on_market_data", received, bar_ts_ns, interval_ns)  # no wait
 
     def emergency_check(self, order: OrderRequest, ctx: RiskContext, operator: str) -> RiskVerdict:
         result: RiskVerdict = self._call("emergency_check", order, ctx, operator)

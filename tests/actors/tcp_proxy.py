@@ -41,6 +41,10 @@ class TcpProxy:
             listener, self._listener = self._listener, None
             conns, self._conns = self._conns, []
         if listener is not None:
+            # shutdown wakes the accept() blocked on it: closing alone leaves the port
+            # held until that returns, and an immediate restore() could not bind it
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         for conn in conns:
             _close(conn)
