@@ -17,11 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sigmax.model import Fill, Position, Side
+from sigmax.model import Fill, Position, Side, quick_init
 
 ZERO = Decimal(0)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """What one fill did to the books."""

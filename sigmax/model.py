@@ -7,13 +7,14 @@ quantities, prices, fees and cash are :class:`~decimal.Decimal`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,36 @@ import pandas as pd
 from sigmax.errors import InvalidInputError
 
 OHLCV = ("open", "high", "low", "close", "volume")
+
+_T = TypeVar("_T")
+
+
+def quick_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen, slotted dataclass an ``__init__`` that sets each slot through its
+    descriptor instead of ``object.__setattr__``: the same parameters, defaults and
+    ``__post_init__``, the instance as frozen as before, in about half the time (a
+    backtest makes these at every order and fill). Fields must be plain: positional,
+    in ``__init__``, no default factory."""
+    names: dict[str, Any] = {}
+    params, body = [], []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"quick_init: field {cls.__name__}.{f.name} is not plain")
+        names[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            names[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), names)  # noqa: S102
+    init = names["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
 
 
 def to_decimal(value: float | int | str | Decimal) -> Decimal:
@@ -52,6 +83,7 @@ def iso_from_ns(ns: int | np.integer) -> str:
     return cast(str, pd.Timestamp(int(ns), tz="UTC").isoformat())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Bar:
     """One OHLCV candle; ``ts`` is the bar's open time in UTC."""
@@ -104,12 +136,12 @@ class BarSeries:
         return Bar(
             self.symbol,
             self.timeframe,
-            ts_from_ns(self.ts[i]),
-            float(self.open[i]),
-            float(self.high[i]),
-            float(self.low[i]),
-            float(self.close[i]),
-            float(self.volume[i]),
+            ts_from_ns(self.ts.item(i)),  # item(): a Python int or float, no numpy scalar
+            float(self.open.item(i)),
+            float(self.high.item(i)),
+            float(self.low.item(i)),
+            float(self.close.item(i)),
+            float(self.volume.item(i)),
         )
 
     @classmethod
@@ -175,6 +207,7 @@ class Liquidity(StrEnum):
     TAKER = "taker"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """What a strategy or operator asks for; the order manager turns it into an Order.
@@ -258,6 +291,7 @@ class Order:
         return self.request.qty - self.filled_qty
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution against an order. ``fee`` is in the quote currency.
@@ -308,6 +342,7 @@ def _adverse(price: Decimal, against: Decimal | None, side: Side) -> float:
     return float(move if side is Side.BUY else -move)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Position:
     symbol: str
@@ -345,6 +380,7 @@ class Signal:
             )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RiskCheck:
     """The outcome of one risk rule for one order."""
@@ -354,6 +390,7 @@ class RiskCheck:
     detail: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RiskVerdict:
     approved: bool

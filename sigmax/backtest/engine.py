@@ -36,6 +36,7 @@ from sigmax.execution.orders import OrderEvent
 from sigmax.lazy import LazySequence
 from sigmax.ledger import Ledger, LedgerEntry
 from sigmax.model import (
+    Bar,
     BarSeries,
     Decision,
     Order,
@@ -141,6 +142,8 @@ class _Run:
             np.searchsorted(changes, np.arange(len(wants)))
         ].tolist()
         self.step_ns = int(np.median(np.diff(bars.ts))) if len(bars) > 1 else 0
+        self.stamp: tuple[int, datetime] = (-1, ts_from_ns(0))  # the last close time made
+        self.sizing = engine.config.sizing_rules
         n = len(bars)
         self.equity = np.empty(n)
         self.position = np.empty(n)
@@ -224,7 +227,18 @@ class _Run:
         self.engine.risk.on_equities(self.ts_list[start:stop], equity)
 
     def _fill(self, i: int) -> None:
-        bar = self.bars.bar(i)
+        bars, ns = self.bars, self.ts_list[i]
+        stamp_ns, stamp = self.stamp  # an order decided at the last close fills now
+        bar = Bar(
+            self.symbol,
+            bars.timeframe,
+            stamp if ns == stamp_ns else ts_from_ns(ns),
+            bars.open.item(i),
+            bars.high.item(i),
+            bars.low.item(i),
+            self.close_list[i],
+            bars.volume.item(i),
+        )  # bars.bar(i), from what the run holds already
         for fill in self.engine.exchange.on_bar(bar):
             self.result.entries.append(self.ledger.apply(fill))
             self.engine.risk.on_fill(fill)
@@ -234,7 +248,7 @@ class _Run:
     def _rebalance(self, i: int, want: float) -> None:
         """Send the order that moves the book from its position to ``want``."""
         self.acted_want = want
-        cfg, risk = self.engine.config, self.engine.risk
+        risk = self.engine.risk
         price = self.close_list[i]
         mark = to_decimal(price)
         # Size from the exact books, as a live session does, not the float mark.
@@ -261,7 +275,7 @@ class _Run:
                 self.decisions.append(decision)
                 risk.record_decision(decision)
 
-        outcome = rebalance(target, cfg.sizing_rules, self.engine.exchange, risk, record_decision)
+        outcome = rebalance(target, self.sizing, self.engine.exchange, risk, record_decision)
         if outcome.request is None or outcome.verdict is None:
             return
         if not outcome.verdict.approved:
@@ -271,7 +285,9 @@ class _Run:
 
     def _close_time(self, i: int) -> datetime:
         """When bar ``i`` closes: orders decided on it are stamped with this time."""
-        return ts_from_ns(int(self.bars.ts[i]) + self.step_ns)
+        ns = self.ts_list[i] + self.step_ns
+        self.stamp = (ns, ts_from_ns(ns))
+        return self.stamp[1]
 
     def _cancel_working(self, ts: datetime) -> None:
         if self.engine.exchange.has_open_orders(self.symbol):

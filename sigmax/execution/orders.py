@@ -31,7 +31,7 @@ from sigmax.execution.errors import (
     OverfillError,
     UnknownOrderError,
 )
-from sigmax.model import Fill, Order, OrderRequest, OrderStatus
+from sigmax.model import Fill, Order, OrderRequest, OrderStatus, quick_init
 
 S = OrderStatus
 _ZERO = Decimal(0)
@@ -61,6 +61,7 @@ def check_transition(client_order_id: str, src: OrderStatus, dst: OrderStatus) -
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
     """One state change of one order, as it should be persisted."""
@@ -137,7 +138,8 @@ class OrderManager:
                     f"new {request}, expiry {expire_ts})"
                 )
             return existing
-        _require_aware(ts, f"order {cid}")
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            _require_aware(ts, f"order {cid}")
         if expire_ts is not None:
             _require_aware(expire_ts, f"order {cid} expiry")
             if expire_ts <= ts:
@@ -266,7 +268,8 @@ class OrderManager:
 
     def _validate_fill(self, order: Order, fill: Fill) -> None:
         cid = order.client_order_id
-        _require_aware(fill.ts, f"fill {fill.fill_id}")
+        if fill.ts.tzinfo is None or fill.ts.utcoffset() is None:
+            _require_aware(fill.ts, f"fill {fill.fill_id}")
         if fill.fill_id in self._fill_ids:
             raise InvalidFillError(f"order {cid}: fill {fill.fill_id} was already applied")
         if fill.symbol != order.request.symbol or fill.side != order.request.side:
@@ -288,7 +291,8 @@ class OrderManager:
 
     def _move(self, cid: str, dst: OrderStatus, ts: datetime, reason: str | None) -> Order:
         order = self._get(cid)
-        _require_aware(ts, f"order {cid}")
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            _require_aware(ts, f"order {cid}")
         check_transition(cid, order.status, dst)
         if reason is not None:
             order.reason = reason

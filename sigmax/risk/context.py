@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sigmax.model import OrderRequest
+from sigmax.model import OrderRequest, quick_init
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -25,6 +25,7 @@ def ns_to_datetime(ts_ns: int) -> datetime:
     return _EPOCH + timedelta(microseconds=ts_ns // 1000)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RiskContext:
     """Market and book state at the moment an order is checked.
@@ -57,6 +58,7 @@ class RiskContext:
         return datetime_to_ns(self.ts)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderImpact:
     """An order's effect on the book, computed once and shared by every rule.
