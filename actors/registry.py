@@ -24,7 +24,7 @@ class SessionHandles:
     risk: Any
     execution: Any
     portfolio: Any
-    decision_graph: Any
+    decision_graph: Any  # None: the session's strategy is not the agent graph
     market_data: Any
 
 
@@ -40,6 +40,14 @@ def find(role: options.Role, session_id: str) -> Any:
         ) from None
 
 
+def find_optional(role: options.Role, session_id: str) -> Any | None:
+    """The handle of ``role``'s actor of ``session_id``; None when there is none."""
+    try:
+        return find(role, session_id)
+    except SessionNotRunning:
+        return None
+
+
 def find_session(session_id: str) -> SessionHandles:
     """Every stateful actor of a running session (``sigmax up`` uses session id ``up``)."""
     return SessionHandles(
@@ -47,6 +55,6 @@ def find_session(session_id: str) -> SessionHandles:
         risk=find(options.RISK, session_id),
         execution=find(options.EXECUTION, session_id),
         portfolio=find(options.PORTFOLIO, session_id),
-        decision_graph=find(options.DECISION_GRAPH, session_id),
+        decision_graph=find_optional(options.DECISION_GRAPH, session_id),
         market_data=find(options.MARKET_DATA, session_id),
     )

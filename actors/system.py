@@ -140,7 +140,7 @@ class PaperRequest:
 class TradingSystem:
     """Handles to every actor of one symbol's trading system."""
 
-    agents: dict[str, Any]
+    agents: dict[str, Any]  # empty, like graph None, when the strategy is not the agent graph
     graph: Any
     risk: Any
     execution: Any
@@ -205,14 +205,13 @@ def start_system(
     pg = postgres_for_actors(settings) if request.persist else None
     account = request.account
     sid = request.session_id
-    agents = {
-        a.name: spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, graph_json)
-        for a in graph_agents(settings.graph)
-    }
     graph_model = DecisionGraph(settings.graph)  # history counted in the data's bars
     warmup = graph_model.data_warmup(request.timeframe) if request.timeframe else graph_model.warmup
-    agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
-    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names)
+    # the agents and their graph decide only for the agent-graph strategy; another
+    # strategy is asked in the session's driver and needs neither
+    agents, graph = (
+        _spawn_decision_graph(sid, graph_json, settings) if strategy is None else ({}, None)
+    )
     risk = spawn(RiskActor, options.RISK, sid, settings.risk.model_dump_json(), account, pg)
     if settings.venue.kind == "paper":
         execution = spawn(
@@ -226,7 +225,8 @@ def start_system(
             venue, cash = _reconcile_venue(settings, request, risk, execution)
         except Exception:
             for handle in [*agents.values(), graph, risk, execution]:
-                ray.kill(handle, no_restart=True)
+                if handle is not None:
+                    ray.kill(handle, no_restart=True)
             raise
     portfolio = spawn(PortfolioActor, options.PORTFOLIO, sid, str(cash), account, pg)
     stop = None if request.bars is None else request.start + request.bars
@@ -242,7 +242,8 @@ def start_system(
         account,
         pg,
     )
-    handles = [*agents.values(), graph, risk, execution, portfolio, market]
+    handles = [*agents.values(), *([graph] if graph is not None else []), risk, execution]
+    handles += [portfolio, market]
     proposals = None
     if settings.trading.mode == "approval":
         if pg is None:
@@ -294,6 +295,19 @@ def start_system(
         venue=venue,
         database_outage_s=settings.trading.database_outage_s,
     )
+
+
+def _spawn_decision_graph(
+    sid: str, graph_json: str, settings: Settings
+) -> tuple[dict[str, Any], Any]:
+    """The agent actors and the decision-graph actor that fans out to them."""
+    agents = {
+        a.name: spawn(AgentActor, options.AGENT, f"{sid}:{a.name}", a.name, graph_json)
+        for a in graph_agents(settings.graph)
+    }
+    agent_names = {name: options.AGENT.options(f"{sid}:{name}")["name"] for name in agents}
+    graph = spawn(DecisionGraphActor, options.DECISION_GRAPH, sid, graph_json, agent_names)
+    return agents, graph
 
 
 def check_venue_settings(settings: Settings, request: PaperRequest) -> None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path
 from serve_app._private import convert
 from serve_app._private.deps import PRINTABLE, AnalysisKey, BackendDep
 from serve_app._private.session_views import symbol_history
+from serve_app.exceptions import Conflict
 from serve_app.schema import DecisionOut
 
 router = APIRouter(tags=["analysis"])
@@ -27,5 +28,10 @@ async def analyze(
     ``BTC%2FUSD``); the decision is returned, not traded."""
     session = await backend.session()
     history = await symbol_history(backend, session, symbol.replace("-", "/").upper())
+    if session.decision_graph is None:
+        raise Conflict(
+            f"session {session.session_id!r} trades a strategy other than the agent graph "
+            "(sigmax): it runs no decision graph to analyze with"
+        )
     decided = await backend.call(session.decision_graph, "analyze", history, timeout=60)
     return convert.decision_out(decided)
