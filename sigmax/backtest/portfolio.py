@@ -29,7 +29,7 @@ from decimal import Decimal
 import numpy as np
 
 from sigmax.backtest.config import BacktestConfig
-from sigmax.backtest.engine import QUIET_RUN_MIN, BacktestResult, Rejection
+from sigmax.backtest.engine import QUIET_LOOP_MIN, QUIET_RUN_MIN, BacktestResult, Rejection
 from sigmax.execution import PaperExchange
 from sigmax.ledger import Ledger
 from sigmax.model import BarSeries, Decision, Order, OrderRequest, to_decimal, ts_from_ns
@@ -80,6 +80,7 @@ class _LegRun:
         self.step_ns = int(np.median(np.diff(bars.ts))) if len(bars) > 1 else 0
         self.qty = 0.0
         self.acted_want = 0.0
+        self._mark_of = (float("nan"), Decimal(0))  # the last close made exact, and it
         self.position = np.zeros(len(timeline))
         self.decisions: list[Decision] = []
         self.result = BacktestResult(
@@ -91,6 +92,15 @@ class _LegRun:
             position=self.position,
             decisions=self.decisions,
         )
+
+    def mark(self, j: int) -> Decimal:
+        """The leg's last close at timeline index ``j``, exact (made once per price)."""
+        close = self.close_at[j]
+        last, exact = self._mark_of
+        if close != last:
+            exact = to_decimal(close)
+            self._mark_of = (close, exact)
+        return exact
 
     def close_time(self, k: int) -> datetime:
         return ts_from_ns(int(self.bars.ts[k]) + self.step_ns)
@@ -164,6 +174,8 @@ class _PortfolioRun:
         self.submitted: list[str] = []
         self.decisions: list[Decision] = []
         self.equity = np.empty(len(timeline))
+        self.ts_list: list[int] = timeline.tolist()
+        self.sizing = engine.config.sizing_rules
         first = legs[0].leg.strategy
         leg_bars = [leg.bars for leg in legs]
         self.result = BacktestResult(
@@ -177,19 +189,24 @@ class _PortfolioRun:
         )
 
     def loop(self) -> None:
-        """Steps with something to do (a working order, a new target, a breaker or day
-        event) one by one; a run of QUIET_RUN_MIN or more steps without any marked and
-        shown to risk in bulk, with the same floats (see the single-symbol engine)."""
+        """Steps with something to do (a working order, a new target) one by one; a
+        quiet run between them (no working order, no new target) marked and shown to
+        risk in one plain loop, or in bulk with numpy when it is long, with the same
+        floats (see the single-symbol engine)."""
         n = len(self.timeline)
         changes = np.unique(np.concatenate([leg.changes for leg in self.legs] + [[n]]))
         next_change: list[int] = changes[np.searchsorted(changes, np.arange(n))].tolist()
+        exchange, symbols = self.engine.exchange, [leg.symbol for leg in self.legs]
         j = 0
         while j < n:
             change = next_change[j]
-            if change - j < QUIET_RUN_MIN:
+            if change - j < QUIET_LOOP_MIN:
                 j = self._steps(j, change + 1 if change < n else n)
-            elif any(self.engine.exchange.has_open_orders(leg.symbol) for leg in self.legs):
+            elif any(exchange.has_open_orders(symbol) for symbol in symbols):
                 j = self._steps(j, j + 1)  # orders to fill first
+            elif change - j < QUIET_RUN_MIN:
+                self._quiet_loop(j, change)
+                j = change
             else:
                 j += self._quiet_run(j, change)
                 if j < change:  # stopped at a step where something happens
@@ -207,11 +224,21 @@ class _PortfolioRun:
             leg.position[start : start + taken] = leg.qty
         return taken
 
+    def _quiet_loop(self, start: int, stop: int) -> None:
+        """Mark steps ``start``..``stop`` (no orders, no new target) and show them to
+        risk, as :meth:`_steps` would (legs summed in order), without its per-step calls."""
+        equity = [self.cash] * (stop - start)
+        for leg in self.legs:
+            qty = leg.qty
+            equity = [e + qty * c for e, c in zip(equity, leg.close_at[start:stop], strict=True)]
+            leg.position[start:stop] = qty
+        self.equity[start:stop] = equity
+        self.engine.risk.on_equities(self.ts_list[start:stop], equity)
+
     def _steps(self, start: int, stop: int) -> int:
         """Steps ``start``..``stop`` one by one (the hot loop); returns ``stop``."""
         exchange, risk, legs = self.engine.exchange, self.engine.risk, self.legs
-        ts_list: list[int] = self.timeline[start:stop].tolist()
-        for j, ts in enumerate(ts_list, start):
+        for j, ts in enumerate(self.ts_list[start:stop], start):
             for leg in legs:
                 k = leg.index_at[j]
                 if k >= 0 and exchange.has_open_orders(leg.symbol):
@@ -240,13 +267,13 @@ class _PortfolioRun:
 
     def _marks(self, j: int) -> dict[str, Decimal]:
         """Every leg's last close at timeline index ``j``, exact."""
-        return {leg.symbol: to_decimal(leg.close_at[j]) for leg in self.legs}
+        return {leg.symbol: leg.mark(j) for leg in self.legs}
 
     def _rebalance(self, leg: _LegRun, k: int, j: int) -> None:
         """Send the order that moves ``leg`` from its position to its want at bar ``k``."""
         want = leg.want_list[k]
         leg.acted_want = want
-        cfg, risk = self.engine.config, self.engine.risk
+        risk = self.engine.risk
         marks = self._marks(j)
         strategy = leg.leg.strategy
         self.order_seq += 1
@@ -270,7 +297,7 @@ class _PortfolioRun:
                 leg.decisions.append(decision)
                 risk.record_decision(decision)
 
-        outcome = rebalance(target, cfg.sizing_rules, self.engine.exchange, risk, record_decision)
+        outcome = rebalance(target, self.sizing, self.engine.exchange, risk, record_decision)
         if outcome.request is None or outcome.verdict is None:
             return
         if not outcome.verdict.approved:

@@ -155,13 +155,17 @@ def test_a_portfolio_takes_quiet_runs_in_bulk_as_it_steps_one_by_one(
         return engine.run([PortfolioLeg(b, make_strategy("sma_cross", params)) for b in series])
 
     monkeypatch.setattr(portfolio_module, "QUIET_RUN_MIN", BAR_BY_BAR)
+    monkeypatch.setattr(portfolio_module, "QUIET_LOOP_MIN", BAR_BY_BAR)
     scalar = run()
+    monkeypatch.setattr(portfolio_module, "QUIET_LOOP_MIN", IN_BULK)
+    looped = run()  # quiet runs in one plain loop
     monkeypatch.setattr(portfolio_module, "QUIET_RUN_MIN", IN_BULK)
-    bulk = run()
-    assert np.array_equal(bulk.equity, scalar.equity)
-    for symbol, leg in scalar.legs.items():
-        assert np.array_equal(bulk.legs[symbol].position, leg.position), symbol
-    assert list(bulk.audit) == list(scalar.audit)
-    assert (bulk.risk_state, bulk.final_equity) == (scalar.risk_state, scalar.final_equity)
+    bulk = run()  # quiet runs in bulk, with numpy
+    for other in (looped, bulk):
+        assert np.array_equal(other.equity, scalar.equity)
+        for symbol, leg in scalar.legs.items():
+            assert np.array_equal(other.legs[symbol].position, leg.position), symbol
+        assert list(other.audit) == list(scalar.audit)
+        assert (other.risk_state, other.final_equity) == (scalar.risk_state, scalar.final_equity)
     kinds = {r.payload.get("cause") for r in scalar.audit if r.kind == "state_change"}
     assert len(scalar.orders) > 5 and kinds, "the case must trade and make a breaker act"
