@@ -78,11 +78,18 @@ class EquityMonitor:
             return DAILY_LOSS
         return rolled
 
-    def scan(self, ts_ns: Sequence[int], equity: Sequence[float], start: int) -> tuple[int, int]:
+    def scan(
+        self,
+        ts_ns: Sequence[int],
+        equity: Sequence[float],
+        start: int,
+        new_day_is_quiet: bool = False,
+    ) -> tuple[int, int]:
         """:meth:`update` with each observation from ``start`` on, in a plain loop, up to
-        and including the first that answers something other than OK; returns the index
-        after it and its code (``len(equity)`` and OK when none did). The common case (no
-        day roll, no trip) is inlined; anything else goes through :meth:`update` itself."""
+        and including the first that answers something other than OK (or NEW_DAY, when
+        ``new_day_is_quiet``); returns the index after it and its code (``len(equity)``
+        and OK when none did). The common case (no day roll, no trip) is inlined;
+        anything else goes through :meth:`update` itself."""
         n = len(equity)
         peak, dd_keep = self.peak, self._dd_keep
         dd_floor, day_floor = self._dd_floor, self._day_floor
@@ -105,7 +112,7 @@ class EquityMonitor:
             if k > start + 1:
                 self.last = equity[k - 2]
             code = self.update(t, e)
-            if code != OK:
+            if code != OK and (code != NEW_DAY or not new_day_is_quiet):
                 return k, code
             peak, dd_floor, day_floor = self.peak, self._dd_floor, self._day_floor
             day_start, day_end = self.day_start_ns, self._day_end_ns

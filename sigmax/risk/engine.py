@@ -174,7 +174,8 @@ class RiskEngine:
         happens in between: no fill, no order), in one plain loop."""
         scan, k, n = self._equity.scan, 0, len(equity)
         while k < n:
-            k, code = scan(ts_ns, equity, k)
+            lifts_on_new_day = self._state is TradingState.PAUSED and self._cause == "daily_loss"
+            k, code = scan(ts_ns, equity, k, not lifts_on_new_day)
             if code != OK:
                 self._on_equity_event(code, ts_ns[k - 1])
 

@@ -107,7 +107,8 @@ def test_quiet_run_leaves_the_monitor_as_the_updates_do() -> None:
     assert in_bulk.snapshot() == one_by_one.snapshot()
 
 
-def test_scan_leaves_the_monitor_as_the_updates_do() -> None:
+@pytest.mark.parametrize("new_day_is_quiet", [False, True])
+def test_scan_leaves_the_monitor_as_the_updates_do(new_day_is_quiet: bool) -> None:
     rng = np.random.default_rng(5)
     hour = 3_600_000_000_000
     ts = (1_500_000_000_000_000_000 + np.arange(3000, dtype=np.int64) * hour).tolist()
@@ -115,13 +116,13 @@ def test_scan_leaves_the_monitor_as_the_updates_do() -> None:
     one_by_one, scanned = EquityMonitor(0.05, 0.02), EquityMonitor(0.05, 0.02)
     codes, k, events = [], 0, 0
     while k < len(ts):
-        k, code = scanned.scan(ts, equity, k)
+        k, code = scanned.scan(ts, equity, k, new_day_is_quiet)
         codes.append((k, code))
         events += code != 0
     expected = []
     for i, (t, e) in enumerate(zip(ts, equity, strict=True)):
         code = one_by_one.update(t, e)
-        if code != 0:
+        if code != 0 and not (code == 3 and new_day_is_quiet):  # 3: NEW_DAY
             expected.append((i + 1, code))
     if not expected or expected[-1][0] != len(ts):
         expected.append((len(ts), 0))
