@@ -33,7 +33,7 @@ def _wait_for(url: str, up: subprocess.Popen[str], timeout_s: float = 240) -> ht
                 return response
         except httpx.HTTPError:
             pass
-        time.sleep(2)
+        time.sleep(0.5)
     raise AssertionError(f"{url} did not answer within {timeout_s} s")
 
 
@@ -41,6 +41,10 @@ def _wait_for(url: str, up: subprocess.Popen[str], timeout_s: float = 240) -> ht
 def test_sigmax_up_serves_the_api_for_its_session(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "SIGMAX_HOME": str(tmp_path / "home"), "RAY_AUTH_MODE": "disabled"}
+    # the stop only: Serve's replicas and proxies drain 30 s by default before they end
+    # (serve.shutdown then gives up waiting on its controller after 30 s)
+    env["RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"] = "1"
+    env["RAY_SERVE_PROXY_MIN_DRAINING_PERIOD_S"] = "1"
     for var in ("SIGMAX_POSTGRES_DSN", "RAY_ADDRESS", "SIGMAX_REDIS_URL"):
         env.pop(var, None)
     log = (tmp_path / "up.log").open("w")
@@ -63,7 +67,7 @@ def test_sigmax_up_serves_the_api_for_its_session(tmp_path: Path) -> None:
         status: dict = {}
         while time.monotonic() < deadline and not status.get("session_running"):
             status = httpx.get(f"{base}/status", headers=headers, timeout=10).json()
-            time.sleep(2)
+            time.sleep(0.5)
         assert status["session_running"] and status["session_id"] == "up", status
         assert httpx.get(f"{base}/status").status_code == 401
         decisions: list = []
@@ -71,7 +75,7 @@ def test_sigmax_up_serves_the_api_for_its_session(tmp_path: Path) -> None:
         while time.monotonic() < deadline and not decided:
             decisions = httpx.get(f"{base}/decisions", headers=headers, timeout=10).json()
             decided = [d for d in decisions if d["signals"]]
-            time.sleep(2)
+            time.sleep(0.5)
         assert decided and len(decided[0]["signals"]) == 5, decisions
     finally:
         up.send_signal(signal.SIGINT)
