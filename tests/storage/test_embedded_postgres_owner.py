@@ -267,7 +267,11 @@ def ray_tmp() -> Iterator[Path]:
 
 def _serve_config(tmp_path: Path, port: int) -> Path:
     config = yaml.safe_load((REPO / "cluster" / "serve_config.yaml").read_text())
-    config["http_options"]["port"] = port  # the rest as shipped
+    config["http_options"]["port"] = port  # the rest as shipped, but for:
+    # the controller checks its replicas every 1 s, not 10 s, so the killed one is
+    # replaced at once (the claim is that it is, and that its server went with it)
+    for deployment in config["applications"][0]["deployments"]:
+        deployment["health_check_period_s"] = 1
     path = tmp_path / "serve_config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
