@@ -3,10 +3,10 @@ one key's rate limit exact across the replicas while they change.
 
 The deployment (its own application name, on the test session's Ray cluster and a free
 loopback port) autoscales on tiny replicas (0.1 CPU) with short delays: a target of 2
-ongoing requests per replica, metrics pushed every 0.5 s, averaged over 2 s. Load is
-24 client threads on a key of their own; the probe key (limit ``LIMIT`` per 600 s
-window, Redis-backed) takes half its limit before the scale-up, the rest and more
-while two replicas serve, and more while the second replica goes away and after:
+ongoing requests per replica, metrics pushed every 0.5 s, averaged over 2 s, 1 s before
+a scale-down. Load is 24 client threads on a key of their own; the probe key (limit
+``LIMIT`` per 600 s window, Redis-backed) takes half its limit before the scale-up, the
+rest and more while two replicas serve, and more while the second replica goes away and after:
 exactly ``LIMIT`` answers 200, every other one 429."""
 
 from __future__ import annotations
@@ -39,8 +39,11 @@ AUTOSCALING = {
     "metrics_interval_s": 0.5,
     "look_back_period_s": 2.0,
     "upscale_delay_s": 1.0,
-    "downscale_delay_s": 2.0,
+    "downscale_delay_s": 1.0,
 }
+# a replica going away (scale-down, teardown) checks every 0.5 s, not 2 s, for its
+# requests in flight to end
+SHUTDOWN = {"graceful_shutdown_wait_loop_s": 0.5, "graceful_shutdown_timeout_s": 10.0}
 
 
 def _free_port() -> int:
@@ -81,7 +84,7 @@ def served(ray_cluster: Any, api_settings: Settings) -> Iterator[str]:
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     config = unique_config(rate_general=LIMIT, rate_window_s=600.0)
     deployment = SigmaxAPI.options(  # type: ignore[attr-defined]
-        autoscaling_config=AUTOSCALING, ray_actor_options={"num_cpus": 0.1}
+        autoscaling_config=AUTOSCALING, ray_actor_options={"num_cpus": 0.1}, **SHUTDOWN
     )
     app = deployment.bind(api_settings.model_dump_json(), config.model_dump_json())
     url = f"http://127.0.0.1:{port}"
