@@ -55,7 +55,7 @@ async function startSession(page) {
   await page.getByTestId('session-id').fill(SESSION_ID);
   await page.getByTestId('session-start').fill('3000');
   await page.getByTestId('session-bars').fill('3000');
-  await page.getByTestId('session-speed').fill('2');
+  await page.getByTestId('session-speed').fill('4');
   await page.getByTestId('session-venue').fill('paper');
   const legs = await page.getByTestId('session-legs').inputValue();
   if (legs.trim().split('\n').length !== 3) throw new Error(`expected three legs, got ${legs}`);
