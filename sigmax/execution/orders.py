@@ -195,6 +195,8 @@ class OrderManager:
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Copies of the orders not in a terminal state, in submission order."""
+        if not self._open:
+            return []
         orders = self._orders
         return [
             o.copy()

@@ -32,7 +32,12 @@ def pct(value: Decimal | float) -> str:
     return f"{value * 100:.2f}%"
 
 
-_pct_of = lru_cache(maxsize=256)(pct)  # for limits: the same few values on every order
+_pct_of = lru_cache(maxsize=256, typed=True)(pct)  # for limits: the same few values on every order
+
+
+@lru_cache(maxsize=256, typed=True)
+def _two(limit: Decimal) -> str:
+    return f"{limit:.2f}"
 
 
 def _ok(rule: str, detail: str) -> RiskCheck:
@@ -172,7 +177,7 @@ def _exposure_check(
         return _ok(rule, f"{label} 0.00")
     multiple = post / equity if equity > 0 else None
     if multiple is not None and multiple <= limit:
-        return _ok(rule, f"{label} {multiple:.2f}x equity <= limit {limit:.2f}x")
+        return _ok(rule, f"{label} {multiple:.2f}x equity <= limit {_two(limit)}x")
     if post <= pre:
         return _ok(rule, f"{label} does not grow: {money(pre)} -> {money(post)}")
     if multiple is None:
@@ -261,7 +266,11 @@ def check_price_band(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
             rule,
             f"price {money(worst)} is {pct(deviation)} from last {money(last)} > band {pct(band)}",
         )
-    return _ok(rule, f"price {money(worst)} within {_pct_of(band)} of last {money(last)}")
+    shown = money(worst)  # a market order's price is the last one: formatted once
+    return _ok(
+        rule,
+        f"price {shown} within {_pct_of(band)} of last {shown if worst == last else money(last)}",
+    )
 
 
 PRICE_AND_SIZE_RULES: tuple[Rule, ...] = (
