@@ -27,12 +27,17 @@ def ray_cluster() -> Iterator[Any]:
     import ray
 
     if not ray.is_initialized():
-        ray.init(
-            num_cpus=4,
-            include_dashboard=False,
-            namespace="sigmax-test",
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        # The keys docs/LIVE.md exports (the simulator's), for its sessions that join this
+        # cluster: on the node only, so this process still runs without Binance keys.
+        with pytest.MonkeyPatch.context() as node_only:
+            node_only.setenv("SIGMAX_EXCHANGE_BINANCE_API_KEY", API_KEY)
+            node_only.setenv("SIGMAX_EXCHANGE_BINANCE_SECRET", SECRET)
+            ray.init(
+                num_cpus=4,
+                include_dashboard=False,
+                namespace="sigmax-test",
+                log_to_driver=False,
+                configure_logging=False,
+            )
     yield ray
     ray.shutdown()

@@ -6,9 +6,14 @@
   types it: ``export`` lines set the environment of the commands after them (the key
   placeholders become the simulator's key), each ``sigmax`` command runs against a
   fresh simulator behind ``SIGMAX_VENUE__BASE_URL``, on the shared PostgreSQL in a
-  schema of its own, and starts its own Ray. A ``console`` block's output lines are
-  what the command prints (each shown line starts a line of its output) and an
-  ``error:`` answer exits with code 2 (1 for a session that failed once started); a
+  schema of its own, and joins the test session's Ray cluster (``RAY_ADDRESS``, as a
+  driver on a running cluster does) instead of starting a Ray of its own, which would
+  cost each session tens of seconds: the keys the page exports (the simulator's) are
+  set on that cluster's node too (tests/conftest.py), as an operator sets them on a
+  node before ``ray start``, and the command checks them itself. A ``console`` block's
+  output lines are what the command prints (each shown line starts a line of its
+  output) and an ``error:`` answer exits with code 2 (1 for a session that failed once
+  started); a
   ``bash`` block's sessions must finish (exit 0), the ccxt ones having sent their orders
   to the simulator, the dry run none. A command refused before Ray starts (an
   ``error:`` answer other than a failed session) runs in this process, through the same
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,8 +153,6 @@ def _refused_here(argv: list[str], env: dict[str, str]) -> subprocess.CompletedP
 def _run(step: Step, env: dict[str, str]) -> None:
     argv = shlex.split(step.command)
     argv[0] = str(Path(sys.executable).parent / "sigmax")
-    if "--bars" in argv:  # a session: two CPUs for its Ray, no dashboard
-        argv += ["--num-cpus", "2", "--no-dashboard"]
     with BinanceSpotSimulatorDouble(
         "bundled:ETH-USD-30m", quote="USD", start_bar=2_000, bars=50,
         balances={"USD": Decimal(10_000)},
@@ -186,9 +190,9 @@ def _run(step: Step, env: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
-def test_every_command_of_the_page_runs_as_written() -> None:
+def test_every_command_of_the_page_runs_as_written(ray_cluster: Any) -> None:
     schema = new_schema()
-    env = _environment(schema)
+    env = _environment(schema) | {"RAY_ADDRESS": ray_cluster.get_runtime_context().gcs_address}
     try:
         for step in page_steps():
             if step.command.startswith("export "):
