@@ -224,16 +224,19 @@ PAPER_START, PAPER_BARS = 6_050, 200
 
 
 @pytest.mark.slow
-def test_documented_paper_command_runs_the_example_through_the_actors(tmp_path: Path) -> None:
-    """docs/STRATEGIES.md's ``sigmax paper --strategy ...`` in its own process and Ray:
-    it trades like the in-process session fed the same bars (the same warm-up)."""
+def test_documented_paper_command_runs_the_example_through_the_actors(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    """docs/STRATEGIES.md's ``sigmax paper --strategy ...`` in its own process, joining
+    the test session's Ray cluster (``RAY_ADDRESS``) rather than starting a Ray: it trades
+    like the in-process session fed the same bars (the same warm-up)."""
     sigmax = Path(sys.executable).parent / "sigmax"
     env = {**os.environ, "SIGMAX_HOME": str(tmp_path / "home"), "RAY_AUTH_MODE": "disabled"}
-    env["RAY_ADDRESS"] = ""
+    env["RAY_ADDRESS"] = ray_cluster.get_runtime_context().gcs_address
     out = tmp_path / "paper.json"
     args = [str(sigmax), "paper", "--strategy", EXAMPLE, "--param", "entry_bars=10"]
     args += ["--param", "exit_bars=5", "--start", str(PAPER_START), "--bars", str(PAPER_BARS)]
-    args += ["--num-cpus", "2", "--no-dashboard", "--no-persist", "--json", str(out)]
+    args += ["--no-persist", "--json", str(out)]
     done = subprocess.run(  # noqa: S603
         args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
     )
