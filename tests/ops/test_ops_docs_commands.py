@@ -21,6 +21,7 @@ file and line until it gets a COVERED entry (or is added to the guide).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -255,14 +256,20 @@ def _bench_commands() -> list[DocCommand]:
     return benches + [DocCommand("Makefile", 0, "python bench/backtest.py")]  # make bench
 
 
+@functools.cache
+def _help(script: str) -> subprocess.CompletedProcess[str]:
+    """``python SCRIPT --help``, run once per script however many commands use it."""
+    return subprocess.run(
+        [sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
 @pytest.mark.parametrize("command", _bench_commands(), ids=str)
 def test_benchmark_commands_name_real_options(command: DocCommand) -> None:
     match = BENCH.match(command.text)
     assert match is not None
     script, args = match.group(1), match.group(2)
-    shown = subprocess.run(
-        [sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    shown = _help(script)
     assert shown.returncode == 0, f"{command}: --help failed\n{shown.stderr[-2000:]}"
     for option in re.findall(r"(?<!\S)(--[\w-]+)", args):
         assert option in shown.stdout, f"{command}: {script} has no option {option}"
