@@ -6,7 +6,6 @@ with the orders and fills of one uninterrupted run: none lost, repeated or sent 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -24,12 +23,12 @@ from actors.registry import SessionNotRunning, find
 from actors.session import DONE, start_session
 from actors.system import PaperRequest
 from sigmax.config import Settings
-from sigmax.storage.postgres import close_pools, get_pool
-from sigmax.storage.repos.orders import FillRepository, OrderRepository
+from tests.actors.stored_books import stored_trades
 
-# the default graph (4h cadence) changes BTC's target 5 times in these 80 hourly bars:
-# 3 before the kill at bar 30 or later, 2 after
-START, BARS = 7_150, 80
+# the default graph (4h cadence) changes BTC's target at bars 2, 6, 14 and 38 of these 50
+# hourly bars: 3 before the kill at bar 20 or later, 1 after (if the kill is not late)
+START, BARS = 7_150, 50
+KILL_AT = 20
 
 
 def _request(label: str) -> PaperRequest:
@@ -54,40 +53,26 @@ def _close(ray: Any, session: Any) -> None:
     ray.kill(session, no_restart=True)
 
 
-async def _stored(settings: Settings, account: str, session_id: str) -> tuple[list, list]:
-    """Orders and fills of the account, client ids less their session prefix."""
-    pool = await get_pool(settings.postgres)
-    try:
-        orders = await OrderRepository(pool).for_account(account)
-        fills = await FillRepository(pool).for_account(account)
-    finally:
-        await close_pools()
-    own = [(o.client_order_id.removeprefix(session_id), o.filled_qty) for o in orders]
-    traded = [(f.client_order_id.removeprefix(session_id), f.qty, f.price) for f in fills]
-    return sorted(own), sorted(traded)
-
-
 @pytest.mark.slow
 def test_killed_session_actor_restarts_and_finishes_like_an_uninterrupted_run(
     ray_cluster: Any, settings: Settings
 ) -> None:
-    whole = _request("whole")
-    session = start_session(settings, whole)
-    assert _wait(ray_cluster, session, lambda s: s["state"] in DONE)["state"] == "finished"
-    assert find(options.SESSION, whole.session_id) is not None  # found by name
-    _close(ray_cluster, session)
-
-    killed = _request("killed")
+    whole, killed = _request("whole"), _request("killed")
+    reference = start_session(settings, whole)  # the uninterrupted run, alongside
     session = start_session(settings, killed)
-    _wait(ray_cluster, session, lambda s: s["bars"] >= 30)
+    _wait(ray_cluster, session, lambda s: s["bars"] >= KILL_AT)
     ray_cluster.kill(session, no_restart=False)
     status = _wait(ray_cluster, session, lambda s: s["state"] in DONE)
     assert status["state"] == "finished", status
     assert 0 < status["bars"] < BARS  # the restarted actor went on where the session was
     _close(ray_cluster, session)
 
-    expected = asyncio.run(_stored(settings, whole.account, whole.session_id))
-    got = asyncio.run(_stored(settings, killed.account, killed.session_id))
+    assert _wait(ray_cluster, reference, lambda s: s["state"] in DONE)["state"] == "finished"
+    assert find(options.SESSION, whole.session_id) is not None  # found by name
+    _close(ray_cluster, reference)
+
+    expected = stored_trades(settings.postgres, whole.account, whole.session_id)
+    got = stored_trades(settings.postgres, killed.account, killed.session_id)
     assert got == expected
     assert expected[1], "no fill: a weak test"
     assert all(qty > Decimal(0) for _, qty, _ in got[1])
