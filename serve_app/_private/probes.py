@@ -139,6 +139,7 @@ async def _session(backend: Backend) -> dict[str, ProbeCheck]:
     pings = [
         _timed(role, limit, backend.call(getattr(session, role), "__ray_ready__", timeout=limit))
         for role in ROLES
+        if getattr(session, role) is not None  # a non-graph strategy has no decision graph
     ]
     answers = await asyncio.gather(
         _timed("risk", limit, backend.call(session.risk, "status", timeout=limit)), *pings

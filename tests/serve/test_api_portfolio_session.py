@@ -1,6 +1,7 @@
 """The session endpoints against a paper session of two symbols: the book is marked at
 every symbol's last close, an operator's order is placed in its own symbol's market,
-analysis runs on the symbol asked for, and panic flattens every symbol."""
+analysis finds the symbol asked for (and says sma_cross has no decision graph to run),
+and panic flattens every symbol."""
 
 from __future__ import annotations
 
@@ -70,12 +71,18 @@ def test_an_operators_order_trades_in_its_own_symbols_market(trader: SigmaxClien
     assert trader.order(cid)["symbol"] == "LTC/USD"
 
 
-def test_analysis_runs_on_the_symbol_asked_for(trader: SigmaxClient) -> None:
-    assert trader.analyze("LTC-USD")["symbol"] == "LTC/USD"
+def test_analysis_finds_the_symbol_asked_for_and_needs_the_agent_graph(
+    trader: SigmaxClient,
+) -> None:
     with pytest.raises(SigmaxAPIError) as unknown:
         trader.analyze("BTC-USD")
     assert unknown.value.status_code == 404
     assert "ETH/USD, LTC/USD" in unknown.value.detail
+    # LTC/USD is found, but sma_cross runs no decision graph to analyze with
+    with pytest.raises(SigmaxAPIError) as no_graph:
+        trader.analyze("LTC-USD")
+    assert no_graph.value.status_code == 409
+    assert "runs no decision graph" in no_graph.value.detail
 
 
 def test_panic_flattens_every_symbol(trader: SigmaxClient) -> None:
