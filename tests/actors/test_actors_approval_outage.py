@@ -9,12 +9,9 @@ that the test cuts: every connection closed, new ones refused, the server untouc
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,37 +23,12 @@ from sigmax.config import Settings
 from sigmax.proposals import ProposalStatus
 from sigmax.proposals.config import ApprovalConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
-from sigmax.storage.postgres import close_pools, get_pool
-from sigmax.storage.postgres_config import PostgresConfig
-from sigmax.storage.repos.orders import OrderRepository
-from sigmax.storage.repos.proposals import ProposalRepository
 from sigmax.trading.session import BarReport
+from tests.actors.stored_books import make_config, proxied, stored_proposals
 from tests.actors.tcp_proxy import TcpProxy
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
-from pg_fixtures import ADMIN_DSN, drop_schema, make_config, new_schema  # noqa: E402
 
 OUTAGE_S = 3.0  # after the session paused for it
 MAX_OUTAGE_S = 60.0
-
-
-@pytest.fixture(scope="module")
-def schema() -> Iterator[str]:
-    name = new_schema()
-    try:
-        yield name
-    finally:
-        drop_schema(name)
-
-
-async def _stored(config: PostgresConfig, account: str) -> tuple[list[Any], list[Any]]:
-    pool = await get_pool(config)
-    try:
-        proposals = await ProposalRepository(pool).recent(account, limit=1_000)
-        orders = await OrderRepository(pool).for_account(account)
-        return proposals, orders
-    finally:
-        await close_pools()
 
 
 @pytest.mark.slow
@@ -64,9 +36,8 @@ def test_approval_session_survives_an_outage_and_approves_after_it(
     ray_cluster: Any, schema: str, tmp_path: Path
 ) -> None:
     proxy = TcpProxy(("127.0.0.1", 5432))
-    dsn = ADMIN_DSN.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     settings = Settings(
-        postgres=make_config(schema, dsn=dsn),
+        postgres=proxied(schema, proxy.port),
         clickhouse=ClickHouseConfig(data_dir=tmp_path / "ch"),
         trading=ApprovalConfig(mode="approval", database_outage_s=60.0),
     )
@@ -124,7 +95,7 @@ def test_approval_session_survives_an_outage_and_approves_after_it(
     assert first.executed_now and first.proposal.status is ProposalStatus.EXECUTED
     assert not again.executed_now and again.proposal.status is ProposalStatus.EXECUTED
 
-    proposals, orders = asyncio.run(_stored(make_config(schema), request.account))
+    proposals, orders = stored_proposals(make_config(schema), request.account)
     ids = [p.id for p in proposals]
     assert len(ids) == len(set(ids)) and sorted(ids) == sorted(proposed)  # none lost or doubled
     assert [o.client_order_id for o in orders] == [last]  # only the approved one was sent

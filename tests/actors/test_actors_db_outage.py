@@ -10,10 +10,8 @@ the test owns, stopped 30 s) and ``test_actors_approval_outage.py`` (the proxy c
 from __future__ import annotations
 
 import re
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,27 +26,15 @@ from sigmax.risk.state import DATABASE_UNAVAILABLE, TradingState
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.postgres import DatabaseUnavailableError
 from sigmax.trading.session import BarReport
+from tests.actors.stored_books import proxied
 from tests.actors.tcp_proxy import TcpProxy
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
-from pg_fixtures import ADMIN_DSN, drop_schema, make_config, new_schema  # noqa: E402
 
 UPSTREAM = ("127.0.0.1", 5432)
 
 
-@pytest.fixture(scope="module")
-def schema() -> Iterator[str]:
-    name = new_schema()
-    try:
-        yield name
-    finally:
-        drop_schema(name)
-
-
 def _settings(proxy: TcpProxy, schema: str, tmp_path: Path, outage_s: float) -> Settings:
-    dsn = ADMIN_DSN.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     return Settings(
-        postgres=make_config(schema, dsn=dsn),
+        postgres=proxied(schema, proxy.port),
         clickhouse=ClickHouseConfig(data_dir=tmp_path / "ch"),
         trading=ApprovalConfig(database_outage_s=outage_s),
     )

@@ -8,7 +8,6 @@ with the orders and fills of one uninterrupted run: none lost, none doubled.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -27,10 +26,9 @@ from actors.registry import SessionNotRunning, find
 from actors.session import DONE, end_session, start_session
 from actors.system import PaperRequest
 from sigmax.config import Settings
-from sigmax.storage.postgres import close_pools, get_pool
-from sigmax.storage.repos.orders import FillRepository, OrderRepository
+from tests.actors.stored_books import stored_trades
 
-START, BARS = 6_050, 60  # sma_cross trades about every 5th bar here
+START, BARS = 6_050, 40  # sma_cross trades about every 5th bar here
 PARAMS = {"fast": "2", "slow": "5", "size": "0.05"}
 
 
@@ -72,19 +70,6 @@ def _wait(ray: Any, session_id: str, until: Any, timeout_s: float = 240) -> dict
     raise AssertionError(f"session {session_id} did not get there in {timeout_s}s: {status}")
 
 
-async def _stored(settings: Settings, account: str, session_id: str) -> tuple[list, list]:
-    """Orders and fills of the account, client ids less their session prefix."""
-    pool = await get_pool(settings.postgres)
-    try:
-        orders = await OrderRepository(pool).for_account(account)
-        fills = await FillRepository(pool).for_account(account)
-    finally:
-        await close_pools()
-    own = [(o.client_order_id.removeprefix(session_id), o.filled_qty) for o in orders]
-    traded = [(f.client_order_id.removeprefix(session_id), f.qty, f.price) for f in fills]
-    return sorted(own), sorted(traded)
-
-
 @pytest.mark.slow
 def test_a_session_keeps_trading_after_its_driver_is_killed_and_a_rerun_follows_it(
     ray_cluster: Any, settings: Settings, tmp_path: Path
@@ -99,6 +84,14 @@ def test_a_session_keeps_trading_after_its_driver_is_killed_and_a_rerun_follows_
         "SIGMAX_POSTGRES__DSN": str(settings.postgres.dsn),
         "SIGMAX_POSTGRES__SCHEMA_NAME": settings.postgres.schema_name,
     }
+    whole = PaperRequest(
+        start=START,
+        bars=BARS,
+        session_id=f"whole-{uuid.uuid4().hex[:8]}",
+        strategy="sma_cross",
+        params=PARAMS,
+    )
+    reference = start_session(settings, whole)  # the uninterrupted run, alongside
     command = _paper(address, session_id, tmp_path / "first.json")
     driver = subprocess.Popen(  # noqa: S603  (our own CLI, arguments built here)
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -132,22 +125,14 @@ def test_a_session_keeps_trading_after_its_driver_is_killed_and_a_rerun_follows_
     with pytest.raises(SessionNotRunning):
         find(options.SESSION, session_id)  # the rerun ended it, as a finished run does
 
-    whole = PaperRequest(
-        start=START,
-        bars=BARS,
-        session_id=f"whole-{uuid.uuid4().hex[:8]}",
-        strategy="sma_cross",
-        params=PARAMS,
-    )
-    session = start_session(settings, whole)
     assert _wait(ray_cluster, whole.session_id, lambda s: s["state"] in DONE)["state"] == (
         "finished"
     )
-    end_session(session)
+    end_session(reference)
 
     killed = PaperRequest(session_id=session_id)
-    got = asyncio.run(_stored(settings, killed.account, session_id))
-    expected = asyncio.run(_stored(settings, whole.account, whole.session_id))
+    got = stored_trades(settings.postgres, killed.account, session_id)
+    expected = stored_trades(settings.postgres, whole.account, whole.session_id)
     assert expected[1], "no fill: a weak test"
     assert got == expected  # no order or fill lost or doubled by the kill
     assert (summary["orders"], summary["fills"]) == (len(got[0]), len(got[1]))

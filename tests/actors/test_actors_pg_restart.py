@@ -8,7 +8,6 @@ serves what it had committed. The shared server on 127.0.0.1:5432 is not touched
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import uuid
@@ -26,10 +25,9 @@ from sigmax.model import Side
 from sigmax.proposals.config import ApprovalConfig
 from sigmax.storage.clickhouse_config import ClickHouseConfig
 from sigmax.storage.embedded_postgres import EmbeddedPostgres
-from sigmax.storage.postgres import close_pools, get_pool
 from sigmax.storage.postgres_config import PostgresConfig
-from sigmax.storage.repos.orders import FillRepository, OrderRepository
 from sigmax.trading.session import BarReport
+from tests.actors.stored_books import stored
 
 DOWN_S = 30.0  # the server stays down at least this long (issue 18: a 30 s outage)
 
@@ -44,17 +42,6 @@ def server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     finally:
         embedded.owned = True  # the test stopped and started it again
         embedded.stop()
-
-
-async def _stored(config: PostgresConfig, account: str) -> tuple[list[Any], list[Any]]:
-    pool = await get_pool(config)
-    try:
-        return (
-            await OrderRepository(pool).for_account(account),
-            await FillRepository(pool).for_account(account),
-        )
-    finally:
-        await close_pools()
 
 
 @pytest.mark.slow
@@ -129,7 +116,7 @@ def test_a_session_pauses_through_a_30s_server_restart_and_goes_on(
     assert len(outages) == 1 and outages[0]["payload"]["details"]["seconds"] >= DOWN_S
 
     # what the restarted server holds: every order sent, once; every fill booked, once
-    orders, fills = asyncio.run(_stored(config, request.account))
+    orders, fills = stored(config, request.account)
     sent = [
         r.order.client_order_id
         for r in reports

@@ -7,11 +7,8 @@ lives in PostgreSQL, so the session must not notice beyond its event bus's healt
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,37 +22,12 @@ from sigmax.events import EventsConfig
 from sigmax.events.bus import EventsHealth
 from sigmax.model import Side
 from sigmax.storage.clickhouse_config import ClickHouseConfig
-from sigmax.storage.postgres import close_pools, get_pool
-from sigmax.storage.postgres_config import PostgresConfig
 from sigmax.storage.redis_config import RedisConfig
-from sigmax.storage.repos.orders import FillRepository, OrderRepository
 from sigmax.trading.session import BarReport
+from tests.actors.stored_books import make_config, stored
 from tests.actors.tcp_proxy import TcpProxy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
-from pg_fixtures import drop_schema, make_config, new_schema  # noqa: E402
-
 DOWN_BARS = 6  # bars traded while Redis is away
-
-
-@pytest.fixture(scope="module")
-def schema() -> Iterator[str]:
-    name = new_schema()
-    try:
-        yield name
-    finally:
-        drop_schema(name)
-
-
-async def _stored(config: PostgresConfig, account: str) -> tuple[list[Any], list[Any]]:
-    pool = await get_pool(config)
-    try:
-        return (
-            await OrderRepository(pool).for_account(account),
-            await FillRepository(pool).for_account(account),
-        )
-    finally:
-        await close_pools()
 
 
 @pytest.mark.slow
@@ -123,7 +95,7 @@ def test_a_session_trades_on_through_a_redis_outage(
     assert status["state"] == "running" and status["cause"] is None
     assert len(reports) == request.bars
     assert [r.ts for r in reports] == sorted({r.ts for r in reports})
-    orders, fills = asyncio.run(_stored(make_config(schema), request.account))
+    orders, fills = stored(make_config(schema), request.account)
     sent = [
         r.order.client_order_id
         for r in reports

@@ -7,8 +7,6 @@ before the risk actor died is still paused after it came back.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -19,41 +17,20 @@ from actors.system import PaperRequest, run_paper, start_system
 from sigmax.config import Settings
 from sigmax.model import Side
 from sigmax.storage.clickhouse_config import ClickHouseConfig
-from sigmax.storage.postgres import close_pools, get_pool
-from sigmax.storage.repos.books import DecisionRepository
-from sigmax.storage.repos.orders import FillRepository, OrderRepository
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
-from pg_fixtures import drop_schema, make_config, new_schema  # noqa: E402
-
-
-async def _stored(config, account: str):
-    pool = await get_pool(config)
-    try:
-        return (
-            await OrderRepository(pool).for_account(account),
-            await FillRepository(pool).for_account(account),
-            await DecisionRepository(pool).for_account(account),
-        )
-    finally:
-        await close_pools()
+from tests.actors.stored_books import make_config, stored, stored_decisions
 
 
 @pytest.mark.slow
-def test_killed_actors_rebuild_from_postgres(ray_cluster, tmp_path: Path) -> None:
-    schema = new_schema()
-    try:
-        _run_and_check(ray_cluster, schema, tmp_path)
-    finally:
-        drop_schema(schema)
+def test_killed_actors_rebuild_from_postgres(ray_cluster, schema: str, tmp_path: Path) -> None:
+    _run_and_check(ray_cluster, schema, tmp_path)
 
 
 def _run_and_check(ray, schema: str, tmp_path: Path) -> None:
     pg = make_config(schema)
     settings = Settings(postgres=pg, clickhouse=ClickHouseConfig(data_dir=tmp_path / "ch"))
     # from step 7,150 the default graph (4h cadence) buys at bar 2, reduces at 6 and 14
-    # and adds again at 38: orders before the chaos and while paused
-    request = PaperRequest(start=7_150, bars=160, session_id=f"kill-{uuid.uuid4().hex[:8]}")
+    # and adds again at 38 (refused while paused): orders before the chaos and while paused
+    request = PaperRequest(start=7_150, bars=50, session_id=f"kill-{uuid.uuid4().hex[:8]}")
     system = start_system(settings, request)
     done: list[str] = []
     paused_at = []
@@ -85,7 +62,8 @@ def _run_and_check(ray, schema: str, tmp_path: Path) -> None:
         system.shutdown()
     assert done == ["execution", "portfolio", "pause", "risk"], f"chaos incomplete: {done}"
 
-    orders, fills, decisions = asyncio.run(_stored(pg, request.account))
+    orders, fills = stored(pg, request.account)
+    decisions = stored_decisions(pg, request.account)
     assert [d.ts for d in decisions] == [r.decision.ts for r in reports]
     sent = [r.order.client_order_id for r in reports if r.order is not None and r.verdict.approved]
     assert sorted(o.client_order_id for o in orders) == sorted(sent)  # none lost, none extra

@@ -15,7 +15,9 @@ from actors.system import PaperRequest, run_paper, start_system
 from sigmax.config import Settings
 from sigmax.trading.session import BarReport
 
-START, BARS = 7_150, 80  # the default graph trades at bars 2, 6, 14, 38 and 62
+# the default graph trades at bars 2, 6, 14 and 38: the stop at bar 30 and the kills at
+# bars 10 and 35 each have a trade after them
+START, BARS = 7_150, 50
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def test_killed_market_data_actor_resumes_from_the_session_position(
     kills: list[int] = []
 
     def kill_market_data(report: BarReport, remaining: int | None) -> None:
-        if len(kills) < 2 and remaining is not None and remaining in (60, 25):
+        if len(kills) < 2 and remaining is not None and remaining in (40, 15):
             ray_cluster.kill(system.market_data, no_restart=False)
             kills.append(remaining)
 
@@ -82,5 +84,5 @@ def test_killed_market_data_actor_resumes_from_the_session_position(
         reports = run_paper(system, request, kill_market_data)
     finally:
         system.shutdown()
-    assert kills == [60, 25]
+    assert kills == [40, 15]
     assert _trading(reports, request.session_id) == uninterrupted
