@@ -46,7 +46,9 @@ def quick_init(cls: type[_T]) -> type[_T]:
         body.append(f"    _set_{f.name}(self, {f.name})")
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
-    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), names)  # noqa: S102
+    # the source is built from the class's own field names only (as dataclasses does)
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body)
+    exec(source, names)  # noqa: S102  # nosec B102
     init = names["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
