@@ -8,11 +8,9 @@ The risk actor reaches the shared PostgreSQL through a TCP proxy the test cuts.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import ray
@@ -27,21 +25,10 @@ from sigmax.risk import RiskConfig
 from sigmax.strategies import make_strategy
 from sigmax.trading.adapters import PaperVenue, StrategyDecider
 from sigmax.trading.session import SessionConfig, TradingSession
+from tests.actors.stored_books import proxied
 from tests.actors.tcp_proxy import TcpProxy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage" / "pg"))
-from pg_fixtures import ADMIN_DSN, drop_schema, make_config, new_schema  # noqa: E402
-
-DATA = "bundled:BTC-USD-1h"
-
-
-@pytest.fixture(scope="module")
-def schema() -> Iterator[str]:
-    name = new_schema()
-    try:
-        yield name
-    finally:
-        drop_schema(name)
+DATA = "bundled:BTC-USD-1h"  # the module's PostgreSQL schema: tests/actors/conftest.py
 
 
 @pytest.fixture
@@ -54,8 +41,7 @@ def proxy() -> Iterator[TcpProxy]:
 
 
 def _risk_actor(proxy: TcpProxy, schema: str) -> tuple[object, RiskPort]:
-    dsn = ADMIN_DSN.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
-    pg = make_config(schema, dsn=dsn, pool_timeout=2.0).model_dump_json()
+    pg = proxied(schema, proxy.port).model_copy(update={"pool_timeout": 2.0}).model_dump_json()
     account = f"unsettled-{uuid.uuid4().hex[:8]}"
     handle = RiskActor.remote(RiskConfig().model_dump_json(), account, pg)  # type: ignore[attr-defined]
     ray.get(handle.status.remote())  # restored (nothing yet) and its first snapshot stored
