@@ -106,8 +106,14 @@ def _mount_websocket(app: FastAPI, backend: Backend) -> bool:
     return True
 
 
-def create_app(settings: Settings | None = None, config: APIConfig | None = None) -> FastAPI:
-    """The API as a FastAPI app; stores open lazily on the first request."""
+def create_app(
+    settings: Settings | None = None,
+    config: APIConfig | None = None,
+    *,
+    behind_serve: bool = False,
+) -> FastAPI:
+    """The API as a FastAPI app; stores open lazily on the first request. ``behind_serve``:
+    the app is a Serve deployment's ingress, whose proxy returns the request id itself."""
     backend = Backend(settings, config)
 
     @contextlib.asynccontextmanager
@@ -133,7 +139,11 @@ def create_app(settings: Settings | None = None, config: APIConfig | None = None
     app.state.websocket = _mount_websocket(app, backend)
     app.state.web_dist = mount_dashboard(app)  # before the legacy catch-all paths
     app.include_router(legacy_router())
-    app.add_middleware(APIMiddleware, backend=lambda: app.state.backend)
+    app.add_middleware(
+        APIMiddleware,
+        backend=lambda: app.state.backend,
+        proxy_echoes_request_id=behind_serve,
+    )
     return app
 
 
@@ -173,7 +183,7 @@ class SigmaxAPI:
         start_export()  # this replica's metrics through Ray's metrics agent too
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self.settings, self.config)
+        return create_app(self.settings, self.config, behind_serve=True)
 
 
 app = SigmaxAPI.bind()  # type: ignore[attr-defined]

@@ -71,9 +71,14 @@ class APIMiddleware:
         self,
         app: ASGIApp,
         backend: Callable[[], Any],
+        proxy_echoes_request_id: bool = False,
     ) -> None:
         self.app = app
         self.backend = backend
+        # Ray Serve's own request-id middleware, around this app in a deployment, hands
+        # every request an X-Request-ID (the caller's, else one it made) and appends that
+        # id to the response: echoing the id we adopted from it would send it twice
+        self.proxy_echoes_request_id = proxy_echoes_request_id
         # the API process logs JSON lines (unless whoever runs it configured structlog
         # already: an embedding program, a test); spans go out when OTLP is configured
         if not structlog.is_configured():
@@ -135,7 +140,8 @@ class APIMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
-                extra = {"X-Request-ID": request_id}
+                echoed = self.proxy_echoes_request_id and request_id == raw.get("x-request-id")
+                extra = {} if echoed else {"X-Request-ID": request_id}
                 result: RateLimitResult | None = state.get(STATE_KEY)
                 if result is None and not _uncounted(scope["path"]):
                     result = await self._fallback_hit(scope, backend)

@@ -86,7 +86,9 @@ def test_served_app_basics(served: str) -> None:
     assert redirect.headers["location"] == "/api/v1/status"
     unauth = httpx.get(f"{served}/api/v1/status", timeout=30)
     assert unauth.status_code == 401
-    assert unauth.headers["x-request-id"]
+    assert unauth.headers.get_list("x-request-id") == [unauth.json()["request_id"]]  # once
+    mine = httpx.get(f"{served}/api/v1/status", headers={"X-Request-ID": "serve-id-1"}, timeout=30)
+    assert mine.headers.get_list("x-request-id") == ["serve-id-1"]
     assert httpx.get(f"{served}/api/v1/openapi.json", timeout=30).status_code == 200
 
 
