@@ -41,8 +41,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def session(ray_cluster: Any, api_settings: Settings) -> Iterator[PaperRequest]:
-    request = PaperRequest(
-        start=6_050, bars=30, session_id=f"load-{uuid.uuid4().hex[:8]}", persist=True
+    request = PaperRequest(  # sma_cross: the API reads the same books, with 4 actors not 10
+        start=6_050,
+        bars=30,
+        session_id=f"load-{uuid.uuid4().hex[:8]}",
+        persist=True,
+        strategy="sma_cross",
+        params={"fast": "2", "slow": "5", "size": "0.05"},
     )
     trading: TradingSystem = start_system(api_settings, request)
     try:
