@@ -29,8 +29,15 @@ def test_websocket_receives_live_fills_of_a_paper_session(
     monkeypatch.setattr(api_events, "_bus", None)  # this test's channels, not another's
     key = make_key(["read"], "ws-reader")
     sid = f"ws-{uuid.uuid4().hex[:8]}"
-    # the default graph (4h cadence) trades at bars 2, 6, 14 and 38 from step 7,150
-    request = PaperRequest(start=7_150, bars=60, session_id=sid, persist=False)
+    # sma_cross 2/5 trades about every 5th bar here (4 actor processes, not the graph's 10)
+    request = PaperRequest(
+        start=7_150,
+        bars=30,
+        session_id=sid,
+        persist=False,
+        strategy="sma_cross",
+        params={"fast": "2", "slow": "5", "size": "0.05"},
+    )
     reports: list[Any] = []
 
     app = create_app(api_settings, unique_config(session_id=sid))
