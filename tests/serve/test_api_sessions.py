@@ -22,7 +22,14 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def session(ray_cluster: Any, api_settings: Settings) -> Iterator[PaperRequest]:
-    request = PaperRequest(start=6_050, bars=400, speed=5, session_id=f"api-{uuid.uuid4().hex[:8]}")
+    request = PaperRequest(  # paced, so it is still running when listed and stopped
+        start=6_050,
+        bars=400,
+        speed=5,
+        session_id=f"api-{uuid.uuid4().hex[:8]}",
+        strategy="sma_cross",
+        params={"fast": "2", "slow": "5", "size": "0.05"},
+    )
     handle = start_session(api_settings, request)
     deadline = time.monotonic() + 120
     while ray_cluster.get(handle.status.remote())["bars"] < 1:
