@@ -28,9 +28,15 @@ def test_killed_actors_rebuild_from_postgres(ray_cluster, schema: str, tmp_path:
 def _run_and_check(ray, schema: str, tmp_path: Path) -> None:
     pg = make_config(schema)
     settings = Settings(postgres=pg, clickhouse=ClickHouseConfig(data_dir=tmp_path / "ch"))
-    # from step 7,150 the default graph (4h cadence) buys at bar 2, reduces at 6 and 14
-    # and adds again at 38 (refused while paused): orders before the chaos and while paused
-    request = PaperRequest(start=7_150, bars=50, session_id=f"kill-{uuid.uuid4().hex[:8]}")
+    # sma_cross 2/5 from step 7,150 changes its target about every 5th bar: orders
+    # before the chaos, and buys refused while paused (4 actor processes, not the graph's 10)
+    request = PaperRequest(
+        start=7_150,
+        bars=40,
+        session_id=f"kill-{uuid.uuid4().hex[:8]}",
+        strategy="sma_cross",
+        params={"fast": "2", "slow": "5", "size": "0.05"},
+    )
     system = start_system(settings, request)
     done: list[str] = []
     paused_at = []
