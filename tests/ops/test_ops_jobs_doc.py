@@ -1,9 +1,12 @@
 """docs/JOBS.md run as written, from a shell where the venv is not activated.
 
-The page's shell blocks run top to bottom against a Ray head of their own: the
-"Local cluster" block starts it (with the page's own ``--temp-dir ... --block``
-variant and free ports, so it neither joins nor stops anyone else's Ray), and the
-``ray job submit`` blocks run the sweep, walk-forward and paper jobs on it. The shell
+The page's shell blocks run against a Ray head of their own: the "Local cluster"
+block starts it (with the page's own ``--temp-dir ... --block`` variant and free
+ports, so it neither joins nor stops anyone else's Ray), and the ``ray job submit``
+blocks run the sweep, walk-forward, tune and paper jobs on it, each block as written
+in a shell of its own. The blocks are independent (each writes its own files), so
+they are submitted together, as users share a cluster; the first is submitted alone
+so that one `ray job submit` uploads the working dir the others then reuse. The shell
 has no VIRTUAL_ENV and no venv directory on its PATH, as for a user who did not
 activate the venv: a job whose ``python`` is not the venv's fails here.
 """
@@ -43,7 +46,11 @@ VENV_BINS = {Path(sys.executable).parent.resolve(), (ROOT / ".venv" / "bin").res
 @dataclass(frozen=True)
 class JobsPage:
     cluster: str  # the "Local cluster" block: exports and the `ray start` line
-    submits: str  # every block that submits a job, in page order
+    jobs: tuple[str, ...]  # every block that submits a job, in page order
+
+    @property
+    def submits(self) -> str:
+        return "\n".join(self.jobs)
 
 
 def jobs_page() -> JobsPage:
@@ -51,7 +58,7 @@ def jobs_page() -> JobsPage:
     cluster = [b for b in bash if START.search(b)]
     submits = [b for b in bash if "ray job submit" in b]
     assert len(cluster) == 1 and len(submits) >= 2, "docs/JOBS.md lost its cluster or jobs"
-    return JobsPage(cluster[0], "\n".join(submits))
+    return JobsPage(cluster[0], tuple(submits))
 
 
 def unactivated_env() -> dict[str, str]:
@@ -164,20 +171,59 @@ def _exports(block: str) -> str:
     return "\n".join(line for line in block.splitlines() if line.startswith("export "))
 
 
+def _submitted_jobs(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/api/jobs/", timeout=5) as response:
+        return len(json.loads(response.read()))
+
+
+def _start(
+    block: str, page: JobsPage, head: Head, tmp_path: Path, log: Path
+) -> subprocess.Popen[str]:
+    """One job block, as written (its dashboard address and /tmp outputs made this
+    test's), in a shell of its own with the cluster block's exports."""
+    script = block.replace(DOC_DASHBOARD, head.url)
+    script = DOC_OUTPUT.sub(lambda m: str(tmp_path / m.group(1)), script)
+    with log.open("w") as sink:
+        return subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", f"{_exports(page.cluster)}\n{script}"],
+            cwd=ROOT,
+            env=head.env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+def _run_blocks(page: JobsPage, head: Head, tmp_path: Path) -> None:
+    """Every job block at once, once the first is submitted (its `ray job submit` has
+    uploaded the working dir, which the others reuse); each must exit 0."""
+    deadline = time.monotonic() + 900
+    running: list[tuple[str, subprocess.Popen[str], Path]] = []
+    try:
+        for number, block in enumerate(page.jobs):
+            log = tmp_path / f"job{number}.log"
+            running.append((block, _start(block, page, head, tmp_path, log), log))
+            while number == 0 and _submitted_jobs(head.url) == 0:
+                assert running[0][1].poll() is None, log.read_text()[-4000:]
+                assert time.monotonic() < deadline, "the first job was never submitted"
+                time.sleep(0.2)
+        failed = []
+        for block, process, log in running:
+            process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            if process.returncode != 0:
+                failed.append(f"{block}\nexited {process.returncode}:\n{log.read_text()[-4000:]}")
+        assert not failed, "\n\n".join(failed)
+    finally:
+        for _, process, _ in running:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 @pytest.mark.slow
 def test_jobs_page_runs_as_written_without_the_venv_on_path(head: Head, tmp_path: Path) -> None:
     page = jobs_page()
-    script = page.submits.replace(DOC_DASHBOARD, head.url)
-    script = DOC_OUTPUT.sub(lambda m: str(tmp_path / m.group(1)), script)
-    ran = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", f"{_exports(page.cluster)}\n{script}"],
-        cwd=ROOT,
-        env=head.env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert ran.returncode == 0, f"stdout:\n{ran.stdout[-4000:]}\nstderr:\n{ran.stderr[-4000:]}"
+    _run_blocks(page, head, tmp_path)
 
     sweep = json.loads((tmp_path / "sweep.json").read_text())
     assert sweep["kind"] == "grid" and sweep["meta"]["executor"] == "ray"
