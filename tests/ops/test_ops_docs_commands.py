@@ -21,6 +21,7 @@ file and line until it gets a COVERED entry (or is added to the guide).
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import os
 import re
@@ -256,12 +257,23 @@ def _bench_commands() -> list[DocCommand]:
     return benches + [DocCommand("Makefile", 0, "python bench/backtest.py")]  # make bench
 
 
-@functools.cache
-def _help(script: str) -> subprocess.CompletedProcess[str]:
-    """``python SCRIPT --help``, run once per script however many commands use it."""
+def _run_help(script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
+
+
+@functools.cache
+def _helps() -> dict[str, subprocess.CompletedProcess[str]]:
+    """``python SCRIPT --help`` of every documented benchmark, once per script however
+    many commands use it, a few at a time (each mostly imports its dependencies)."""
+    scripts = sorted({m.group(1) for c in _bench_commands() if (m := BENCH.match(c.text))})
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(scripts, pool.map(_run_help, scripts), strict=True))
+
+
+def _help(script: str) -> subprocess.CompletedProcess[str]:
+    return _helps()[script]
 
 
 @pytest.mark.parametrize("command", _bench_commands(), ids=str)
