@@ -312,7 +312,11 @@ def guide_api(ray_cluster: Any) -> Iterator[tuple[str, dict[str, str]]]:
     schema = new_schema()
     settings = Settings(postgres=make_config(schema, pool_size=2), redis=RedisConfig(url=REDIS_URL))
     session_id = f"guide-{uuid.uuid4().hex[:8]}"
-    request = PaperRequest(start=10_000, bars=20, session_id=session_id, persist=True)
+    # the guide's commands read the session's books, orders and risk state, not its
+    # decisions: sma_cross trades without the agent graph (4 actor processes, not 10)
+    request = PaperRequest(
+        start=10_000, bars=20, session_id=session_id, persist=True, strategy="sma_cross"
+    )
     trading = start_system(settings, request)
     config = unique_config(session_id=session_id, rate_trading=100, rate_analysis=100)
     port = _free_port()
