@@ -9,6 +9,7 @@ that acquired them (``check_leaks``), so a forgotten ``async with`` shows up in 
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 import traceback
 import weakref
@@ -20,10 +21,36 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
 log = structlog.get_logger(__name__)
 
 
+STACK_LIMIT = 12  # frames of the acquiring stack kept for a leak report
+
+CallSites = tuple[tuple[str, int, str], ...]  # (file, line, function), outermost first
+
+
 @dataclass(frozen=True, slots=True)
 class _Holder:
     since: float
-    stack: str
+    sites: CallSites
+
+    @property
+    def stack(self) -> str:
+        """The acquiring stack as a traceback prints it (source lines read now: only
+        a leak report pays for that, not every hand-out)."""
+        frames = [traceback.FrameSummary(file, line, name) for file, line, name in self.sites]
+        summary = traceback.StackSummary.from_list(frames)
+        return "".join(summary.format())
+
+
+def _call_sites(skip: int, limit: int) -> CallSites:
+    """The caller's stack as bare (file, line, function) triples: a few microseconds,
+    where ``traceback.format_stack`` reads and formats source lines (the most expensive
+    step of a Redis round trip's hand-out under load)."""
+    frame = sys._getframe(skip + 1)
+    sites = []
+    while frame is not None and len(sites) < limit:
+        code = frame.f_code
+        sites.append((code.co_filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    return tuple(reversed(sites))
 
 
 class _Metrics:
@@ -96,8 +123,7 @@ class PoolInstruments:
         self._acquire.observe(time.perf_counter() - started)
         self._in_use.inc()
         token = next(self._tokens)
-        stack = "".join(traceback.format_stack(limit=12)[:-1])
-        self._holders[token] = _Holder(time.monotonic(), stack)
+        self._holders[token] = _Holder(time.monotonic(), _call_sites(1, STACK_LIMIT))
         return token
 
     def acquire_failed(self) -> None:

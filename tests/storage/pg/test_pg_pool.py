@@ -92,6 +92,7 @@ async def test_pg_leak_detection_logs_the_acquiring_stack(pg_schema: str) -> Non
             stacks, held_too_long = await hold_and_forget(pool)
             assert held_too_long == 1
     assert len(stacks) == 1 and "hold_and_forget" in stacks[0]
+    assert "async with pool.acquire():" in stacks[0]  # formatted with its source lines
     leaks = [e for e in logs if e["event"] == "connection held too long"]
     assert len(leaks) == 1  # logged once, not once per check
     assert "hold_and_forget" in leaks[0]["acquired_at"]
