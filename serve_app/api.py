@@ -20,6 +20,7 @@ from ray import serve
 from actors.ray_metrics import start_export
 from serve_app._private import errors, versioning
 from serve_app._private.backend import Backend
+from serve_app._private.gc_freeze import freeze_long_lived
 from serve_app._private.middleware import APIMiddleware
 from serve_app._private.probes import router as probes_router
 from serve_app._private.routes_analysis import router as analysis_router
@@ -111,13 +112,20 @@ def create_app(
     config: APIConfig | None = None,
     *,
     behind_serve: bool = False,
+    freeze_gc: bool = False,
 ) -> FastAPI:
     """The API as a FastAPI app; stores open lazily on the first request. ``behind_serve``:
-    the app is a Serve deployment's ingress, whose proxy returns the request id itself."""
+    the app is a Serve deployment's ingress, whose proxy returns the request id itself.
+    ``freeze_gc``: the process serves this app alone (a replica, a uvicorn worker); the
+    objects alive at start and after the first requests are exempted from garbage
+    collection (``serve_app/_private/gc_freeze.py``). Not for a process that does other
+    work, a test run say: nothing alive then would ever be collected again."""
     backend = Backend(settings, config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if freeze_gc:  # full collections then skip the app's own objects
+            freeze_long_lived()
         yield
         await app.state.backend.close()
 
@@ -143,6 +151,7 @@ def create_app(
         APIMiddleware,
         backend=lambda: app.state.backend,
         proxy_echoes_request_id=behind_serve,
+        freeze_gc_after_warm_up=freeze_gc,
     )
     return app
 
@@ -183,7 +192,7 @@ class SigmaxAPI:
         start_export()  # this replica's metrics through Ray's metrics agent too
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self.settings, self.config, behind_serve=True)
+        return create_app(self.settings, self.config, behind_serve=True, freeze_gc=True)
 
 
 app = SigmaxAPI.bind()  # type: ignore[attr-defined]

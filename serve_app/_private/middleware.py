@@ -37,6 +37,7 @@ import structlog
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from serve_app._private import errors, metrics, versioning
+from serve_app._private.gc_freeze import FreezeAfterWarmUp
 from serve_app._private.ratelimit import STATE_KEY, headers
 from serve_app.exceptions import HeadersTooLarge, PayloadTooLarge
 from sigmax import tracing
@@ -72,6 +73,7 @@ class APIMiddleware:
         app: ASGIApp,
         backend: Callable[[], Any],
         proxy_echoes_request_id: bool = False,
+        freeze_gc_after_warm_up: bool = False,
     ) -> None:
         self.app = app
         self.backend = backend
@@ -79,6 +81,7 @@ class APIMiddleware:
         # every request an X-Request-ID (the caller's, else one it made) and appends that
         # id to the response: echoing the id we adopted from it would send it twice
         self.proxy_echoes_request_id = proxy_echoes_request_id
+        self.warm_up = FreezeAfterWarmUp() if freeze_gc_after_warm_up else None
         # the API process logs JSON lines (unless whoever runs it configured structlog
         # already: an embedding program, a test); spans go out when OTLP is configured
         if not structlog.is_configured():
@@ -111,6 +114,11 @@ class APIMiddleware:
             "sigmax.request_id": request_id,
         }
         parent = {k: raw[k] for k in ("traceparent", "tracestate") if k in raw}
+        if not parent and not tracing.enabled():
+            # nothing to record and no trace to carry on to the actors: skip the no-op
+            # span (its context switches cost about a tenth of a cheap request)
+            await self._handle(scope, receive, send, raw, request_id, started)
+            return
         name = f"{scope['method']} {path}"
         with tracing.span(name, parent, SpanKind.SERVER, attributes) as span:
             await self._handle(scope, receive, send, raw, request_id, started)
@@ -207,6 +215,8 @@ class APIMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
+            if self.warm_up is not None:
+                self.warm_up.request_done()
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A connect attempt counts against the caller's address (``general`` class)
