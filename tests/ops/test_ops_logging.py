@@ -103,3 +103,36 @@ def create_api(settings: Settings, session_id: str) -> Any:
     from serve_app.api import create_app
 
     return create_app(settings, unique_config(session_id=session_id))
+
+
+def test_lines_bypass_serves_stderr_redirect_in_a_replica(
+    saved_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a Serve replica ``sys.stderr`` is Ray Serve's ``StreamToLogger``, which logs
+    every line again through Serve's logger after a walk of the whole stack: the API's
+    lines go to the stream it wraps instead, once, unchanged."""
+    import io
+    import logging
+
+    from ray.serve._private.logging_utils import StreamToLogger
+
+    from sigmax.logs import configure_logging
+
+    worker_stderr = io.StringIO()
+    serve_logger = logging.getLogger("ray.serve.test-redirect")
+    serve_logger.propagate = False
+    relogged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = relogged.append  # type: ignore[method-assign]
+    serve_logger.addHandler(handler)
+    redirect = StreamToLogger(serve_logger, logging.INFO, worker_stderr)
+    monkeypatch.setattr("sys.stderr", redirect)
+    configure_logging("INFO", json=True)
+
+    structlog.get_logger("serve_app.access").info("request", path="/api/v1/status")
+
+    (line,) = _json_lines(worker_stderr.getvalue())
+    assert line["event"] == "request" and line["path"] == "/api/v1/status"
+    assert relogged == []  # Serve's logger never saw it
+    print("a plain print still goes through the redirect", file=redirect)
+    assert [r.getMessage() for r in relogged] == ["a plain print still goes through the redirect"]
