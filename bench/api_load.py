@@ -5,11 +5,16 @@ Scenarios, in one run (each bounded by a request count and a time limit):
 * ``uvicorn``         the FastAPI app under plain uvicorn (1 worker), auth + rate limit on
 * ``uvicorn-before``  the app of another checkout (``--before-tree``, a worktree of an
                       earlier commit) under uvicorn: before/after in one run
+* ``uvicorn-nofreeze`` the same without ``create_app(freeze_gc=True)`` (every full
+                      garbage collection walks the app's own objects again)
 * ``uvicorn-noauth``  the same, auth and rate limiting replaced by a fixed principal
                       (FastAPI dependency override): their cost is the difference
 * ``serve``           the same app through Ray Serve (1 replica) as SIGMAX sets it up by
                       default: ``sigmax.serve_proxy.serve_env()`` (HAProxy mode through
                       ``sigmax-haproxy``, which adds X-Forwarded-For)
+* ``serve-shipped``   the same setup with the deployment options cluster/serve_config.yaml
+                      ships (autoscaling 1 to 2 replicas, 0.5 CPU each): load first until
+                      the autoscaler has started both, then measured
 * ``serve-proxy``     Serve's own default proxy (no RAY_SERVE_* flags; the default
                       before HAProxy mode)
 * ``serve-ha``        Serve's HAProxy mode with Ray's own HAProxy config
@@ -23,6 +28,13 @@ Scenarios, in one run (each bounded by a request count and a time limit):
 
 Each Serve scenario runs in a fresh child process (Serve reads its RAY_SERVE_* flags
 once, at import).
+
+Load generators (``--generator``): ``aiohttp`` (the default: 100 asyncio users in this
+process, bounded by ``--requests`` and ``--time-limit``) or ``wrk`` (Debian's ``wrk``,
+C, one thread, ``--users`` connections for ``--time-limit`` seconds; ``--requests`` is
+not used). Both keep every user waiting on its answer (closed loop), and both report
+their own CPU per request: on a 2-core machine the generator shares the cores with the
+server, and aiohttp's share is about as large as the server's.
 
 Stores: PostgreSQL (SIGMAX_BENCH_POSTGRES_DSN, default the local test server; a
 throwaway schema) and Redis at SIGMAX_BENCH_REDIS_URL (unique key prefix).
@@ -84,6 +96,11 @@ def _config_json() -> str:
     ).model_dump_json()
 
 
+# a dedicated server process, as a Serve replica is (create_app's freeze_gc); an older
+# checkout's create_app (uvicorn-before) may not take it yet
+_FREEZE_GC = {"freeze_gc": True} if os.environ.get("SIGMAX_BENCH_FREEZE_GC", "1") == "1" else {}
+
+
 def uvicorn_app(noauth: bool = False) -> Any:
     """The app for uvicorn (``--factory``), configured from SIGMAX_BENCH_* env."""
     from serve_app._private import deps
@@ -97,6 +114,7 @@ def uvicorn_app(noauth: bool = False) -> Any:
     app = create_app(
         Settings.model_validate_json(os.environ["SIGMAX_BENCH_SETTINGS"]),
         APIConfig.model_validate_json(os.environ["SIGMAX_BENCH_CONFIG"]),
+        **_FREEZE_GC,
     )
     if noauth:
         fixed = RateLimitResult(True, 1, 1, 0.0, 0.0, "memory")
@@ -185,18 +203,78 @@ def _cpu_s(pids: list[int]) -> float:
 
     total = 0.0
     for pid in pids:
-        times = psutil.Process(pid).cpu_times()
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:  # HAProxy replaced on a reload: its time is lost
+            continue
         total += times.user + times.system
     return total
+
+
+_WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %d, "duration_us": %d, "status": %d, "connect": %d, "read": %d, ' ..
+    '"write": %d, "timeout": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def _load_wrk(url: str, key: str, users: int, limit_s: float) -> dict[str, Any]:
+    """``wrk`` with ``users`` connections for ``limit_s`` seconds, after the same warm-up."""
+    import resource
+    import shutil
+    import tempfile
+    import urllib.request
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("--generator wrk: no wrk on PATH (Debian: apt-get install wrk)")
+    for _ in range(20):  # warm-up: pools, first queries
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - loopback URL
+            r.read()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(_WRK_REPORT)
+        script.flush()
+        argv = [wrk, "-t1", f"-c{users}", f"-d{max(1, int(limit_s))}s", "--timeout", "60s"]
+        argv += ["-H", f"Authorization: Bearer {key}", "-s", script.name, url]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(argv, capture_output=True, text=True, check=True)  # noqa: S603
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK "))
+    report = json.loads(line[len("WRK ") :])
+    errors = {k: report[k] for k in ("status", "connect", "read", "write", "timeout") if report[k]}
+    ok = report["requests"] - report["status"]
+    seconds = report["duration_us"] / 1e6
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "ok": ok,
+        "errors": {("non-2xx" if k == "status" else k): v for k, v in errors.items()},
+        "seconds": round(seconds, 2),
+        "req_per_s": round(ok / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(report["p50_us"] / 1000, 2),
+        "p95_ms": round(report["p95_us"] / 1000, 2),
+        "p99_ms": round(report["p99_us"] / 1000, 2),
+        "generator_cpu_ms_per_req": round(1000 * cpu_s / max(1, report["requests"]), 3),
+    }
 
 
 def _measured(url: str, key: str, args: argparse.Namespace, pids: list[int]) -> dict[str, Any]:
     """The load, plus the server processes' CPU milliseconds per answered request: a
     figure other programs on the machine disturb far less than latency."""
     before = _cpu_s(pids)
-    result: dict[str, Any] = asyncio.run(
-        _load(url, key, args.users, args.requests, args.time_limit)
-    )
+    result: dict[str, Any]
+    if args.generator == "wrk":
+        result = _load_wrk(url, key, args.users, args.time_limit)
+    else:
+        cpu_before = time.process_time()
+        result = asyncio.run(_load(url, key, args.users, args.requests, args.time_limit))
+        spent = time.process_time() - cpu_before
+        result["generator_cpu_ms_per_req"] = round(1000 * spent / max(1, result["ok"]), 3)
     used = _cpu_s(pids) - before
     result["server_cpu_ms_per_req"] = round(1000 * used / max(1, result["ok"] + 20), 2)
     return result
@@ -270,19 +348,66 @@ def run_serve(settings_json: str, config_json: str, args: argparse.Namespace, ke
     port = _free_port()
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        deployment = SigmaxAPI.options(  # type: ignore[attr-defined]
-            num_replicas=1, autoscaling_config=None, max_ongoing_requests=256
-        )
+        shipped = os.environ.get("SIGMAX_BENCH_DEPLOYMENT") == "shipped"
+        if shipped:  # the deployment options cluster/serve_config.yaml ships
+            deployment = SigmaxAPI.options(**_shipped_deployment())  # type: ignore[attr-defined]
+        else:
+            deployment = SigmaxAPI.options(  # type: ignore[attr-defined]
+                num_replicas=1, autoscaling_config=None, max_ongoing_requests=256
+            )
         serve.run(deployment.bind(settings_json, config_json), name="bench", route_prefix="/")
+        url = f"http://127.0.0.1:{port}{PATH}"
         _wait_up(f"http://127.0.0.1:{port}/api/versions")
-        return _measured(f"http://127.0.0.1:{port}{PATH}", key, args, _serve_pids())
+        scaled = _load_until_scaled(url, key, args.users) if shipped else None
+        result: dict[str, Any] = _measured(url, key, args, _serve_pids())
+        if shipped:
+            result["scaled_up_after_s"] = scaled
+            result["replicas"] = _running_replicas()
+        return result
     finally:
         serve.shutdown()  # explicitly: in HA mode the HAProxy process can outlive the driver
         ray.shutdown()
 
 
+def _shipped_deployment() -> dict[str, Any]:
+    """SigmaxAPI's options in cluster/serve_config.yaml (autoscaling, CPUs, queue)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "cluster" / "serve_config.yaml").read_text())
+    (app,) = config["applications"]
+    (options,) = [d for d in app["deployments"] if d["name"] == "SigmaxAPI"]
+    return {k: v for k, v in options.items() if k != "name"}
+
+
+def _running_replicas() -> int:
+    from ray import serve
+
+    states = serve.status().applications["bench"].deployments["SigmaxAPI"].replica_states
+    return int(states.get("RUNNING", 0))
+
+
+def _load_until_scaled(url: str, key: str, users: int, limit_s: float = 90) -> float | None:
+    """Keep ``users`` on the API until Serve's autoscaler has started every replica the
+    shipped config allows (it scales on ongoing requests after its upscale delay);
+    returns the seconds that took, None if it did not within ``limit_s``."""
+    most = int(_shipped_deployment()["autoscaling_config"]["max_replicas"])
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        asyncio.run(_load(url, key, users, 10**9, 3.0))
+        if _running_replicas() >= most:
+            return round(time.monotonic() - started, 1)
+    return None
+
+
 SERVE_MODES: dict[str, dict[str, str]] = {
     "serve": {**SERVE_ENV, "RAY_SERVE_HAPROXY_BINARY_PATH": wrapper_path()},
+    # the same, deployed with cluster/serve_config.yaml's options (autoscaling 1 to 2
+    # replicas): measured once the load has scaled it up
+    "serve-shipped": {
+        **SERVE_ENV,
+        "RAY_SERVE_HAPROXY_BINARY_PATH": wrapper_path(),
+        "SIGMAX_BENCH_DEPLOYMENT": "shipped",
+    },
     "serve-proxy": {},
     "serve-ha": {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
     "serve-throughput": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
@@ -306,6 +431,8 @@ def _serve_child(mode: str, env: dict[str, str], args: argparse.Namespace, key: 
         str(args.requests),
         "--time-limit",
         str(args.time_limit),
+        "--generator",
+        args.generator,
     ]
     try:
         done = subprocess.run(  # noqa: S603 - fixed argv
@@ -367,12 +494,18 @@ def main() -> None:
     parser.add_argument(
         "--scenarios",
         default="uvicorn,uvicorn-noauth,serve,serve-proxy",
-        help="comma list of uvicorn, uvicorn-noauth, " + ", ".join(SERVE_MODES),
+        help="comma list of uvicorn, uvicorn-nofreeze, uvicorn-noauth, " + ", ".join(SERVE_MODES),
     )
     parser.add_argument(
         "--before-tree",
         type=Path,
         help="a worktree of an earlier commit: adds uvicorn-before, its app under uvicorn",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=("aiohttp", "wrk"),
+        default="aiohttp",
+        help="load generator: asyncio users in this process, or wrk (C; --requests unused)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -396,6 +529,9 @@ def main() -> None:
                 if args.before_tree is None:
                     raise SystemExit("uvicorn-before needs --before-tree")
                 results[name] = run_uvicorn("uvicorn_app", env, args, key, args.before_tree)
+            elif name == "uvicorn-nofreeze":
+                nofreeze = {**env, "SIGMAX_BENCH_FREEZE_GC": "0"}
+                results[name] = run_uvicorn("uvicorn_app", nofreeze, args, key)
             elif name == "uvicorn-noauth":
                 results[name] = run_uvicorn("uvicorn_app_noauth", env, args, key)
             elif name in SERVE_MODES:
