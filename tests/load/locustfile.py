@@ -111,12 +111,7 @@ class _Keys:
         name = f"{KEY_PREFIX}-{next(self.serial)}"
         admin = os.environ.get("SIGMAX_LOAD_ADMIN_KEY")
         if admin:
-            reply = requests.post(
-                f"{self.host}{API}/keys",
-                json={"name": name, "scopes": scopes},
-                headers={"Authorization": f"Bearer {admin}"},
-                timeout=30,
-            )
+            reply = _as_admin(admin, f"{self.host}{API}/keys", {"name": name, "scopes": scopes})
             if reply.status_code != 201:
                 raise RuntimeError(
                     f"creating a load key answered {reply.status_code}: {reply.text}"
@@ -134,16 +129,26 @@ class _Keys:
         ids = [key_id for key_id, _ in self.made]
         if admin:
             for key_id in ids:
-                requests.post(
-                    f"{self.host}{API}/keys/{key_id}/revoke",
-                    headers={"Authorization": f"Bearer {admin}"},
-                    timeout=30,
-                )
+                _as_admin(admin, f"{self.host}{API}/keys/{key_id}/revoke")
         elif ids:
             _revoke_in_postgres(ids)
 
 
 KEYS = _Keys()
+ADMIN_RETRIES = 5  # 429s waited out per admin call
+
+
+def _as_admin(admin: str, url: str, body: dict[str, Any] | None = None) -> requests.Response:
+    """POST with the admin key. Its requests count in the general class like any key's
+    (100 per minute by default), and 100 users make 100 keys: a 429 is waited out for
+    its Retry-After (cooperatively, under gevent) and the call made again."""
+    headers = {"Authorization": f"Bearer {admin}"}
+    for _ in range(ADMIN_RETRIES):
+        reply = requests.post(url, json=body, headers=headers, timeout=30)
+        if reply.status_code != 429:
+            return reply
+        time.sleep(float(reply.headers.get("Retry-After", "1")))
+    return reply
 
 
 def _run_async(coro: Any) -> Any:
