@@ -14,6 +14,7 @@ import time
 import traceback
 import weakref
 from dataclasses import dataclass
+from types import FrameType
 
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
@@ -44,8 +45,8 @@ def _call_sites(skip: int, limit: int) -> CallSites:
     """The caller's stack as bare (file, line, function) triples: a few microseconds,
     where ``traceback.format_stack`` reads and formats source lines (the most expensive
     step of a Redis round trip's hand-out under load)."""
-    frame = sys._getframe(skip + 1)
-    sites = []
+    frame: FrameType | None = sys._getframe(skip + 1)
+    sites: list[tuple[str, int, str]] = []
     while frame is not None and len(sites) < limit:
         code = frame.f_code
         sites.append((code.co_filename, frame.f_lineno, code.co_name))
