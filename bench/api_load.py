@@ -348,9 +348,10 @@ def run_serve(settings_json: str, config_json: str, args: argparse.Namespace, ke
     port = _free_port()
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        shipped = os.environ.get("SIGMAX_BENCH_DEPLOYMENT") == "shipped"
+        wants_shipped = os.environ.get("SIGMAX_BENCH_DEPLOYMENT") == "shipped"
+        shipped = _shipped_deployment() if wants_shipped else None
         if shipped:  # the deployment options cluster/serve_config.yaml ships
-            deployment = SigmaxAPI.options(**_shipped_deployment())  # type: ignore[attr-defined]
+            deployment = SigmaxAPI.options(**shipped)  # type: ignore[attr-defined]
         else:
             deployment = SigmaxAPI.options(  # type: ignore[attr-defined]
                 num_replicas=1, autoscaling_config=None, max_ongoing_requests=256
@@ -358,7 +359,8 @@ def run_serve(settings_json: str, config_json: str, args: argparse.Namespace, ke
         serve.run(deployment.bind(settings_json, config_json), name="bench", route_prefix="/")
         url = f"http://127.0.0.1:{port}{PATH}"
         _wait_up(f"http://127.0.0.1:{port}/api/versions")
-        scaled = _load_until_scaled(url, key, args.users) if shipped else None
+        most = int(shipped["autoscaling_config"]["max_replicas"]) if shipped else 1
+        scaled = _load_until_scaled(url, key, args.users, most) if shipped else None
         result: dict[str, Any] = _measured(url, key, args, _serve_pids())
         if shipped:
             result["scaled_up_after_s"] = scaled
@@ -386,11 +388,12 @@ def _running_replicas() -> int:
     return int(states.get("RUNNING", 0))
 
 
-def _load_until_scaled(url: str, key: str, users: int, limit_s: float = 90) -> float | None:
-    """Keep ``users`` on the API until Serve's autoscaler has started every replica the
-    shipped config allows (it scales on ongoing requests after its upscale delay);
-    returns the seconds that took, None if it did not within ``limit_s``."""
-    most = int(_shipped_deployment()["autoscaling_config"]["max_replicas"])
+def _load_until_scaled(
+    url: str, key: str, users: int, most: int, limit_s: float = 90
+) -> float | None:
+    """Keep ``users`` on the API until Serve's autoscaler has started ``most`` replicas
+    (it scales on ongoing requests after its upscale delay); returns the seconds that
+    took, None if it did not within ``limit_s``."""
     started = time.monotonic()
     while time.monotonic() - started < limit_s:
         asyncio.run(_load(url, key, users, 10**9, 3.0))
