@@ -32,16 +32,13 @@ def pct(value: Decimal | float) -> str:
     return f"{value * 100:.2f}%"
 
 
-_pct_of = lru_cache(maxsize=256, typed=True)(pct)  # for limits: the same few values on every order
-
-
-@lru_cache(maxsize=256, typed=True)
-def _two(limit: Decimal) -> str:
-    return f"{limit:.2f}"
-
-
 def _ok(rule: str, detail: str) -> RiskCheck:
     return RiskCheck(rule, True, detail)
+
+
+def _ok_later(rule: str, template: str, *args: object) -> RiskCheck:
+    """A pass whose detail is ``template.format(*args)``, made only if someone reads it."""
+    return RiskCheck.deferred(rule, True, template.format, *args)
 
 
 # Checks whose detail never varies, made once (a check is immutable): every order
@@ -111,7 +108,7 @@ def check_reduce_only(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     if not impact.order.reduce_only:
         return _NOT_REDUCE_ONLY
     if impact.shrinks_position:
-        return _ok(rule, f"reduces position {impact.pre_qty} to {impact.post_qty}")
+        return _ok_later(rule, "reduces position {} to {}", impact.pre_qty, impact.post_qty)
     return _fail(
         rule,
         f"reduce-only {impact.order.side} {impact.order.qty} would take position "
@@ -122,9 +119,9 @@ def check_reduce_only(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
 def check_short_selling(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     rule = "allow_short"
     if config.allow_short or impact.post_qty >= 0:
-        return _ok(rule, f"post-trade position {impact.post_qty}")
+        return _ok_later(rule, "post-trade position {}", impact.post_qty)
     if impact.post_qty >= impact.pre_qty:
-        return _ok(rule, f"short position {impact.pre_qty} shrinks to {impact.post_qty}")
+        return _ok_later(rule, "short position {} shrinks to {}", impact.pre_qty, impact.post_qty)
     return _fail(rule, f"post-trade position {impact.post_qty} < 0 and shorting is not allowed")
 
 
@@ -136,7 +133,7 @@ def check_order_notional(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
         return _DISABLED[rule]
     if notional > limit:
         return _fail(rule, f"order notional {money(notional)} > limit {money(limit)}")
-    return _ok(rule, f"order notional {money(notional)} <= limit {money(limit)}")
+    return _ok_later(rule, "order notional {:,.2f} <= limit {:,.2f}", notional, limit)
 
 
 def check_position_notional(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
@@ -146,14 +143,14 @@ def check_position_notional(impact: OrderImpact, config: RiskConfig) -> RiskChec
     if limit is None:
         return _DISABLED[rule]
     if post <= limit:
-        return _ok(rule, f"position notional {money(post)} <= limit {money(limit)}")
+        return _ok_later(rule, "position notional {:,.2f} <= limit {:,.2f}", post, limit)
     if post <= abs(impact.pre_notional):
-        return _ok(
+        return _ok_later(
             rule,
-            (
-                f"position notional does not grow: {money(abs(impact.pre_notional))} -> "
-                f"{money(post)} (limit {money(limit)})"
-            ),
+            "position notional does not grow: {:,.2f} -> {:,.2f} (limit {:,.2f})",
+            abs(impact.pre_notional),
+            post,
+            limit,
         )
     return _fail(
         rule,
@@ -174,12 +171,12 @@ def _exposure_check(
     if limit is None:
         return _DISABLED[rule]
     if post == 0:
-        return _ok(rule, f"{label} 0.00")
+        return _ok_later(rule, "{} 0.00", label)
     multiple = post / equity if equity > 0 else None
     if multiple is not None and multiple <= limit:
-        return _ok(rule, f"{label} {multiple:.2f}x equity <= limit {_two(limit)}x")
+        return _ok_later(rule, "{} {:.2f}x equity <= limit {:.2f}x", label, multiple, limit)
     if post <= pre:
-        return _ok(rule, f"{label} does not grow: {money(pre)} -> {money(post)}")
+        return _ok_later(rule, "{} does not grow: {:,.2f} -> {:,.2f}", label, pre, post)
     if multiple is None:
         return _fail(rule, f"{label} {money(post)} with equity {money(equity)} <= 0")
     return _fail(
@@ -240,7 +237,7 @@ def check_open_positions(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
     others = [s for s, n in impact.ctx.positions_notional.items() if s != symbol and n != 0]
     count = len(others) + (impact.post_qty != 0)
     if count <= limit or impact.pre_qty != 0:
-        return _ok(rule, f"{count} open positions after the order (limit {limit})")
+        return _ok_later(rule, "{} open positions after the order (limit {})", count, limit)
     held = ", ".join(sorted(others))
     return _fail(
         rule,
@@ -266,11 +263,11 @@ def check_price_band(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
             rule,
             f"price {money(worst)} is {pct(deviation)} from last {money(last)} > band {pct(band)}",
         )
-    shown = money(worst)  # a market order's price is the last one: formatted once
-    return _ok(
-        rule,
-        f"price {shown} within {_pct_of(band)} of last {shown if worst == last else money(last)}",
-    )
+    return RiskCheck.deferred(rule, True, _within_band, worst, band, last)
+
+
+def _within_band(worst: Decimal, band: Decimal, last: Decimal) -> str:
+    return f"price {money(worst)} within {pct(band)} of last {money(last)}"
 
 
 PRICE_AND_SIZE_RULES: tuple[Rule, ...] = (
@@ -302,7 +299,7 @@ class OrderRateLimiter:
         count = len(self._times)
         if count >= limit:
             return _fail(rule, f"{count} orders in the last 60s >= limit {limit}")
-        return _ok(rule, f"{count} orders in the last 60s < limit {limit}")
+        return _ok_later(rule, "{} orders in the last 60s < limit {}", count, limit)
 
     def record(self, ts_ns: int) -> None:
         self._times.append(ts_ns)

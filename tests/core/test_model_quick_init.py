@@ -31,7 +31,7 @@ from sigmax.model import (
 from sigmax.risk.context import OrderImpact, RiskContext
 
 TS = datetime(2024, 1, 1, tzinfo=UTC)
-QUICK = (Bar, OrderRequest, Fill, Position, RiskCheck, RiskVerdict, RiskContext, OrderImpact)
+QUICK = (Bar, OrderRequest, Fill, Position, RiskVerdict, RiskContext, OrderImpact)
 
 
 @pytest.mark.parametrize("cls", [*QUICK, OrderEvent, LedgerEntry], ids=lambda c: c.__name__)

@@ -185,3 +185,39 @@ def test_rate_limiter_uses_given_timestamps():
     assert not check.passed and check.detail == "3 orders in the last 60s >= limit 3"
     assert limiter.check(minute, 3).passed  # the order at t=0 left the window
     assert limiter.times() == [1_000_000_000, 2_000_000_000]
+
+
+def test_passing_checks_say_why_with_their_numbers(order, ctx):
+    """Passes leave their text to be made when read; it is the same text as ever."""
+    cfg = RiskConfig(
+        max_order_notional=Decimal("50000"),
+        max_position_notional=Decimal("80000"),
+        max_gross_exposure=Decimal("3"),
+        max_leverage=Decimal("2"),
+        price_band_pct=Decimal("0.05"),
+        allow_short=False,
+    )
+    impact = order_impact(order(qty="0.12345678"), ctx(last="43123.45", equity="10000"))
+    details = {
+        rule.__name__: rule(impact, cfg).detail
+        for rule in (
+            check_short_selling,
+            check_order_notional,
+            check_position_notional,
+            check_gross_exposure,
+            check_leverage,
+            check_price_band,
+        )
+    }
+    assert details == {
+        "check_short_selling": "post-trade position 0.12345678",
+        "check_order_notional": "order notional 5,323.88 <= limit 50,000.00",
+        "check_position_notional": "position notional 5,323.88 <= limit 80,000.00",
+        "check_gross_exposure": "gross exposure 0.53x equity <= limit 3.00x",
+        "check_leverage": "net exposure 0.53x equity <= limit 2.00x",
+        "check_price_band": "price 43,123.45 within 5.00% of last 43,123.45",
+    }
+    reduce = order_impact(order(side="sell", qty="0.5", reduce_only=True), ctx(position="2"))
+    assert check_reduce_only(reduce, cfg).detail == "reduces position 2 to 1.5"
+    limiter = OrderRateLimiter([1, 2])
+    assert limiter.check(3, 5).detail == "2 orders in the last 60s < limit 5"
