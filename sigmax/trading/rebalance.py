@@ -29,7 +29,7 @@ from typing import Protocol
 
 from sigmax.execution.ccxt_venue import OrderCheck
 from sigmax.execution.errors import ExecutionError, VenueError
-from sigmax.model import Order, OrderRequest, RiskCheck, RiskVerdict
+from sigmax.model import Order, OrderRequest, RiskCheck, RiskVerdict, quick_init
 from sigmax.risk import RiskContext
 from sigmax.strategies.base import TargetUnit
 from sigmax.trading.planner import SizingRules, plan_order, risk_context, target_qty
@@ -61,6 +61,7 @@ class OrderRisk(Protocol):
 Send = Callable[[OrderRequest, RiskVerdict, datetime, Decimal], Order | None]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Target:
     """What one symbol should hold, and the book it is decided against."""
@@ -78,6 +79,7 @@ class Target:
     own_prefix: str = ""  # the caller's order ids start with it: only those are cancelled
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What the step did: the order it planned, risk's verdict, what the venue holds,
