@@ -32,6 +32,7 @@ from sigmax.backtest.sweep import (
     run_grid,
     run_walk_forward,
 )
+from sigmax.gc_freeze import freeze_once
 from sigmax.model import BarSeries
 from sigmax.risk import RiskConfig
 
@@ -45,7 +46,9 @@ def _case_task(
     stop: int,
     detail: bool,
 ) -> dict[str, Any]:
-    return run_case(bars, setup, params, start, stop, detail)
+    result = run_case(bars, setup, params, start, stop, detail)
+    freeze_once()  # a worker runs many cases: keep what it imported out of collections
+    return result
 
 
 class RayExecutor:

@@ -50,6 +50,7 @@ from sigmax.backtest.tuning import (
     param_strings,
     run_trial,
 )
+from sigmax.gc_freeze import freeze_once
 from sigmax.model import BarSeries, iso_from_ns
 from sigmax.risk import RiskConfig
 
@@ -108,6 +109,7 @@ def _trial(
     params = {**base, **param_strings(config, space)}
     for result in run_trial(bars, setup, params, plan, metric, pbo_blocks):
         tune.report(result)
+        freeze_once()  # after the first fold: what the worker imported stays out of collections
 
 
 _OWN_KEYS = (

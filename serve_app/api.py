@@ -20,7 +20,6 @@ from ray import serve
 from actors.ray_metrics import start_export
 from serve_app._private import errors, versioning
 from serve_app._private.backend import Backend
-from serve_app._private.gc_freeze import freeze_long_lived
 from serve_app._private.middleware import APIMiddleware
 from serve_app._private.probes import router as probes_router
 from serve_app._private.routes_analysis import router as analysis_router
@@ -42,6 +41,7 @@ from serve_app._private.static import mount_dashboard
 from serve_app.config import APIConfig
 from serve_app.schema import ErrorBody
 from sigmax.config import Settings
+from sigmax.gc_freeze import freeze_long_lived
 from sigmax.storage.postgres_config import PostgresConfig
 
 _ERRORS = {

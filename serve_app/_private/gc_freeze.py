@@ -14,17 +14,9 @@ later are collected as usual.
 
 from __future__ import annotations
 
-import gc
+from sigmax.gc_freeze import freeze_long_lived
 
 FREEZE_AGAIN_AFTER = 100  # requests: by then the pools, caches and lazy imports exist
-
-
-def freeze_long_lived() -> int:
-    """Collect what is garbage now, then exempt everything alive from later
-    collections; returns how many objects are frozen in all."""
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
 
 
 class FreezeAfterWarmUp:
