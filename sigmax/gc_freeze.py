@@ -28,8 +28,9 @@ def freeze_long_lived() -> int:
 
 
 def freeze_once() -> bool:
-    """:func:`freeze_long_lived` the first time a process calls it (a worker, before
-    its first task); True when this call froze. A forked child freezes again."""
+    """:func:`freeze_long_lived` the first time a process calls it (a worker, once its
+    first task has imported what it needs); True when this call froze. A forked child
+    freezes again."""
     global _frozen_in_pid
     pid = os.getpid()
     if _frozen_in_pid == pid:
