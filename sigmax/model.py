@@ -388,7 +388,7 @@ class RiskCheck:
     ``detail`` says why, with the numbers compared. A rule may give it as a function
     and its arguments instead (:meth:`deferred`): the text is made when first read.
     Most checks pass and nobody reads why, and a backtest checks thousands of orders;
-    formatting Decimals took about a fifth of a check's time.
+    formatting Decimals took a fifth to a third of a check's time.
     """
 
     __slots__ = ("rule", "passed", "_detail", "_parts")
