@@ -3,9 +3,10 @@
 A process that has imported SIGMAX and its libraries (Ray, LangGraph, pandas, FastAPI,
 pydantic) holds hundreds of thousands of objects that live until it exits. Each full
 collection walks all of them. A backtest makes enough objects to trigger a full
-collection every few runs: with Ray, LangGraph and pandas imported (some 617,000
-objects), 60 ``sma_cross`` runs took 81.4 ms each, 1.26 s of it in 8 full
-collections, and 60.8 ms each once they were frozen (docs/PERFORMANCE.md).
+collection every few runs: in a Ray worker (some 354,000 objects), 40 ``sma_cross``
+cases spent 437 to 488 ms in 6 full collections, and 12 to 15 ms in 9 once the
+worker had frozen them (docs/PERFORMANCE.md, "Garbage collection in sweep and Tune
+workers").
 ``gc.freeze()`` moves what is alive into a permanent generation the collector skips;
 objects made later are collected as usual, and frozen ones are still freed when
 nothing refers to them (only reference cycles among them are never reclaimed).
