@@ -22,7 +22,7 @@ def datetime_to_ns(ts: datetime) -> int:
 
 def ns_to_datetime(ts_ns: int) -> datetime:
     """UTC datetime (microsecond precision) of int nanoseconds since the epoch."""
-    return _EPOCH + timedelta(microseconds=ts_ns // 1000)
+    return _EPOCH + timedelta(0, 0, int(ts_ns) // 1000)  # positional: see model.ts_from_ns
 
 
 @quick_init
