@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sigmax.model import OrderRequest, quick_init
+from sigmax.model import OrderRequest, Side, quick_init
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -95,15 +95,18 @@ def order_price(order: OrderRequest, ctx: RiskContext) -> Decimal:
 def order_impact(order: OrderRequest, ctx: RiskContext) -> OrderImpact:
     """Compute the pre/post-trade position and notionals of ``order`` under ``ctx``."""
     price = order_price(order, ctx)
-    signed_qty = order.qty if order.side.sign > 0 else -order.qty
-    pre_notional = ctx.positions_notional.get(order.symbol, ctx.position_qty * ctx.last_price)
+    qty, held, last = order.qty, ctx.position_qty, ctx.last_price
+    signed_qty = qty if order.side is Side.BUY else -qty
+    pre_notional = ctx.positions_notional.get(order.symbol)
+    if pre_notional is None:
+        pre_notional = held * last
     return OrderImpact(
-        order=order,
-        ctx=ctx,
-        order_price=price,
-        order_notional=order.qty * price,
-        pre_qty=ctx.position_qty,
-        post_qty=ctx.position_qty + signed_qty,
-        pre_notional=pre_notional,
-        post_notional=pre_notional + signed_qty * ctx.last_price,
+        order,
+        ctx,
+        price,
+        qty * price,
+        held,
+        held + signed_qty,
+        pre_notional,
+        pre_notional + signed_qty * last,
     )

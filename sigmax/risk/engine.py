@@ -101,18 +101,17 @@ class RiskEngine:
         """Run every rule on ``order``; approved orders count towards the rate limit."""
         impact = order_impact(order, ctx)
         config = self._config
-        checks = [check_trading_state(self._state, self._reason, impact)]
-        for rule in PRICE_AND_SIZE_RULES:
-            checks.append(rule(impact, config))
         ts_ns = ctx.ts_ns
-        checks.append(self._rate.check(ts_ns, config.max_orders_per_minute))
-        approved = True
-        for c in checks:
-            if not c.passed:
-                approved = False
-                self._verdicts[c.rule] += 1
-        verdict = RiskVerdict(approved, tuple(checks))
-        if approved:
+        checks = (
+            check_trading_state(self._state, self._reason, impact),
+            *[rule(impact, config) for rule in PRICE_AND_SIZE_RULES],
+            self._rate.check(ts_ns, config.max_orders_per_minute),
+        )
+        failed = [c.rule for c in checks if not c.passed]
+        verdict = RiskVerdict(not failed, checks)
+        if failed:
+            self._verdicts.update(failed)
+        else:
             self._rate.record(ts_ns)
             self._verdicts["approved"] += 1
         book = dict(ctx.positions_notional)  # the rest of what the payload reads is frozen

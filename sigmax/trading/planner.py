@@ -64,7 +64,7 @@ def risk_context(
     positions_notional: dict[str, Decimal] | None = None,
 ) -> RiskContext:
     """What the risk engine needs to judge an order on ``symbol`` decided at ``price``."""
-    notional = dict(positions_notional or {})
+    notional = dict(positions_notional) if positions_notional else {}
     notional[symbol] = held * price
     return RiskContext(
         ts=ts,
