@@ -222,6 +222,21 @@ class OrderManager:
             order.venue_order_id = venue_order_id
         return order.copy()
 
+    def open(
+        self,
+        request: OrderRequest,
+        ts: datetime,
+        venue_order_id: str,
+        expire_ts: datetime | None = None,
+    ) -> Order:
+        """:meth:`create` and :meth:`accept` in one step, for a venue that takes an order
+        the moment it gets it: the same NEW and ACCEPTED events, in that order."""
+        order = self._submit(request, ts, expire_ts)
+        check_transition(order.client_order_id, order.status, S.ACCEPTED)
+        order.venue_order_id = venue_order_id
+        self._record(order, S.ACCEPTED, ts, None, None)
+        return order.copy()
+
     def reject(self, client_order_id: str, ts: datetime, reason: str) -> Order:
         """→ REJECTED with the venue's reason."""
         return self._move(client_order_id, S.REJECTED, ts, reason).copy()

@@ -77,6 +77,7 @@ class _Working:
     request: OrderRequest
     eligible_from: datetime
     reference_price: Decimal | None
+    expire_ts: datetime | None = None
     triggered: bool = False
     fills: int = 0
 
@@ -142,12 +143,13 @@ class PaperExchange:
             return self._orders.submit(request, ts, expire_ts)
         if reference_price is not None and reference_price <= 0:
             raise ValueError(f"order {cid}: reference_price must be > 0, got {reference_price}")
-        self._orders.create(request, ts, expire_ts)
         problem = self._check_increments(request)
         if problem is not None:
+            self._orders.create(request, ts, expire_ts)
             return self._orders.reject(cid, ts, problem)
-        order = self._orders.accept(cid, ts, venue_order_id=f"paper-{len(self._orders)}")
-        self._working.setdefault(request.symbol, {})[cid] = _Working(request, ts, reference_price)
+        order = self._orders.open(request, ts, f"paper-{len(self._orders) + 1}", expire_ts)
+        working = _Working(request, ts, reference_price, expire_ts)
+        self._working.setdefault(request.symbol, {})[cid] = working
         return order
 
     def restore(self, orders: Sequence[Order], fills: Sequence[Fill]) -> None:
@@ -164,7 +166,10 @@ class PaperExchange:
             self._orders.restore(order, own)
             if not order.status.is_terminal:
                 reference = own[-1].reference_price if own else None
-                working = _Working(order.request, order.updated_ts, reference, fills=len(own))
+                expiry = self._orders.expiry(order.client_order_id)
+                working = _Working(
+                    order.request, order.updated_ts, reference, expiry, fills=len(own)
+                )
                 self._working.setdefault(order.request.symbol, {})[order.client_order_id] = working
 
     def cancel(self, client_order_id: str, ts: datetime) -> Order:
@@ -207,7 +212,7 @@ class PaperExchange:
         for cid, w in list(working.items()):
             if bar.ts < w.eligible_from:
                 continue
-            expiry = self._orders.expiry(cid)
+            expiry = w.expire_ts
             if expiry is not None and expiry <= bar.ts:
                 self._orders.expire(cid, bar.ts, f"expired at {expiry.isoformat()}")
                 del working[cid]
@@ -254,6 +259,8 @@ class PaperExchange:
 
     def _check_increments(self, request: OrderRequest) -> str | None:
         step, tick = self._config.qty_step, self._config.price_tick
+        if step is None and tick is None:
+            return None
         if step is not None and request.qty % step != 0:
             return f"qty {request.qty} is not a multiple of qty_step {step}"
         if tick is not None:

@@ -230,3 +230,29 @@ def test_order_copy_carries_every_field_and_is_separate() -> None:
     assert copy is not order
     for name, mark in marks.items():
         assert getattr(copy, name) is mark, f"Order.copy() drops {name}"
+
+
+def test_open_creates_and_accepts_in_one_step_with_both_events() -> None:
+    one_step, two_steps = OrderManager(), OrderManager()
+    opened = one_step.open(_request(), T0, "v-1")
+    two_steps.create(_request(), T0)
+    accepted = two_steps.accept(CID, T0, venue_order_id="v-1")
+    assert opened == accepted
+    assert opened.status is S.ACCEPTED and opened.venue_order_id == "v-1"
+    assert one_step.events == two_steps.events
+    assert [(e.from_status, e.to_status) for e in one_step.events] == [
+        (None, S.NEW),
+        (S.NEW, S.ACCEPTED),
+    ]
+    opened.status = S.CANCELLED  # a copy: the manager's order does not change
+    assert one_step.status(CID) is S.ACCEPTED
+
+
+def test_open_refuses_an_order_already_past_new_and_changes_nothing() -> None:
+    m = _manager_in(S.ACCEPTED)
+    events = m.events
+    with pytest.raises(IllegalTransitionError):
+        m.open(_request(), T0, "v-2")
+    assert m.events == events and m.order(CID).venue_order_id is None
+    with pytest.raises(ValueError, match="timezone-aware"):
+        OrderManager().open(_request(), datetime(2024, 1, 1), "v-3")  # noqa: DTZ001

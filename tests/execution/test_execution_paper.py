@@ -320,3 +320,19 @@ def test_activity_counts_orders_by_status_and_fills() -> None:
         "orders_by_status": {"accepted": 1, "cancelled": 1, "filled": 1},
         "fills": 1,
     }
+
+
+def test_venue_order_ids_number_the_orders_in_submission_order() -> None:
+    ex = PaperExchange(PaperExchangeConfig(qty_step=D("0.01")))
+    ex.submit(req("a", Side.BUY, "1"), close_of(0))
+    ex.submit(req("b", Side.BUY, "0.015"), close_of(0))  # rejected: off the qty grid
+    ex.submit(req("c", Side.SELL, "1"), close_of(0))
+    assert [ex.order(c).venue_order_id for c in "abc"] == ["paper-1", None, "paper-3"]
+    assert [e.to_status for e in ex.events] == [
+        OrderStatus.NEW,
+        OrderStatus.ACCEPTED,
+        OrderStatus.NEW,
+        OrderStatus.REJECTED,
+        OrderStatus.NEW,
+        OrderStatus.ACCEPTED,
+    ]
