@@ -141,7 +141,9 @@ class _Run:
         self.next_change: list[int] = changes[
             np.searchsorted(changes, np.arange(len(wants)))
         ].tolist()
-        self.step_ns = int(np.median(np.diff(bars.ts))) if len(bars) > 1 else 0
+        steps = np.diff(bars.ts)
+        self.step_ns = int(np.median(steps)) if len(bars) > 1 else 0
+        self.increasing = bool((steps > 0).all())  # lets risk take a quiet run in one step
         self.stamp: tuple[int, datetime] = (-1, ts_from_ns(0))  # the last close time made
         self.sizing = engine.config.sizing_rules
         n = len(bars)
@@ -224,7 +226,7 @@ class _Run:
         equity = [cash + qty * c for c in self.close_list[start:stop]]
         self.equity[start:stop] = equity
         self.position[start:stop] = qty
-        self.engine.risk.on_equities(self.ts_list[start:stop], equity)
+        self.engine.risk.on_equities(self.ts_list[start:stop], equity, increasing=self.increasing)
 
     def _fill(self, i: int) -> None:
         bars, ns = self.bars, self.ts_list[i]

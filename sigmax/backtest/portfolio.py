@@ -233,7 +233,8 @@ class _PortfolioRun:
             equity = [e + qty * c for e, c in zip(equity, leg.close_at[start:stop], strict=True)]
             leg.position[start:stop] = qty
         self.equity[start:stop] = equity
-        self.engine.risk.on_equities(self.ts_list[start:stop], equity)
+        # the union timeline strictly increases: risk may take the run in one step
+        self.engine.risk.on_equities(self.ts_list[start:stop], equity, increasing=True)
 
     def _steps(self, start: int, stop: int) -> int:
         """Steps ``start``..``stop`` one by one (the hot loop); returns ``stop``."""

@@ -6,6 +6,7 @@ precomputed trip floors and int codes: the common path allocates nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,6 +121,29 @@ class EquityMonitor:
         if k > start:
             self.last = equity[k - 1]
         return k, OK
+
+    def take_unarmed(self, ts_ns: Sequence[int], equity: Sequence[float]) -> bool:
+        """:meth:`update` with each observation, in one step, for a monitor whose two
+        breakers are off: nothing can trip, so only the state after the last one matters
+        (the peak, the last equity, the day of the last observation and the equity that
+        opened it). ``ts_ns`` must increase, from after the last observation seen; the
+        caller vouches for it. Returns False, taking nothing, when a breaker is on or an
+        equity is NaN (:meth:`update` refuses that one)."""
+        if self._dd_keep is not None or self._day_keep is not None or not equity:
+            return False
+        total = sum(equity)  # NaN when any is NaN (or +inf meets -inf: the slow path judges)
+        if total != total:
+            return False
+        top = max(equity)
+        if top > self.peak:
+            self.peak = top
+        last_ts = ts_ns[-1]
+        if not self.day_start_ns <= last_ts < self._day_end_ns:
+            # times increase: the last day began at its first observation in this run
+            first = bisect_left(ts_ns, last_ts - last_ts % NS_PER_DAY)
+            self._roll_day(ts_ns[first], equity[first])
+        self.last = equity[-1]
+        return True
 
     def quiet_run(self, ts_ns: np.ndarray, equity: np.ndarray, new_day_is_quiet: bool) -> int:
         """Take the leading observations that :meth:`update` would answer with OK (or

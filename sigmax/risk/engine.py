@@ -168,9 +168,16 @@ class RiskEngine:
         if code != OK:
             self._on_equity_event(code, ts_ns)
 
-    def on_equities(self, ts_ns: Sequence[int], equity: Sequence[float]) -> None:
+    def on_equities(
+        self, ts_ns: Sequence[int], equity: Sequence[float], increasing: bool = False
+    ) -> None:
         """:meth:`on_equity` with each of a run of bars in turn (bars where nothing else
-        happens in between: no fill, no order), in one plain loop."""
+        happens in between: no fill, no order), in one plain loop. A caller whose times
+        are ``increasing`` (after the last bar shown) lets a monitor with both breakers
+        off take the run in one step: nothing can trip, only the end state matters."""
+        lifts_on_new_day = self._state is TradingState.PAUSED and self._cause == "daily_loss"
+        if increasing and not lifts_on_new_day and self._equity.take_unarmed(ts_ns, equity):
+            return
         scan, k, n = self._equity.scan, 0, len(equity)
         while k < n:
             lifts_on_new_day = self._state is TradingState.PAUSED and self._cause == "daily_loss"

@@ -51,10 +51,14 @@ CASES = [
         {"fast": "10", "slow": "60", "size": "0.5"},
         {"max_drawdown_pct": "0.25", "daily_loss_limit_pct": "0.02"},
     ),
+    # the backtest profile: both breakers off, so risk takes a quiet run in one step
+    ("BTC-USD-1h", 3000, {"fast": "10", "slow": "30", "size": "0.5"}, {}),
 ]
 
 
-@pytest.mark.parametrize(("data", "bars", "params", "risk"), CASES, ids=["dd", "daily", "1d"])
+@pytest.mark.parametrize(
+    ("data", "bars", "params", "risk"), CASES, ids=["dd", "daily", "1d", "breakers-off"]
+)
 def test_bulk_quiet_runs_equal_the_bar_by_bar_loop(
     monkeypatch: pytest.MonkeyPatch,
     data: str,
@@ -82,8 +86,13 @@ def test_bulk_quiet_runs_equal_the_bar_by_bar_loop(
             scalar.risk_state_reason,
         )
         assert other.final_equity == scalar.final_equity
+    assert other.equity.size == scalar.equity.size
     changes = [r.payload for r in scalar.audit if r.kind == "state_change"]
-    assert changes, "the case must make a breaker act, or it proves little"
+    if risk:
+        assert changes, "the case must make a breaker act, or it proves little"
+    else:
+        assert not changes
+        assert len(scalar.orders) > 100, "many quiet runs between orders"
 
 
 def test_quiet_run_leaves_the_monitor_as_the_updates_do() -> None:
@@ -170,3 +179,36 @@ def test_a_portfolio_takes_quiet_runs_in_bulk_as_it_steps_one_by_one(
         assert (other.risk_state, other.final_equity) == (scalar.risk_state, scalar.final_equity)
     kinds = {r.payload.get("cause") for r in scalar.audit if r.kind == "state_change"}
     assert len(scalar.orders) > 5 and kinds, "the case must trade and make a breaker act"
+
+
+@pytest.mark.parametrize("hours_apart", [1, 24, 7])
+def test_an_unarmed_monitor_takes_a_run_in_one_step_as_the_updates_do(hours_apart: int) -> None:
+    rng = np.random.default_rng(hours_apart)
+    step = hours_apart * 3_600_000_000_000
+    ts = (1_500_000_000_000_000_000 + np.arange(2000, dtype=np.int64) * step).tolist()
+    equity = (10_000 * np.exp(np.cumsum(rng.normal(0, 0.01, len(ts))))).tolist()
+    one_by_one, in_one_step = EquityMonitor(None, None), EquityMonitor(None, None)
+    start = 0
+    for length in rng.integers(1, 60, size=200).tolist():
+        stop = min(start + length, len(ts))
+        if start == stop:
+            break
+        assert in_one_step.take_unarmed(ts[start:stop], equity[start:stop])
+        for t, e in zip(ts[start:stop], equity[start:stop], strict=True):
+            assert one_by_one.update(t, e) in (0, 3)  # OK, NEW_DAY: nothing trips
+        assert in_one_step.snapshot() == one_by_one.snapshot()
+        start = stop
+
+
+def test_an_armed_monitor_or_a_nan_is_left_to_the_scan() -> None:
+    hour = 3_600_000_000_000
+    ts = [1_500_000_000_000_000_000 + k * hour for k in range(5)]
+    armed = EquityMonitor(0.1, None)
+    assert not armed.take_unarmed(ts, [100.0] * 5)
+    assert not armed.seen
+    unarmed = EquityMonitor(None, None)
+    assert not unarmed.take_unarmed(ts, [100.0, float("nan"), 90.0, 80.0, 70.0])
+    assert not unarmed.take_unarmed([], [])
+    assert not unarmed.seen  # refused: nothing taken
+    with pytest.raises(ValueError, match="NaN"):
+        unarmed.update(ts[1], float("nan"))
