@@ -241,11 +241,13 @@ class _Run:
             self.close_list[i],
             bars.volume.item(i),
         )  # bars.bar(i), from what the run holds already
+        entries, ledger, risk = self.result.entries, self.ledger, self.engine.risk
         for fill in self.engine.exchange.on_bar(bar):
-            self.result.entries.append(self.ledger.apply(fill))
-            self.engine.risk.on_fill(fill)
-        self.cash = float(self.ledger.cash)
-        self.qty = float(self.ledger.position(self.symbol).qty)
+            entry = ledger.apply(fill)
+            entries.append(entry)
+            risk.on_fill(fill)
+            # the books after it, as floats for the marks (this symbol only: one per run)
+            self.cash, self.qty = float(entry.cash_after), float(entry.position_after)
 
     def _rebalance(self, i: int, want: float) -> None:
         """Send the order that moves the book from its position to ``want``."""

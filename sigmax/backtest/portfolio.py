@@ -22,6 +22,7 @@ strategies and no binding limit, each leg trades exactly as its single-symbol ru
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -168,6 +169,7 @@ class _PortfolioRun:
         self.engine = engine
         self.timeline = timeline
         self.legs = legs
+        self.leg_of = {leg.symbol: leg for leg in legs}
         self.ledger = Ledger(engine.config.cash)
         self.cash = float(self.ledger.cash)
         self.order_seq = 0
@@ -263,19 +265,21 @@ class _PortfolioRun:
             self.result.entries.append(entry)
             leg.result.entries.append(entry)
             self.engine.risk.on_fill(fill)
-        self.cash = float(self.ledger.cash)
-        leg.qty = float(self.ledger.position(leg.symbol).qty)
+            self.cash, leg.qty = float(entry.cash_after), float(entry.position_after)
 
-    def _marks(self, j: int) -> dict[str, Decimal]:
-        """Every leg's last close at timeline index ``j``, exact."""
-        return {leg.symbol: leg.mark(j) for leg in self.legs}
+    def _marks(self, j: int, symbols: Iterable[str]) -> dict[str, Decimal]:
+        """The last close at timeline index ``j`` of each of ``symbols``, exact (only
+        the symbols read: making a price exact is most of the cost)."""
+        leg_of = self.leg_of
+        return {symbol: leg_of[symbol].mark(j) for symbol in symbols}
 
     def _rebalance(self, leg: _LegRun, k: int, j: int) -> None:
         """Send the order that moves ``leg`` from its position to its want at bar ``k``."""
         want = leg.want_list[k]
         leg.acted_want = want
         risk = self.engine.risk
-        marks = self._marks(j)
+        exposure = self._exposure()
+        marks = self._marks(j, {**exposure, leg.symbol: None})  # held, working, this one
         strategy = leg.leg.strategy
         self.order_seq += 1
         target = Target(
@@ -288,7 +292,7 @@ class _PortfolioRun:
             float(self.ledger.equity(marks)),
             leg.close_time(k),
             leg.weight,
-            self._book(marks),
+            {symbol: qty * marks[symbol] for symbol, qty in exposure.items()},
         )
 
         def record_decision(_: OrderRequest) -> None:
@@ -308,15 +312,16 @@ class _PortfolioRun:
             return
         self.submitted.append(outcome.request.client_order_id)
 
-    def _book(self, marks: dict[str, Decimal]) -> dict[str, Decimal]:
-        """Signed notional of every symbol: its position plus its working orders."""
+    def _exposure(self) -> dict[str, Decimal]:
+        """Signed quantity of every symbol in the book: its position plus its working
+        orders (the target's book is this marked)."""
         qty = {s: p.qty for s, p in self.ledger.positions.items()}
         for order in self.engine.exchange.open_orders():
             symbol = order.request.symbol
             qty[symbol] = (
                 qty.get(symbol, Decimal(0)) + order.request.side.sign * order.remaining_qty
             )
-        return {s: q * marks[s] for s, q in qty.items()}
+        return qty
 
     def _cancel_working(self, leg: _LegRun, ts: datetime) -> None:
         if self.engine.exchange.has_open_orders(leg.symbol):
@@ -327,7 +332,7 @@ class _PortfolioRun:
             self._cancel_working(leg, leg.close_time(len(leg.bars) - 1))
         result, exchange = self.result, self.engine.exchange
         ledger = self.ledger
-        result.final_equity = ledger.equity(self._marks(len(self.timeline) - 1))
+        result.final_equity = ledger.equity(self._marks(len(self.timeline) - 1, self.leg_of))
         result.fees_paid = ledger.fees_paid
         result.realized_pnl = ledger.realized_pnl
         orders = [exchange.order(cid) for cid in self.submitted]
