@@ -147,7 +147,7 @@ class OrderManager:
                     f"order {cid}: expiry {expire_ts.isoformat()} is not after "
                     f"submission {ts.isoformat()}"
                 )
-        order = Order(request=request, status=S.NEW, created_ts=ts, updated_ts=ts)
+        order = Order(request, S.NEW, ts, ts)  # created and updated now
         self._orders[cid] = order
         self._open[cid] = None
         self._notional[cid] = Decimal(0)

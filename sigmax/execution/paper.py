@@ -332,18 +332,19 @@ class PaperExchange:
         c = self._config
         fee_bps = c.maker_fee_bps if liquidity is Liquidity.MAKER else c.taker_fee_bps
         w.fills += 1
-        fill = Fill(
-            fill_id=f"{cid}-{w.fills}",
-            client_order_id=cid,
-            symbol=w.request.symbol,
-            side=w.request.side,
-            qty=qty,
-            price=price,
-            fee=fee_bps / _BPS * qty * price,
-            ts=px.ts,
-            liquidity=liquidity,
-            reference_price=w.reference_price,
-            expected_price=expected,
+        request = w.request
+        fill = Fill(  # positional, in Fill's field order: a fill per bar is a hot path
+            f"{cid}-{w.fills}",  # fill_id
+            cid,
+            request.symbol,
+            request.side,
+            qty,
+            price,
+            fee_bps / _BPS * qty * price,  # fee
+            px.ts,
+            liquidity,
+            w.reference_price,
+            expected,  # expected_price
         )
         self._orders.record_fill(fill)
         return fill

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from sigmax.model import OrderRequest, OrderType, Side, to_decimal
+from sigmax.model import OrderRequest, OrderType, Side, TimeInForce, to_decimal
 from sigmax.risk import RiskContext
 from sigmax.strategies.base import TargetUnit
 
@@ -45,13 +45,18 @@ def plan_order(
         return None
     after = held + delta
     shrinks = held != 0 and abs(after) < abs(held) and after * held >= 0
+    side = Side.BUY if delta > 0 else Side.SELL
+    # positional (no prices, good till cancelled): an order per rebalance, a hot path
     return OrderRequest(
-        client_order_id=client_order_id,
-        symbol=symbol,
-        side=Side.BUY if delta > 0 else Side.SELL,
-        qty=abs(delta),
-        type=OrderType.MARKET,
-        reduce_only=shrinks,
+        client_order_id,
+        symbol,
+        side,
+        abs(delta),
+        OrderType.MARKET,
+        None,
+        None,
+        TimeInForce.GTC,
+        shrinks,
     )
 
 
@@ -66,14 +71,9 @@ def risk_context(
     """What the risk engine needs to judge an order on ``symbol`` decided at ``price``."""
     notional = dict(positions_notional) if positions_notional else {}
     notional[symbol] = held * price
-    return RiskContext(
-        ts=ts,
-        last_price=price,
-        position_qty=held,
-        positions_notional=notional,
-        equity=equity if isinstance(equity, Decimal) else to_decimal(equity),
-        reference_price=price,
-    )
+    exact_equity = equity if isinstance(equity, Decimal) else to_decimal(equity)
+    # ts, last price, position, book, equity, reference price (positional: a hot path)
+    return RiskContext(ts, price, held, notional, exact_equity, price)
 
 
 def round_down(qty: Decimal, step: Decimal) -> Decimal:
