@@ -29,6 +29,8 @@ from sigmax.agents.indicators import series_bars_per_year
 from sigmax.data.timeframes import YEAR_NS
 from sigmax.model import BarSeries
 
+AGE_CAP = 2**31  # bars since the last change stop counting here
+
 
 class Held(IntEnum):
     """Why a bar's wanted target was not taken (the evidence carries the code)."""
@@ -45,7 +47,7 @@ class TurnoverState:
     bars since that target last changed, and the budget left (fractions of equity)."""
 
     target: float = 0.0
-    since_change: int = 2**31
+    since_change: int = AGE_CAP
     budget: float = math.inf
 
     @classmethod
@@ -111,24 +113,38 @@ def control_turnover(
         capacity, refill = math.inf, 0.0
     else:
         capacity, refill = config.max_per_year / 12.0, config.max_per_year / per_year
-    n = wanted.shape[0]
-    target: list[float] = [0.0] * n
-    held: list[int] = [0] * n
-    since: list[int] = [0] * n
-    left: list[float] = [0.0] * n
+    target: list[float] = []
+    held: list[int] = []
+    since: list[int] = []
+    left: list[float] = []
+    keep_target, keep_held, keep_since, keep_left = (
+        target.append,
+        held.append,
+        since.append,
+        left.append,
+    )
+    no = Held.NO
     prev, age, budget = start.target, start.since_change, min(start.budget, capacity)
     vetoes = veto.tolist()
-    for k, want in enumerate(wanted.tolist()):  # plain floats: the loop runs every bar
-        budget = min(budget + refill, capacity)
-        why = Held.NO
+    # Plain floats and no calls on a bar that changes nothing: the loop runs every bar.
+    # "x += r; if cap < x: x = cap" is min(x + r, cap), and "age < AGE_CAP" min(age + 1, AGE_CAP).
+    for k, want in enumerate(wanted.tolist()):
+        budget += refill
+        if capacity < budget:
+            budget = capacity
+        why = no
         if want != prev:
             out, why = _step(prev, want, age, budget, min_hold, vetoes[k])
             if out != prev:
                 budget -= abs(out - prev)
                 age = -1
             prev = out
-        age = min(age + 1, 2**31)
-        target[k], held[k], since[k], left[k] = prev, why, age, budget
+        if age < AGE_CAP:
+            age += 1
+        keep_target(prev)
+        keep_held(why)
+        keep_since(age)
+        keep_left(budget)
     return TurnoverOutcome(
         wanted.copy(),
         np.array(target, dtype=np.float64),
