@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,18 +11,14 @@ import pytest
 
 from sigmax.data.timeframes import DAY_NS
 from sigmax.model import BarSeries
+from tests.script_module import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "strategy_study.py"
 
 
 @pytest.fixture(scope="module")
 def study() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("strategy_study", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["strategy_study"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "strategy_study")
 
 
 def _daily(n: int) -> BarSeries:

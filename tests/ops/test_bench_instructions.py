@@ -4,7 +4,6 @@ everywhere)."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +11,14 @@ from types import ModuleType
 
 import pytest
 
+from tests.script_module import load_script
+
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "backtest_instructions.py"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_instructions", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "bench_instructions")
 
 
 def _job(bench: ModuleType, runs: int, orders: int) -> subprocess.CompletedProcess[str]:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +11,7 @@ import pandas as pd
 import pytest
 
 from sigmax.data import load_bars
+from tests.script_module import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "portfolio.py"
 STEPS = 20
@@ -20,12 +19,7 @@ STEPS = 20
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_portfolio", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_portfolio"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "bench_portfolio")
 
 
 def test_synthetic_symbols_are_relabelled_rescaled_copies_on_one_timeline(

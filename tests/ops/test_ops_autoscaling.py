@@ -7,7 +7,6 @@ own temp dir, stopped by process group when the script ends.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.script_module import load_script
 
 SCRIPT = Path(__file__).with_name("fake_cluster_sweep.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,10 +59,7 @@ def test_sweep_scales_workers_up_then_idle_workers_go_away() -> None:
 def test_fake_cluster_config_passes_rays_own_validation() -> None:
     from ray.autoscaler._private.util import prepare_config, validate_config
 
-    spec = importlib.util.spec_from_file_location("fake_cluster_sweep", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    fake_cluster_sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fake_cluster_sweep)
+    fake_cluster_sweep = load_script(SCRIPT, "fake_cluster_sweep")
     config = prepare_config(fake_cluster_sweep.fake_cluster_config())
     validate_config(config)
     worker = config["available_node_types"][fake_cluster_sweep.WORKER_TYPE]

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.script_module import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def gen() -> ModuleType:
-    path = ROOT / "scripts" / "gen_config_docs.py"
-    spec = importlib.util.spec_from_file_location("gen_config_docs", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "scripts" / "gen_config_docs.py", "gen_config_docs")
 
 
 def test_configuration_md_is_up_to_date(gen: ModuleType) -> None:
