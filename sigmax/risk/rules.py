@@ -36,12 +36,9 @@ def _ok(rule: str, detail: str) -> RiskCheck:
     return RiskCheck(rule, True, detail)
 
 
-_deferred = RiskCheck.deferred  # looked up once: a backtest makes several per order
-
-
 def _ok_later(rule: str, template: str, *args: object) -> RiskCheck:
     """A pass whose detail is ``template.format(*args)``, made only if someone reads it."""
-    return _deferred(rule, True, template.format, *args)
+    return RiskCheck.deferred(rule, True, template.format, *args)
 
 
 # Checks whose detail never varies, made once (a check is immutable): every order
@@ -266,7 +263,7 @@ def check_price_band(impact: OrderImpact, config: RiskConfig) -> RiskCheck:
             rule,
             f"price {money(worst)} is {pct(deviation)} from last {money(last)} > band {pct(band)}",
         )
-    return _deferred(rule, True, _within_band, worst, band, last)
+    return RiskCheck.deferred(rule, True, _within_band, worst, band, last)
 
 
 def _within_band(worst: Decimal, band: Decimal, last: Decimal) -> str:
