@@ -162,3 +162,44 @@ def test_bad_graph_input_is_refused(bars: BarSeries) -> None:
         DecisionGraph(agents=[TrendAgent(), TrendAgent()])
     with pytest.raises(ValueError, match="at least one bar"):
         DecisionGraph().run_bar(bars[:0])
+
+
+def test_graphs_with_the_same_analysts_share_one_compiled_graph_and_keep_their_own_config(
+    bars: BarSeries,
+) -> None:
+    """The compiled LangGraph is built once per set of analysts; each run still uses
+    the config, node implementations and agents of the graph it was invoked from, also
+    when runs of several graphs overlap in threads."""
+    plain = DecisionGraph(GraphConfig(cadence=None))
+    capped = DecisionGraph(GraphConfig(risk=RiskGateConfig(max_leverage=0.25), cadence=None))
+    halved = DecisionGraph(
+        GraphConfig(cadence=None),
+        nodes=GraphNodes(risk_gate=lambda proposed, cfg: cap_leverage(proposed * 0.5, cfg)),
+    )
+    assert plain._graph is capped._graph is halved._graph
+    assert plain._straight is capped._straight
+    other = DecisionGraph(agents=[TrendAgent()])
+    assert other._graph is not plain._graph
+
+    alone = {g: g.run_series(bars).target for g in (plain, capped, halved)}
+    assert alone[capped].max() == 0.25 < alone[plain].max()
+    assert np.array_equal(alone[halved], cap_leverage(alone[plain] * 0.5, RiskGateConfig()).target)
+
+    overlapped: dict[DecisionGraph, list[np.ndarray]] = {g: [] for g in alone}
+
+    def run(g: DecisionGraph) -> None:
+        for _ in range(3):
+            overlapped[g].append(g.run_series(bars).target)
+
+    threads = [threading.Thread(target=run, args=(g,)) for g in alone]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for g, targets in overlapped.items():
+        assert len(targets) == 3 and all(np.array_equal(t, alone[g]) for t in targets)
+
+    last = len(bars) - 1
+    for g in alone:  # the live path (StraightRun) on the shared graph, too
+        previous = g.run_series(bars[:last]).memory_at(last - 1)
+        assert g.run_bar(bars, previous_target=previous).target_position == alone[g][last]
