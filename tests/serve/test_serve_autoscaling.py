@@ -6,8 +6,8 @@ loopback port) autoscales on tiny replicas (0.1 CPU) with short delays: a target
 ongoing requests per replica, metrics pushed every 0.5 s, averaged over 2 s, 1 s before
 a scale-down. Load is 24 client threads on a key of their own; the probe key (limit
 ``LIMIT`` per 600 s window, Redis-backed) takes half its limit before the scale-up, the
-rest and more while two replicas serve, and more while the second replica goes away and after:
-exactly ``LIMIT`` answers 200, every other one 429."""
+rest and more while two replicas serve (once requests reach both), and more while the
+second replica goes away and after: exactly ``LIMIT`` answers 200, every other one 429."""
 
 from __future__ import annotations
 
@@ -72,6 +72,25 @@ def _until(what: str, check: Callable[[], bool], timeout_s: float) -> float:
             raise AssertionError(f"{what}: not within {timeout_s}s; replicas {_replica_states()}")
         time.sleep(0.25)
     return time.monotonic() - started
+
+
+def _routes_to_both(url: str, make_key: KeyMaker) -> Callable[[], bool]:
+    """A check that holds once requests have reached two replicas: each call sends a
+    few requests under a fresh key (far under its limit, and apart from the probe's)."""
+    seen: set[str] = set()
+
+    def check() -> bool:
+        headers = {"Authorization": f"Bearer {make_key(['read'], 'autoscale-route')}"}
+
+        def call(_: int) -> httpx.Response:
+            return httpx.get(f"{url}/api/v1/status", headers=headers, timeout=60)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(call, range(4)))
+        seen.update(r.json()["replica"] for r in answers if r.status_code == 200)
+        return len(seen) == 2
+
+    return check
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +195,9 @@ def test_replicas_scale_1_to_2_and_back_with_an_exact_rate_limit(
         up_s = _until(
             "2 running replicas under load", lambda: _replica_states() == {"RUNNING": 2}, 90
         )
+        # RUNNING comes before the proxy routes to the new replica: wait for that too,
+        # or the probe's allowed hits may all reach the first one
+        route_s = _until("requests reaching both replicas", _routes_to_both(served, make_key), 30)
         during = probe(2 * LIMIT)  # two replicas: the other half, then 429s
         states_during = _replica_states()
     assert sum(load.codes.values()) > 0 and set(load.codes) <= {200, 429}, load.codes
@@ -191,6 +213,7 @@ def test_replicas_scale_1_to_2_and_back_with_an_exact_rate_limit(
     replicas = {replica for _, replica in before + during if replica}
     assert len(replicas) == 2, replicas  # the allowed hits were counted on both replicas
     print(
-        f"scale-up {up_s:.1f}s, scale-down {down_s:.1f}s, load {dict(load.codes)}, "
+        f"scale-up {up_s:.1f}s, routed to both {route_s:.1f}s later, "
+        f"scale-down {down_s:.1f}s, load {dict(load.codes)}, "
         f"probe while scaling down {dict(trickle.codes)}"
     )
