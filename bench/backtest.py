@@ -38,7 +38,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "backtest"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import vectorbt as vbt  # noqa: E402
 from portfolio import synthetic_universe  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -105,6 +104,8 @@ def vectorbt_orders(universe: list[BarSeries], params: dict[str, str]) -> Callab
     """vectorbt's ``from_orders`` with SIGMAX's order semantics: a target decided at a
     bar's close is sent only when it changes and fills at the next bar's open; one
     account (cash shared) when there are several symbols."""
+    import vectorbt as vbt  # 2 s to import: only here, not in the benches that import this one
+
     graph = get_settings().graph
     index = pd.DatetimeIndex(pd.to_datetime(universe[0].ts, utc=True))
     sizes, opens, closes = {}, {}, {}
