@@ -16,10 +16,10 @@ The bench's ``sma_cross`` (``bench/backtest.py``: 20,111 bundled BTC/USD hourly 
 
 The bare loop runs three times: with the risk engine; with its pre-trade checks but not
 its monitors (equity breakers, fill monitors); and with the risk engine left out, to
-show what the risk engine costs in it. Before anything is timed each
-bare loop must make exactly the engine's fills (time, side, quantity, price and fee
-as Decimals) and its final equity; the run stops otherwise. The bare loop handles only
-market orders without a participation cap, price tick or market impact (the bench's
+show what the risk engine costs in it. Before anything is timed, each bare loop must
+make exactly the engine's fills (time, side, and quantity, price and fee as Decimals)
+and its final equity; the run stops otherwise. The bare loop handles only market
+orders without a participation cap, price tick or market impact (the bench's
 exchange); it is a measuring stick, not a second engine.
 
     .venv/bin/python bench/backtest_floor.py [--repeats 7]
