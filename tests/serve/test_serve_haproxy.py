@@ -99,8 +99,17 @@ def _haproxy_config(port: int) -> str:
 
 
 def test_serve_runs_haproxy_with_forwardfor(served: str) -> None:
-    config = _haproxy_config(int(served.rsplit(":", 1)[1]))
-    frontend = config.split("frontend http_frontend", 1)[1].split("\nbackend ", 1)[0]
+    # On each reload Serve rewrites the file, then starts the new HAProxy through
+    # sigmax-haproxy, which adds the option a moment later: a read in between sees Ray's
+    # text alone (seen once in CI). The file of the HAProxy that serves now has it.
+    port = int(served.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 15
+    while True:
+        config = _haproxy_config(port)
+        frontend = config.split("frontend http_frontend", 1)[1].split("\nbackend ", 1)[0]
+        if MARK in frontend or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert MARK in frontend and "option forwardfor" in frontend
 
 
